@@ -1,0 +1,71 @@
+"""jupyter-flows: notebook-native workflow orchestration (flows, tasks, retries, caching).
+
+``import jupyter_flows`` stays light: the database, Jupyter server and IPython parts are
+imported only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .core import settings as _settings
+from .core.caching import DEFAULT, FLOW_PARAMETERS, INPUTS, NONE, RUN_ID, TASK_SOURCE
+from .core.engine import cancel_flow_run
+from .core.flows import Flow, flow
+from .core.futures import TaskFuture, unmapped, wait
+from .core.options import exponential_backoff
+from .core.run_logging import get_run_logger
+from .core.runners import SequentialTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from .core.states import State, StateType
+from .core.tasks import Task, task
+
+__all__ = [
+    "__version__",
+    "flow",
+    "task",
+    "Flow",
+    "Task",
+    "State",
+    "StateType",
+    "TaskFuture",
+    "TaskRunner",
+    "ThreadPoolTaskRunner",
+    "SequentialTaskRunner",
+    "unmapped",
+    "wait",
+    "get_run_logger",
+    "exponential_backoff",
+    "cancel_flow_run",
+    "read_flow_runs",
+    "read_flow_run",
+    "INPUTS",
+    "TASK_SOURCE",
+    "FLOW_PARAMETERS",
+    "RUN_ID",
+    "NONE",
+    "DEFAULT",
+]
+
+
+def _default_recorder() -> Any:
+    from .store.recorder import SqlRecorder
+
+    return SqlRecorder.from_default_url()
+
+
+_settings.set_recorder_factory(_default_recorder)
+
+
+def read_flow_runs(**filters: Any) -> Any:
+    """Recent flow runs from the default database (newest first); see ``store.api``."""
+    from .store import api
+
+    return api.read_flow_runs(**filters)
+
+
+def read_flow_run(flow_run_id: str) -> Any:
+    """One flow run with its task runs, state history, logs and DAG."""
+    from .store import api
+
+    return api.read_flow_run(flow_run_id)

@@ -1,0 +1,77 @@
+"""Run contexts: how a task knows it runs inside a flow (``contextvars``, thread-safe)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .records import FlowRunInfo, RunRecorder, TaskRunInfo
+
+if TYPE_CHECKING:
+    from .flows import Flow
+    from .runners import TaskRunner
+    from .tasks import Task
+
+__all__ = ["FlowRunContext", "TaskRunContext", "flow_run_context", "task_run_context"]
+
+_SMALL_INTS = range(-5, 257)
+
+
+@dataclass(eq=False)
+class FlowRunContext:
+    """Everything the engine shares between the tasks of one flow run."""
+
+    flow: Flow[..., Any]
+    flow_run: FlowRunInfo
+    recorder: RunRecorder
+    task_runner: TaskRunner
+    parameters: dict[str, Any]
+    log_prints: bool = False
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    futures: list[Any] = field(default_factory=list)
+    _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
+    _result_owner: dict[int, tuple[str, Any]] = field(default_factory=dict)
+
+    def next_dynamic_key(self, task_key: str) -> int:
+        """0, 1, 2... per task within this flow run (``add-0``, ``add-1``...)."""
+        counter = self._counters.get(task_key)
+        if counter is None:
+            counter = self._counters.setdefault(task_key, itertools.count())
+        return next(counter)
+
+    def track_result(self, task_run_id: str, value: Any) -> None:
+        """Remember which task run produced ``value`` so passing it on records an edge."""
+        if value is None or value is True or value is False:
+            return
+        if type(value) is int and value in _SMALL_INTS:
+            return
+        self._result_owner[id(value)] = (task_run_id, value)
+
+    def result_owner(self, value: Any) -> str | None:
+        entry = self._result_owner.get(id(value))
+        if entry is not None and entry[1] is value:
+            return entry[0]
+        return None
+
+
+@dataclass(eq=False)
+class TaskRunContext:
+    """The running task: available to ``cache_key_fn``, hooks and ``get_run_logger``."""
+
+    task: Task[..., Any]
+    task_run: TaskRunInfo
+    parameters: dict[str, Any]
+    flow_run_context: FlowRunContext | None
+    log_prints: bool = False
+    run_count: int = 0
+
+
+flow_run_context: ContextVar[FlowRunContext | None] = ContextVar(
+    "jupyter_flows_flow_run", default=None
+)
+task_run_context: ContextVar[TaskRunContext | None] = ContextVar(
+    "jupyter_flows_task_run", default=None
+)

@@ -1,0 +1,385 @@
+"""The one engine: runs flows (and their tasks, via ``task_engine``) and records every state.
+
+There is a single, synchronous engine. Async functions are run to completion by it
+(``calls.run_coroutine_sync``); an async flow's ``__call__`` only wraps the engine in an
+awaitable, so ``await my_flow()`` works in a notebook without a second engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from ..exceptions import FlowsError, ParameterValidationError, RunCancelled, TaskTimeout
+from .calls import _has_running_loop, call_function
+from .context import FlowRunContext, flow_run_context
+from .flows import Flow
+from .futures import TaskFuture, unmapped
+from .names import generate_run_name
+from .records import FlowRunInfo, RunRecorder, new_id
+from .run_logging import flow_run_logger, get_run_logger, install_print_capture, log_prints_var
+from .settings import get_recorder
+from .states import (
+    AwaitingRetry,
+    Cancelled,
+    Completed,
+    Crashed,
+    Failed,
+    Pending,
+    Retrying,
+    Running,
+    State,
+    TimedOut,
+    now,
+)
+from .task_engine import create_task_run, execute_task_run, run_hooks
+from .tasks import Task
+
+__all__ = [
+    "call_flow",
+    "run_flow",
+    "call_task",
+    "submit_task",
+    "map_task",
+    "cancel_flow_run",
+    "active_flow_runs",
+]
+
+logger = logging.getLogger(__name__)
+_active: dict[str, FlowRunContext] = {}
+_active_lock = threading.Lock()
+_standalone_runner: Any = None
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def call_task(task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``task(...)``: run now in this thread; an awaitable for async tasks inside a loop."""
+    return_state = bool(kwargs.pop("return_state", False))
+    wait_for = kwargs.pop("wait_for", None)
+    if task.isasync and _has_running_loop():
+
+        async def awaitable() -> Any:
+            return await asyncio.to_thread(_call_task, task, args, kwargs, wait_for, return_state)
+
+        return awaitable()
+    return _call_task(task, args, kwargs, wait_for, return_state)
+
+
+def _call_task(
+    task: Task[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wait_for: Iterable[Any] | None,
+    return_state: bool,
+) -> Any:
+    frc = flow_run_context.get()
+    recorder = frc.recorder if frc is not None else get_recorder()
+    if task.validate_parameters:
+        args, kwargs = _validated_task_args(task, args, kwargs)
+    inputs = task.bind_inputs(args, kwargs)
+    info, has_futures = create_task_run(task, frc, inputs, wait_for, recorder)
+    state = execute_task_run(
+        task, info, frc, args, kwargs, inputs, has_futures, wait_for, recorder
+    )
+    if frc is None:
+        recorder.flush()
+    if return_state:
+        return state
+    return state.result()
+
+
+def _validated_task_args(
+    task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    from .parameters import ParameterSchema
+
+    schema = getattr(task, "_schema", None)
+    if schema is None:
+        schema = ParameterSchema(task.fn, f"task {task.name!r}")
+        task._schema = schema  # type: ignore[attr-defined]
+    params = schema.validate(schema.bind(args, kwargs))
+    return schema.to_call(params)
+
+
+def submit_task(
+    task: Task[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wait_for: Iterable[Any] | None,
+) -> TaskFuture[Any]:
+    """``task.submit(...)``: create the run now (Pending), execute it on the task runner."""
+    global _standalone_runner
+    frc = flow_run_context.get()
+    if frc is not None:
+        recorder, runner = frc.recorder, frc.task_runner
+    else:  # outside a flow: a shared thread pool, like calling outside a flow just runs it
+        from .runners import ThreadPoolTaskRunner
+
+        if _standalone_runner is None:
+            _standalone_runner = ThreadPoolTaskRunner()
+        recorder, runner = get_recorder(), _standalone_runner
+    if task.validate_parameters:
+        args, kwargs = _validated_task_args(task, args, kwargs)
+    wait_for = list(wait_for) if wait_for is not None else None
+    inputs = task.bind_inputs(args, kwargs)
+    info, has_futures = create_task_run(task, frc, inputs, wait_for, recorder)
+    handle_box: list[TaskFuture[Any]] = []
+
+    def run() -> State:
+        return execute_task_run(
+            task, info, frc, args, kwargs, inputs, has_futures, wait_for, recorder,
+            handle_box[0] if handle_box else None,
+        )
+
+    future: TaskFuture[Any] = TaskFuture(info.id, info.name, runner.submit(run))
+    handle_box.append(future)
+    if frc is not None:
+        frc.futures.append(future)
+    return future
+
+
+def map_task(
+    task: Task[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wait_for: Iterable[Any] | None,
+) -> list[TaskFuture[Any]]:
+    """``task.map(...)``: one submitted run per element; ``unmapped(x)`` and scalars repeat."""
+
+    def expand(value: Any) -> list[Any] | None:
+        if isinstance(value, unmapped) or isinstance(value, str | bytes | dict):
+            return None
+        if isinstance(value, TaskFuture):
+            value = value.result()
+        try:
+            return list(value)
+        except TypeError:
+            return None
+
+    expanded_args = [expand(a) for a in args]
+    expanded_kwargs = {k: expand(v) for k, v in kwargs.items()}
+    lengths = {len(v) for v in (*expanded_args, *expanded_kwargs.values()) if v is not None}
+    if not lengths:
+        raise TypeError(f"{task.name}.map() needs at least one iterable argument")
+    if len(lengths) > 1:
+        raise ValueError(f"{task.name}.map() got iterables of different lengths {sorted(lengths)}")
+    n = lengths.pop()
+    wait_for = list(wait_for) if wait_for is not None else None
+
+    def pick(raw: Any, exp: list[Any] | None, i: int) -> Any:
+        if exp is not None:
+            return exp[i]
+        return raw.value if isinstance(raw, unmapped) else raw
+
+    return [
+        submit_task(
+            task,
+            tuple(pick(a, e, i) for a, e in zip(args, expanded_args, strict=True)),
+            {k: pick(kwargs[k], e, i) for k, e in expanded_kwargs.items()},
+            wait_for,
+        )
+        for i in range(n)
+    ]
+
+
+# ----------------------------------------------------------------------------- flows
+
+
+def call_flow(flow: Flow[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``flow(...)``: run it; async flows return an awaitable that runs it off the loop."""
+    return_state = bool(kwargs.pop("return_state", False))
+    if flow.isasync:
+
+        async def awaitable() -> Any:
+            return await asyncio.to_thread(run_flow, flow, args, kwargs, return_state)
+
+        return awaitable()
+    return run_flow(flow, args, kwargs, return_state)
+
+
+def cancel_flow_run(flow_run_id: str) -> bool:
+    """Ask a flow run of this process to stop: tasks not yet started end Cancelled."""
+    with _active_lock:
+        frc = _active.get(flow_run_id)
+    if frc is None:
+        return False
+    frc.cancel_event.set()
+    return True
+
+
+def active_flow_runs() -> list[str]:
+    with _active_lock:
+        return list(_active)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None or isinstance(value, bool | int | float | str):
+            out[key] = value
+        elif isinstance(value, list | tuple) and len(value) <= 100:
+            out[key] = [v if isinstance(v, bool | int | float | str) else repr(v) for v in value]
+        else:
+            out[key] = repr(value)[:1000]
+    return out
+
+
+def run_flow(
+    flow: Flow[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    return_state: bool = False,
+    *,
+    flow_run_id: str | None = None,
+    deployment_id: str | None = None,
+) -> Any:
+    """Run ``flow`` to a final state, recording everything; flushes before returning."""
+    parent = flow_run_context.get()
+    recorder = parent.recorder if parent is not None else get_recorder()
+    error: FlowsError | None = None
+    try:
+        params = flow.parameters.bind(args, kwargs)
+    except ParameterValidationError as exc:
+        params, error = dict(kwargs), exc
+    info = FlowRunInfo(
+        flow_run_id or new_id(), generate_run_name(), flow.name, flow.version, flow.description,
+        sorted(flow.tags), _jsonable(params), now(),
+        parent.flow_run.id if parent is not None else None, None, deployment_id,
+    )
+    parent_task = None
+    if parent is not None:  # a subflow: a task run in the parent stands for it
+        parent_task = _subflow_task(flow, parent, info, recorder)
+        info.parent_task_run_id = parent_task
+    recorder.flow_run_created(info)
+    recorder.set_state("flow", info.id, Pending(), 0)
+    if error is None and flow.validate_parameters:
+        try:
+            params = flow.parameters.validate(params)
+        except ParameterValidationError as exc:
+            error = exc
+    if error is not None:
+        state = Failed(error, message=str(error))
+        _finish(flow, info, recorder, state, 0, parent_task)
+        return _outcome(state, return_state)
+    frc = FlowRunContext(flow, info, recorder, flow.task_runner.duplicate(), params)
+    frc.log_prints = bool(flow.log_prints)
+    token = flow_run_context.set(frc)
+    prints_token = log_prints_var.set(frc.log_prints)
+    if frc.log_prints:
+        install_print_capture()
+    with _active_lock:
+        _active[info.id] = frc
+    state, attempt = Failed(message="not started"), 0
+    try:
+        with frc.task_runner:
+            state, attempt = _run_attempts(flow, info, frc, recorder, params)
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit: the run crashed
+        state = Crashed(exc, message=f"{type(exc).__name__}: {exc}")
+        _finish(flow, info, recorder, state, attempt, parent_task)
+        raise
+    finally:
+        with _active_lock:
+            _active.pop(info.id, None)
+        log_prints_var.reset(prints_token)
+        flow_run_context.reset(token)
+    _finish(flow, info, recorder, state, attempt, parent_task)
+    return _outcome(replace(state, run_id=info.id), return_state)
+
+
+def _subflow_task(
+    flow: Flow[..., Any], parent: FlowRunContext, info: FlowRunInfo, recorder: RunRecorder
+) -> str:
+    stand_in = Task(flow.fn, name=flow.name, description=flow.description, tags=flow.tags)
+    stand_in.task_key = "flow:" + flow.name
+    task_info, _ = create_task_run(
+        stand_in, parent, {}, None, recorder, subflow_run_id=info.id
+    )
+    recorder.set_state("task", task_info.id, Running(), 1)
+    return task_info.id
+
+
+def _run_attempts(
+    flow: Flow[..., Any],
+    info: FlowRunInfo,
+    frc: FlowRunContext,
+    recorder: RunRecorder,
+    params: dict[str, Any],
+) -> tuple[State, int]:
+    call_args, call_kwargs = flow.parameters.to_call(params)
+    log = get_run_logger()
+    attempt = 0
+    while True:
+        attempt += 1
+        running = Running() if attempt == 1 else Retrying()
+        recorder.set_state("flow", info.id, running, attempt)
+        log.info("Beginning flow run %r for flow %r", info.name, flow.name)
+        run_hooks(flow.on_running_hooks, flow, info, running)
+        try:
+            result = call_function(
+                flow.fn, call_args, call_kwargs, is_async=flow.isasync,
+                timeout=flow.timeout_seconds, name=flow.name,
+            )
+            for future in list(frc.futures):
+                future.wait()
+            if isinstance(result, TaskFuture):
+                result = result.result()
+            state = Completed(result)
+        except TaskTimeout as exc:
+            frc.cancel_event.set()
+            state = TimedOut(exc, message=str(exc))
+        except RunCancelled as exc:
+            state = Cancelled(exc, message=str(exc) or "cancelled")
+        except Exception as exc:  # noqa: BLE001 - becomes the Failed state
+            state = Failed(exc, message=f"{type(exc).__name__}: {exc}")
+        if frc.cancel_event.is_set() and not state.is_failed():
+            state = Cancelled(RunCancelled("flow run cancelled"), message="flow run cancelled")
+        if state.is_completed() or state.is_cancelled():
+            return state, attempt
+        retry = attempt <= flow.retries
+        log.error(
+            "Flow run failed: %s (attempt %d of %d)%s", state.message, attempt,
+            flow.retries + 1, "; retrying" if retry else "",
+            exc_info=state.data if isinstance(state.data, Exception) and not retry else None,
+        )
+        if not retry:
+            return state, attempt
+        frc.cancel_event.clear()
+        delay = flow.retry_delays[attempt - 1]
+        recorder.set_state("flow", info.id, AwaitingRetry(delay, message=state.message), attempt)
+        if delay > 0:
+            threading.Event().wait(delay)
+
+
+def _finish(
+    flow: Flow[..., Any],
+    info: FlowRunInfo,
+    recorder: RunRecorder,
+    state: State,
+    attempt: int,
+    parent_task: str | None,
+) -> None:
+    recorder.set_state("flow", info.id, state, attempt)
+    if parent_task is not None:
+        recorder.set_state("task", parent_task, replace(state, data=None), 1)
+    hooks = {
+        "Completed": flow.on_completion_hooks,
+        "Failed": flow.on_failure_hooks,
+        "TimedOut": flow.on_failure_hooks,
+        "Cancelled": flow.on_cancellation_hooks,
+        "Crashed": flow.on_crashed_hooks,
+    }.get(state.name, ())
+    run_hooks(hooks, flow, info, state)
+    flow_run_logger(info, recorder).info("Finished in state %s", state)
+    recorder.flush()
+
+
+def _outcome(state: State, return_state: bool) -> Any:
+    if return_state:
+        return state
+    return state.result()

@@ -1,0 +1,130 @@
+"""``Flow``: a function plus its orchestration options. Execution lives in ``engine``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from ..exceptions import FlowDefinitionError
+from .options import (
+    RetryDelay,
+    check_hooks,
+    check_retries,
+    check_timeout,
+    description_from,
+    normalize_retry_delays,
+)
+from .parameters import ParameterSchema
+from .runners import TaskRunner, ThreadPoolTaskRunner
+
+__all__ = ["Flow", "flow"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Flow(Generic[P, R]):
+    """A flow definition. Calling it runs it (and returns its result or raises its error)."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        tags: Iterable[str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: RetryDelay = None,
+        timeout_seconds: float | None = None,
+        validate_parameters: bool = True,
+        task_runner: TaskRunner | None = None,
+        log_prints: bool | None = None,
+        persist_result: bool | None = None,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_cancellation: Any = None,
+        on_crashed: Any = None,
+        on_running: Any = None,
+    ):
+        if not callable(fn):
+            raise FlowDefinitionError(f"@flow needs a function, got {fn!r}")
+        update_wrapper(self, fn)
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        owner = f"flow {self.name!r}"
+        self.description = description_from(fn, description)
+        self.version = version
+        self.tags = frozenset(tags or ())
+        self.retries = check_retries(owner, retries)
+        self.retry_delays = normalize_retry_delays(owner, self.retries, retry_delay_seconds)
+        self.timeout_seconds = check_timeout(owner, timeout_seconds)
+        self.validate_parameters = validate_parameters
+        if task_runner is not None and not isinstance(task_runner, TaskRunner):
+            raise FlowDefinitionError(f"{owner}: task_runner must be a TaskRunner instance")
+        self.task_runner = task_runner or ThreadPoolTaskRunner()
+        self.log_prints = log_prints
+        self.persist_result = persist_result
+        self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
+        self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
+        self.on_cancellation_hooks = check_hooks(owner, "on_cancellation", on_cancellation)
+        self.on_crashed_hooks = check_hooks(owner, "on_crashed", on_crashed)
+        self.on_running_hooks = check_hooks(owner, "on_running", on_running)
+        self.isasync = inspect.iscoroutinefunction(fn)
+        self.parameters = ParameterSchema(fn, owner)
+
+    def with_options(self, **options: Any) -> Flow[P, R]:
+        """A copy with some options changed."""
+        current: dict[str, Any] = dict(
+            name=self.name,
+            description=self.description,
+            version=self.version,
+            tags=self.tags,
+            retries=self.retries,
+            retry_delay_seconds=list(self.retry_delays),
+            timeout_seconds=self.timeout_seconds,
+            validate_parameters=self.validate_parameters,
+            task_runner=self.task_runner,
+            log_prints=self.log_prints,
+            persist_result=self.persist_result,
+            on_completion=self.on_completion_hooks,
+            on_failure=self.on_failure_hooks,
+            on_cancellation=self.on_cancellation_hooks,
+            on_crashed=self.on_crashed_hooks,
+            on_running=self.on_running_hooks,
+        )
+        current.update(options)
+        return Flow(self.fn, **current)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the flow. ``return_state=True`` returns the final State instead of the result.
+
+        An async flow returns an awaitable (``await my_flow()``, also in a notebook cell).
+        """
+        from .engine import call_flow
+
+        return call_flow(self, args, kwargs)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+
+@overload
+def flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
+
+
+@overload
+def flow(__fn: None = None, **options: Any) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(__fn: Callable[P, R] | None = None, **options: Any) -> Any:
+    """Make a function a flow: ``@flow`` or ``@flow(name="etl", retries=2)``."""
+    if __fn is not None:
+        return Flow(__fn, **options)
+
+    def decorator(fn: Callable[P, R]) -> Flow[P, R]:
+        return Flow(fn, **options)
+
+    return decorator

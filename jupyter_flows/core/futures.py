@@ -1,0 +1,98 @@
+"""``TaskFuture``: the handle ``task.submit()`` returns, over a ``concurrent.futures.Future``."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterable
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from .states import Pending, State
+
+__all__ = ["TaskFuture", "wait", "unmapped", "DoneAndNotDone", "resolve_futures"]
+
+R = TypeVar("R")
+
+
+class TaskFuture(Generic[R]):
+    """A submitted task run. ``result()`` waits and returns its value (or raises its error)."""
+
+    __slots__ = ("task_run_id", "task_name", "_future", "_state")
+
+    def __init__(self, task_run_id: str, task_name: str, future: concurrent.futures.Future[State]):
+        self.task_run_id = task_run_id
+        self.task_name = task_name
+        self._future = future
+        self._state: State = Pending()
+
+    @property
+    def state(self) -> State:
+        """The latest known state (final once the run finished)."""
+        if self._future.done():
+            return self._future.result()
+        return self._state
+
+    def _set_state(self, state: State) -> None:
+        self._state = state
+
+    def wait(self, timeout: float | None = None) -> State | None:
+        """Wait for the run to finish; returns its final state, or None on timeout."""
+        try:
+            return self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return None
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> R:
+        """The task's return value; raises the task's exception if it failed."""
+        state = self._future.result(timeout)
+        value: R = state.result(raise_on_failure=raise_on_failure)
+        return value
+
+    def add_done_callback(self, fn: Any) -> None:
+        self._future.add_done_callback(lambda _f: fn(self))
+
+    def __repr__(self) -> str:
+        return f"TaskFuture({self.task_name!r}, state={self.state.name})"
+
+
+class DoneAndNotDone(NamedTuple):
+    done: set[TaskFuture[Any]]
+    not_done: set[TaskFuture[Any]]
+
+
+def wait(futures: Iterable[TaskFuture[Any]], timeout: float | None = None) -> DoneAndNotDone:
+    """Wait for several futures, like ``concurrent.futures.wait``."""
+    by_inner = {f._future: f for f in futures}
+    done, not_done = concurrent.futures.wait(by_inner, timeout=timeout)
+    return DoneAndNotDone({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
+
+
+class unmapped(Generic[R]):  # noqa: N801 - Prefect's name
+    """Wrap an argument of ``task.map`` that must be passed whole to every call."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: R):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"unmapped({self.value!r})"
+
+
+_MAX_VISIT = 1000
+
+
+def resolve_futures(value: Any) -> Any:
+    """Replace futures inside ``value`` (and small lists/tuples/dicts/sets) by their results."""
+    if isinstance(value, TaskFuture):
+        return value.result()
+    if isinstance(value, unmapped):
+        return resolve_futures(value.value)
+    t = type(value)
+    if t in (list, tuple, set, frozenset) and len(value) <= _MAX_VISIT:
+        return t(resolve_futures(v) for v in value)
+    if t is dict and len(value) <= _MAX_VISIT:
+        return {k: resolve_futures(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,97 @@
+"""Bind and validate run parameters from a function's signature and type hints (pydantic)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from ..exceptions import ParameterValidationError
+
+__all__ = ["ParameterSchema"]
+
+
+class ParameterSchema:
+    """The parameters of one function: binds call arguments, validates and coerces them."""
+
+    def __init__(self, fn: Callable[..., Any], owner: str):
+        self.fn = fn
+        self.owner = owner
+        self.signature = inspect.signature(fn)
+        self._model: Any = None
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Arguments by name, defaults applied; a clear error for missing/unknown ones."""
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ParameterValidationError(self.owner, [str(exc)]) from None
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def _pydantic_model(self) -> Any:
+        if self._model is None:
+            from pydantic import ConfigDict, create_model
+
+            fields: dict[str, Any] = {}
+            for p in self.signature.parameters.values():
+                if p.kind is p.VAR_POSITIONAL:
+                    ann = tuple[Any, ...] if p.annotation is p.empty else tuple[p.annotation, ...]
+                elif p.kind is p.VAR_KEYWORD:
+                    ann = dict[str, Any] if p.annotation is p.empty else dict[str, p.annotation]
+                else:
+                    ann = Any if p.annotation is p.empty else p.annotation
+                default = ... if p.default is p.empty else p.default
+                fields[p.name] = (ann, default)
+            try:
+                self._model = create_model(  # type: ignore[call-overload]
+                    f"{self.owner}_parameters",
+                    __config__=ConfigDict(arbitrary_types_allowed=True),
+                    **fields,
+                )
+            except Exception as exc:  # noqa: BLE001 - unsupported annotations: don't validate
+                raise ParameterValidationError(
+                    self.owner, [f"cannot build a validator from the type hints: {exc}"]
+                ) from None
+        return self._model
+
+    def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Coerce values to their annotated types (``"3"`` -> ``3``) or raise naming the parameter."""
+        if all(p.annotation is p.empty for p in self.signature.parameters.values()):
+            return parameters
+        from pydantic import ValidationError
+
+        model = self._pydantic_model()
+        try:
+            validated = model.model_validate(parameters)
+        except ValidationError as exc:
+            errors = [
+                f"{'.'.join(str(x) for x in err['loc']) or '?'}: {err['msg']}"
+                f" (got {err.get('input')!r})"
+                for err in exc.errors()
+            ]
+            raise ParameterValidationError(self.owner, errors) from None
+        return {name: getattr(validated, name) for name in parameters}
+
+    def to_call(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword arguments to call the function with ``parameters``."""
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for p in self.signature.parameters.values():
+            if p.name not in parameters:
+                continue
+            value = parameters[p.name]
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                args.append(value)
+            elif p.kind is p.VAR_POSITIONAL:
+                args.extend(value)
+            elif p.kind is p.VAR_KEYWORD:
+                kwargs.update(value)
+            else:
+                kwargs[p.name] = value
+        return tuple(args), kwargs
+
+    def json_schema(self) -> dict[str, Any]:
+        """JSON schema of the parameters (for forms in the UI)."""
+        schema: dict[str, Any] = self._pydantic_model().model_json_schema()
+        return schema

@@ -1,0 +1,144 @@
+"""What the engine tells a recorder: plain records, and the ``RunRecorder`` protocol.
+
+The engine never talks to a database. It hands these records to a ``RunRecorder``
+(implemented by ``jupyter_flows.store``), which must make everything durable by the time
+``flush()`` returns.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from .states import State
+
+__all__ = [
+    "RunKind",
+    "FlowRunInfo",
+    "TaskRunInfo",
+    "TaskInput",
+    "LogInfo",
+    "ResultInfo",
+    "RunRecorder",
+    "NullRecorder",
+    "new_id",
+]
+
+RunKind = Literal["flow", "task"]
+
+
+def new_id() -> str:
+    """A random 32-hex-digit run id (a UUID4-sized id, without UUID's formatting cost)."""
+    return os.urandom(16).hex()
+
+
+@dataclass(slots=True)
+class TaskInput:
+    """An edge of the run graph: ``upstream_id`` feeds the task run (as ``parameter``)."""
+
+    upstream_id: str
+    kind: Literal["data", "wait_for"]
+    parameter: str | None = None
+
+
+@dataclass(slots=True)
+class FlowRunInfo:
+    """Identity and metadata of a flow run, known when it starts."""
+
+    id: str
+    name: str
+    flow_name: str
+    flow_version: str | None
+    flow_description: str | None
+    tags: list[str]
+    parameters: dict[str, Any]
+    created: datetime
+    parent_flow_run_id: str | None = None
+    parent_task_run_id: str | None = None
+    deployment_id: str | None = None
+
+
+@dataclass(slots=True)
+class TaskRunInfo:
+    """Identity and metadata of a task run, known when it is created."""
+
+    id: str
+    flow_run_id: str | None
+    task_key: str
+    task_name: str
+    name: str
+    tags: list[str]
+    created: datetime
+    inputs: list[TaskInput] = field(default_factory=list)
+    cache_key: str | None = None
+    dynamic_key: int = 0
+    description: str | None = None
+    version: str | None = None
+    subflow_run_id: str | None = None
+
+
+@dataclass(slots=True)
+class LogInfo:
+    """One log line of a run."""
+
+    flow_run_id: str | None
+    task_run_id: str | None
+    level: int
+    logger: str
+    message: str
+    timestamp: datetime
+
+
+@dataclass(slots=True)
+class ResultInfo:
+    """Metadata of a persisted task result (the bytes live in result storage, not the DB)."""
+
+    key: str
+    task_run_id: str
+    flow_run_id: str | None
+    location: str
+    serializer: str
+    created: datetime
+    expires: datetime | None = None
+
+
+class RunRecorder(Protocol):
+    """Where the engine sends what happens. Implementations must be thread-safe."""
+
+    def flow_run_created(self, run: FlowRunInfo) -> None: ...
+
+    def task_run_created(self, run: TaskRunInfo) -> None: ...
+
+    def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None: ...
+
+    def log(self, record: LogInfo) -> None: ...
+
+    def result_stored(self, info: ResultInfo) -> None: ...
+
+    def flush(self) -> None:
+        """Block until everything sent so far is committed."""
+        ...
+
+
+class NullRecorder:
+    """Records nothing (``JUPYTER_FLOWS_RECORD=0`` or a plain function call outside a flow)."""
+
+    def flow_run_created(self, run: FlowRunInfo) -> None:
+        pass
+
+    def task_run_created(self, run: TaskRunInfo) -> None:
+        pass
+
+    def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None:
+        pass
+
+    def log(self, record: LogInfo) -> None:
+        pass
+
+    def result_stored(self, info: ResultInfo) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,138 @@
+"""Run loggers: ``get_run_logger()``, per-run log records, and ``log_prints`` capture."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import sys
+import threading
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Any
+
+from .context import flow_run_context, task_run_context
+from .records import FlowRunInfo, LogInfo, RunRecorder
+
+__all__ = ["get_run_logger", "flow_run_logger", "RunLogHandler", "install_print_capture", "log_prints_var"]
+
+FLOW_LOGGER = "jupyter_flows.flow_runs"
+TASK_LOGGER = "jupyter_flows.task_runs"
+log_prints_var: ContextVar[bool] = ContextVar("jupyter_flows_log_prints", default=False)
+
+_setup_lock = threading.Lock()
+_setup_done = False
+_original_print = builtins.print
+
+
+class RunLogHandler(logging.Handler):
+    """Sends records of the run loggers to the recorder of the current run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        flow_run_id = getattr(record, "flow_run_id", None)
+        task_run_id = getattr(record, "task_run_id", None)
+        recorder = getattr(record, "recorder", None)
+        if recorder is None:
+            return
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            recorder.log(
+                LogInfo(
+                    flow_run_id,
+                    task_run_id,
+                    record.levelno,
+                    record.name,
+                    message,
+                    datetime.fromtimestamp(record.created, timezone.utc),
+                )
+            )
+        except Exception:  # noqa: BLE001 - logging must never break a run
+            self.handleError(record)
+
+
+class _ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.run_label = getattr(record, "run_label", "")
+        return super().format(record)
+
+
+def _setup_loggers() -> None:
+    global _setup_done
+    with _setup_lock:
+        if _setup_done:
+            return
+        handler = RunLogHandler()
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(
+            _ConsoleFormatter(
+                "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_label)s - %(message)s",
+                "%H:%M:%S",
+            )
+        )
+        for name in (FLOW_LOGGER, TASK_LOGGER):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            logger.addHandler(handler)
+            logger.addHandler(console)
+            logger.propagate = False
+        _setup_done = True
+
+
+def get_run_logger(**extra: Any) -> logging.LoggerAdapter[logging.Logger]:
+    """A logger whose records are stored with the current flow or task run.
+
+    Outside any run it returns a plain logger that only prints (no error, no surprise).
+    """
+    _setup_loggers()
+    trc = task_run_context.get()
+    frc = flow_run_context.get()
+    if trc is not None:
+        fields = {
+            "flow_run_id": trc.task_run.flow_run_id,
+            "task_run_id": trc.task_run.id,
+            "recorder": trc.flow_run_context.recorder if trc.flow_run_context else None,
+            "run_label": f"Task run {trc.task_run.name!r}",
+        }
+        if fields["recorder"] is None:
+            from .settings import get_recorder
+
+            fields["recorder"] = get_recorder()
+        return logging.LoggerAdapter(logging.getLogger(TASK_LOGGER), {**fields, **extra})
+    if frc is not None:
+        fields = {
+            "flow_run_id": frc.flow_run.id,
+            "task_run_id": None,
+            "recorder": frc.recorder,
+            "run_label": f"Flow run {frc.flow_run.name!r}",
+        }
+        return logging.LoggerAdapter(logging.getLogger(FLOW_LOGGER), {**fields, **extra})
+    return logging.LoggerAdapter(
+        logging.getLogger("jupyter_flows.no_run"), {"run_label": "", **extra}
+    )
+
+
+def flow_run_logger(info: FlowRunInfo, recorder: RunRecorder) -> logging.LoggerAdapter[logging.Logger]:
+    """The run logger of a flow run, usable after its context has ended."""
+    _setup_loggers()
+    fields = {
+        "flow_run_id": info.id,
+        "task_run_id": None,
+        "recorder": recorder,
+        "run_label": f"Flow run {info.name!r}",
+    }
+    return logging.LoggerAdapter(logging.getLogger(FLOW_LOGGER), fields)
+
+
+def _capturing_print(*args: Any, **kwargs: Any) -> None:
+    _original_print(*args, **kwargs)
+    if log_prints_var.get() and kwargs.get("file") in (None, sys.stdout):
+        sep = kwargs.get("sep")
+        message = (" " if sep is None else sep).join(str(a) for a in args)
+        get_run_logger().info(message)
+
+
+def install_print_capture() -> None:
+    """Route ``print`` of runs with ``log_prints=True`` to their logs (installed once)."""
+    if builtins.print is not _capturing_print:
+        builtins.print = _capturing_print

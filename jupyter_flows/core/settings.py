@@ -1,0 +1,82 @@
+"""Process-wide settings of the core: the data directory and the recorder factory.
+
+The core never imports the store; the package root registers a factory that does
+(see ``jupyter_flows._defaults``), so ``import jupyter_flows`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .records import NullRecorder, RunRecorder
+
+__all__ = ["data_dir", "set_recorder_factory", "get_recorder", "set_recorder", "reset_recorder"]
+
+_lock = threading.Lock()
+_factory: Callable[[], RunRecorder] | None = None
+_recorder: RunRecorder | None = None
+
+
+def _jupyter_data_dir() -> Path:
+    """Jupyter's user data dir, computed as ``jupyter_core.paths.jupyter_data_dir`` does."""
+    env = os.environ.get("JUPYTER_DATA_DIR")
+    if env:
+        return Path(env)
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Jupyter"
+    if sys.platform == "win32":
+        appdata = os.environ.get("APPDATA")
+        return Path(appdata) / "jupyter" if appdata else home / ".jupyter" / "data"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(home / ".local" / "share")
+    return Path(xdg) / "jupyter"
+
+
+def data_dir() -> Path:
+    """Where jupyter-flows keeps its files: ``$JUPYTER_FLOWS_HOME`` or ``<jupyter data dir>/jupyter_flows``."""
+    env = os.environ.get("JUPYTER_FLOWS_HOME")
+    return Path(env) if env else _jupyter_data_dir() / "jupyter_flows"
+
+
+def set_recorder_factory(factory: Callable[[], RunRecorder] | None) -> None:
+    """Register how to build the process's recorder on first use (does not build it)."""
+    global _factory
+    with _lock:
+        _factory = factory
+
+
+def set_recorder(recorder: RunRecorder | None) -> RunRecorder | None:
+    """Install ``recorder`` as the process recorder; returns the previous one."""
+    global _recorder
+    with _lock:
+        previous, _recorder = _recorder, recorder
+    return previous
+
+
+def reset_recorder() -> None:
+    """Forget the current recorder (after flushing it), e.g. when the DB URL changes."""
+    previous = set_recorder(None)
+    if previous is not None:
+        previous.flush()
+        close = getattr(previous, "close", None)
+        if close is not None:
+            close()
+
+
+def get_recorder() -> RunRecorder:
+    """The process recorder, built by the registered factory on first use."""
+    global _recorder
+    recorder = _recorder
+    if recorder is not None:
+        return recorder
+    with _lock:
+        if _recorder is None:
+            if os.environ.get("JUPYTER_FLOWS_RECORD", "1") == "0" or _factory is None:
+                _recorder = NullRecorder()
+            else:
+                _recorder = _factory()
+        return _recorder

@@ -1,0 +1,178 @@
+"""``Task``: a function plus its orchestration options. Execution lives in ``engine``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from functools import update_wrapper
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from ..exceptions import FlowDefinitionError
+from .caching import NONE, CachePolicy
+from .options import (
+    RetryDelay,
+    check_hooks,
+    check_retries,
+    check_timeout,
+    description_from,
+    normalize_retry_delays,
+)
+
+__all__ = ["Task", "task"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Task(Generic[P, R]):
+    """A task definition. Call it (inside or outside a flow), ``.submit()`` or ``.map()`` it."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        version: str | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: RetryDelay = None,
+        retry_jitter_factor: float | None = None,
+        retry_condition_fn: Callable[..., bool] | None = None,
+        timeout_seconds: float | None = None,
+        cache_policy: CachePolicy | None = None,
+        cache_key_fn: Callable[..., str | None] | None = None,
+        cache_expiration: timedelta | float | None = None,
+        refresh_cache: bool = False,
+        persist_result: bool | None = None,
+        result_serializer: Any = "pickle",
+        log_prints: bool | None = None,
+        validate_parameters: bool = False,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_running: Any = None,
+    ):
+        if not callable(fn):
+            raise FlowDefinitionError(f"@task needs a function, got {fn!r}")
+        update_wrapper(self, fn)
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        owner = f"task {self.name!r}"
+        self.description = description_from(fn, description)
+        self.tags = frozenset(tags or ())
+        self.version = version
+        self.retries = check_retries(owner, retries)
+        self.retry_delays = normalize_retry_delays(owner, self.retries, retry_delay_seconds)
+        if retry_jitter_factor is not None and retry_jitter_factor < 0:
+            raise FlowDefinitionError(f"{owner}: retry_jitter_factor must be >= 0")
+        self.retry_jitter_factor = retry_jitter_factor
+        self.retry_condition_fn = retry_condition_fn
+        self.timeout_seconds = check_timeout(owner, timeout_seconds)
+        if cache_policy is not None and not isinstance(cache_policy, CachePolicy):
+            raise FlowDefinitionError(f"{owner}: cache_policy must be a CachePolicy")
+        self.cache_policy = cache_policy
+        self.cache_key_fn = cache_key_fn
+        if isinstance(cache_expiration, int | float):
+            cache_expiration = timedelta(seconds=cache_expiration)
+        self.cache_expiration = cache_expiration
+        self.refresh_cache = refresh_cache
+        self.persist_result = persist_result
+        from .results import get_serializer
+
+        self.result_serializer = get_serializer(result_serializer)
+        self.log_prints = log_prints
+        self.validate_parameters = validate_parameters
+        self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
+        self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
+        self.on_running_hooks = check_hooks(owner, "on_running", on_running)
+        self.isasync = inspect.iscoroutinefunction(fn)
+        self.task_key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', self.name)}"
+        self._positional = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+
+    @property
+    def caches(self) -> bool:
+        policy = self.cache_policy
+        return self.cache_key_fn is not None or (policy is not None and policy is not NONE)
+
+    def with_options(self, **options: Any) -> Task[P, R]:
+        """A copy with some options changed, e.g. ``my_task.with_options(retries=3)``."""
+        current = dict(
+            name=self.name,
+            description=self.description,
+            tags=self.tags,
+            version=self.version,
+            retries=self.retries,
+            retry_delay_seconds=list(self.retry_delays),
+            retry_jitter_factor=self.retry_jitter_factor,
+            retry_condition_fn=self.retry_condition_fn,
+            timeout_seconds=self.timeout_seconds,
+            cache_policy=self.cache_policy,
+            cache_key_fn=self.cache_key_fn,
+            cache_expiration=self.cache_expiration,
+            refresh_cache=self.refresh_cache,
+            persist_result=self.persist_result,
+            result_serializer=self.result_serializer,
+            log_prints=self.log_prints,
+            validate_parameters=self.validate_parameters,
+            on_completion=self.on_completion_hooks,
+            on_failure=self.on_failure_hooks,
+            on_running=self.on_running_hooks,
+        )
+        current.update(options)
+        return Task(self.fn, **current)
+
+    def bind_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Argument values by parameter name (cheap; ``*args`` extras are kept by index)."""
+        names = self._positional
+        inputs = {
+            (names[i] if i < len(names) else f"arg{i}"): value for i, value in enumerate(args)
+        }
+        inputs.update(kwargs)
+        return inputs
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the task now and return its result (a task run when inside a flow)."""
+        from .engine import call_task
+
+        return call_task(self, args, kwargs)  # type: ignore[no-any-return]
+
+    def submit(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> Any:
+        """Start the task concurrently and return a ``TaskFuture``."""
+        from .engine import submit_task
+
+        return submit_task(self, args, kwargs, wait_for)
+
+    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> list[Any]:
+        """Submit one run per element of the iterable arguments; ``unmapped(x)`` stays whole."""
+        from .engine import map_task
+
+        return map_task(self, args, kwargs, wait_for)
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name!r})"
+
+
+@overload
+def task(__fn: Callable[P, R]) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    __fn: None = None, **options: Any
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(__fn: Callable[P, R] | None = None, **options: Any) -> Any:
+    """Make a function a task: ``@task`` or ``@task(retries=3, cache_policy=INPUTS)``."""
+    if __fn is not None:
+        return Task(__fn, **options)
+
+    def decorator(fn: Callable[P, R]) -> Task[P, R]:
+        return Task(fn, **options)
+
+    return decorator

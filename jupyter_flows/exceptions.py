@@ -1,0 +1,99 @@
+"""The one domain error tree of jupyter-flows. No HTTP here: the server maps these in one place."""
+
+from __future__ import annotations
+
+__all__ = [
+    "FlowsError",
+    "FlowDefinitionError",
+    "ParameterValidationError",
+    "CycleError",
+    "RunNotCompleted",
+    "TaskTimeout",
+    "RunCancelled",
+    "ResultPersistenceError",
+    "StoreError",
+    "NotFound",
+    "Conflict",
+    "ScheduleError",
+    "TaskFailed",
+]
+
+
+class FlowsError(Exception):
+    """Root of every error jupyter-flows raises on purpose."""
+
+
+class FlowDefinitionError(FlowsError, ValueError):
+    """A ``@flow``/``@task`` was declared with invalid options (e.g. negative retries)."""
+
+
+class ParameterValidationError(FlowsError, ValueError):
+    """Run parameters do not match the function's signature or type hints."""
+
+    def __init__(self, target: str, errors: list[str]):
+        self.target = target
+        self.errors = errors
+        super().__init__(f"invalid parameters for {target!r}: " + "; ".join(errors))
+
+
+class CycleError(FlowsError, ValueError):
+    """Dependencies form a cycle."""
+
+    def __init__(self, cycle: list[str]):
+        self.cycle = cycle
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
+
+
+class RunNotCompleted(FlowsError):
+    """Asked for the result of a run that ended without one (cancelled, crashed...)."""
+
+    def __init__(self, state_name: str, message: str | None):
+        self.state_name = state_name
+        super().__init__(f"run ended {state_name}" + (f": {message}" if message else ""))
+
+
+class TaskTimeout(FlowsError, TimeoutError):
+    """A flow or task run exceeded ``timeout_seconds``."""
+
+    def __init__(self, name: str, seconds: float):
+        self.name = name
+        self.seconds = seconds
+        super().__init__(f"{name!r} exceeded its timeout of {seconds:g} s")
+
+
+class RunCancelled(FlowsError):
+    """The run was cancelled while it ran."""
+
+
+class ResultPersistenceError(FlowsError):
+    """A result could not be serialized or stored."""
+
+
+class StoreError(FlowsError):
+    """The run database cannot be used (unreachable, read-only, wrong schema...)."""
+
+
+class NotFound(FlowsError, LookupError):
+    """A requested record does not exist."""
+
+
+class Conflict(FlowsError):
+    """The request conflicts with the current state (duplicate name, run already final...)."""
+
+
+class ScheduleError(FlowsError, ValueError):
+    """An invalid schedule (cron string, interval, timezone)."""
+
+
+class TaskFailed(FlowsError):
+    """A notebook cell or task failed; carries where and what."""
+
+    def __init__(
+        self, task: str, ename: str, evalue: str, cell_index: int | None = None
+    ) -> None:
+        self.task = task
+        self.ename = ename
+        self.evalue = evalue
+        self.cell_index = cell_index
+        where = f" (cell {cell_index})" if cell_index is not None else ""
+        super().__init__(f"task {task!r}{where} failed: {ename}: {evalue}")
