@@ -88,9 +88,7 @@ class ScheduleError(FlowsError, ValueError):
 class TaskFailed(FlowsError):
     """A notebook cell or task failed; carries where and what."""
 
-    def __init__(
-        self, task: str, ename: str, evalue: str, cell_index: int | None = None
-    ) -> None:
+    def __init__(self, task: str, ename: str, evalue: str, cell_index: int | None = None) -> None:
         self.task = task
         self.ename = ename
         self.evalue = evalue

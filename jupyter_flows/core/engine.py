@@ -84,9 +84,7 @@ def _call_task(
         args, kwargs = _validated_task_args(task, args, kwargs)
     inputs = task.bind_inputs(args, kwargs)
     info, has_futures = create_task_run(task, frc, inputs, wait_for, recorder)
-    state = execute_task_run(
-        task, info, frc, args, kwargs, inputs, has_futures, wait_for, recorder
-    )
+    state = execute_task_run(task, info, frc, args, kwargs, inputs, has_futures, wait_for, recorder)
     if frc is None:
         recorder.flush()
     if return_state:
@@ -133,7 +131,15 @@ def submit_task(
 
     def run() -> State:
         return execute_task_run(
-            task, info, frc, args, kwargs, inputs, has_futures, wait_for, recorder,
+            task,
+            info,
+            frc,
+            args,
+            kwargs,
+            inputs,
+            has_futures,
+            wait_for,
+            recorder,
             handle_box[0] if handle_box else None,
         )
 
@@ -248,9 +254,17 @@ def run_flow(
     except ParameterValidationError as exc:
         params, error = dict(kwargs), exc
     info = FlowRunInfo(
-        flow_run_id or new_id(), generate_run_name(), flow.name, flow.version, flow.description,
-        sorted(flow.tags), _jsonable(params), now(),
-        parent.flow_run.id if parent is not None else None, None, deployment_id,
+        flow_run_id or new_id(),
+        generate_run_name(),
+        flow.name,
+        flow.version,
+        flow.description,
+        sorted(flow.tags),
+        _jsonable(params),
+        now(),
+        parent.flow_run.id if parent is not None else None,
+        None,
+        deployment_id,
     )
     parent_task = None
     if parent is not None:  # a subflow: a task run in the parent stands for it
@@ -297,9 +311,7 @@ def _subflow_task(
 ) -> str:
     stand_in = Task(flow.fn, name=flow.name, description=flow.description, tags=flow.tags)
     stand_in.task_key = "flow:" + flow.name
-    task_info, _ = create_task_run(
-        stand_in, parent, {}, None, recorder, subflow_run_id=info.id
-    )
+    task_info, _ = create_task_run(stand_in, parent, {}, None, recorder, subflow_run_id=info.id)
     recorder.set_state("task", task_info.id, Running(), 1)
     return task_info.id
 
@@ -322,8 +334,12 @@ def _run_attempts(
         run_hooks(flow.on_running_hooks, flow, info, running)
         try:
             result = call_function(
-                flow.fn, call_args, call_kwargs, is_async=flow.isasync,
-                timeout=flow.timeout_seconds, name=flow.name,
+                flow.fn,
+                call_args,
+                call_kwargs,
+                is_async=flow.isasync,
+                timeout=flow.timeout_seconds,
+                name=flow.name,
             )
             for future in list(frc.futures):
                 future.wait()
@@ -343,8 +359,11 @@ def _run_attempts(
             return state, attempt
         retry = attempt <= flow.retries
         log.error(
-            "Flow run failed: %s (attempt %d of %d)%s", state.message, attempt,
-            flow.retries + 1, "; retrying" if retry else "",
+            "Flow run failed: %s (attempt %d of %d)%s",
+            state.message,
+            attempt,
+            flow.retries + 1,
+            "; retrying" if retry else "",
             exc_info=state.data if isinstance(state.data, Exception) and not retry else None,
         )
         if not retry:

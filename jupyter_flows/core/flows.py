@@ -53,7 +53,7 @@ class Flow(Generic[P, R]):
             raise FlowDefinitionError(f"@flow needs a function, got {fn!r}")
         update_wrapper(self, fn)
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
         owner = f"flow {self.name!r}"
         self.description = description_from(fn, description)
         self.version = version

@@ -79,7 +79,10 @@ def jittered(delay: float, jitter_factor: float | None) -> float:
 
 
 def exponential_backoff(backoff_factor: float) -> Callable[[int], list[float]]:
-    """Delays ``factor * 2**n`` for each retry, as in Prefect: ``retry_delay_seconds=exponential_backoff(2)``."""
+    """Delays ``factor * 2**n`` for each retry, as in Prefect.
+
+    Use as ``retry_delay_seconds=exponential_backoff(2)``.
+    """
     if backoff_factor < 0:
         raise FlowDefinitionError("backoff_factor must be >= 0")
 

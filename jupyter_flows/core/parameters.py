@@ -34,17 +34,19 @@ class ParameterSchema:
             from pydantic import ConfigDict, create_model
 
             fields: dict[str, Any] = {}
+            ann: Any
             for p in self.signature.parameters.values():
+                hint: Any = Any if p.annotation is p.empty else p.annotation
                 if p.kind is p.VAR_POSITIONAL:
-                    ann = tuple[Any, ...] if p.annotation is p.empty else tuple[p.annotation, ...]
+                    ann = tuple.__class_getitem__((hint, ...))
                 elif p.kind is p.VAR_KEYWORD:
-                    ann = dict[str, Any] if p.annotation is p.empty else dict[str, p.annotation]
+                    ann = dict.__class_getitem__((str, hint))
                 else:
-                    ann = Any if p.annotation is p.empty else p.annotation
+                    ann = hint
                 default = ... if p.default is p.empty else p.default
                 fields[p.name] = (ann, default)
             try:
-                self._model = create_model(  # type: ignore[call-overload]
+                self._model = create_model(
                     f"{self.owner}_parameters",
                     __config__=ConfigDict(arbitrary_types_allowed=True),
                     **fields,
@@ -56,7 +58,7 @@ class ParameterSchema:
         return self._model
 
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """Coerce values to their annotated types (``"3"`` -> ``3``) or raise naming the parameter."""
+        """Coerce values to their annotated types (``"3"`` -> ``3``); errors name the parameter."""
         if all(p.annotation is p.empty for p in self.signature.parameters.values()):
             return parameters
         from pydantic import ValidationError

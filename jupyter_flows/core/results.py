@@ -95,7 +95,10 @@ class ResultStore:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         expires = now() + expires_in if expires_in is not None else None
-        header = {"serializer": serializer.name, "expires": expires.isoformat() if expires else None}
+        header = {
+            "serializer": serializer.name,
+            "expires": expires.isoformat() if expires else None,
+        }
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,13 @@ from typing import Any
 from .context import flow_run_context, task_run_context
 from .records import FlowRunInfo, LogInfo, RunRecorder
 
-__all__ = ["get_run_logger", "flow_run_logger", "RunLogHandler", "install_print_capture", "log_prints_var"]
+__all__ = [
+    "get_run_logger",
+    "flow_run_logger",
+    "RunLogHandler",
+    "install_print_capture",
+    "log_prints_var",
+]
 
 FLOW_LOGGER = "jupyter_flows.flow_runs"
 TASK_LOGGER = "jupyter_flows.task_runs"
@@ -112,7 +118,9 @@ def get_run_logger(**extra: Any) -> logging.LoggerAdapter[logging.Logger]:
     )
 
 
-def flow_run_logger(info: FlowRunInfo, recorder: RunRecorder) -> logging.LoggerAdapter[logging.Logger]:
+def flow_run_logger(
+    info: FlowRunInfo, recorder: RunRecorder
+) -> logging.LoggerAdapter[logging.Logger]:
     """The run logger of a flow run, usable after its context has ended."""
     _setup_loggers()
     fields = {

@@ -35,10 +35,10 @@ class TaskRunner(ABC):
         """Run the task's function body; by default in the calling thread."""
         return fn(*args, **kwargs)
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources (threads, a cluster connection)."""
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Release resources; waits for submitted work."""
 
     def __enter__(self) -> TaskRunner:

@@ -37,7 +37,10 @@ def _jupyter_data_dir() -> Path:
 
 
 def data_dir() -> Path:
-    """Where jupyter-flows keeps its files: ``$JUPYTER_FLOWS_HOME`` or ``<jupyter data dir>/jupyter_flows``."""
+    """Where jupyter-flows keeps its files.
+
+    ``$JUPYTER_FLOWS_HOME``, else ``<jupyter data dir>/jupyter_flows``.
+    """
     env = os.environ.get("JUPYTER_FLOWS_HOME")
     return Path(env) if env else _jupyter_data_dir() / "jupyter_flows"
 

@@ -144,7 +144,12 @@ def AwaitingRetry(  # noqa: N802
 ) -> State:
     at = now()
     return State(
-        StateType.SCHEDULED, "AwaitingRetry", at, message, None, at + timedelta(seconds=delay_seconds)
+        StateType.SCHEDULED,
+        "AwaitingRetry",
+        at,
+        message,
+        None,
+        at + timedelta(seconds=delay_seconds),
     )
 
 

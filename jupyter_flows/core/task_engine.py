@@ -183,8 +183,9 @@ def execute_task_run(
     if log_prints:
         install_print_capture()
     try:
-        return replace(_run_attempts(task, info, trc, frc, args, kwargs, inputs, set_state),
-                       run_id=info.id)
+        return replace(
+            _run_attempts(task, info, trc, frc, args, kwargs, inputs, set_state), run_id=info.id
+        )
     finally:
         if prints_token is not None:
             log_prints_var.reset(prints_token)
@@ -233,8 +234,13 @@ def _run_attempts(
             run_hooks(task.on_running_hooks, task, info, Running())
         try:
             value = call_function(
-                task.fn, args, kwargs, is_async=task.isasync, timeout=task.timeout_seconds,
-                name=task.name, caller=caller,
+                task.fn,
+                args,
+                kwargs,
+                is_async=task.isasync,
+                timeout=task.timeout_seconds,
+                name=task.name,
+                caller=caller,
             )
         except TaskTimeout as exc:
             state = TimedOut(exc, message=str(exc))
@@ -295,8 +301,13 @@ def _completed(task: Task[..., Any], info: TaskRunInfo, key: str | None, value: 
         return Failed(ResultPersistenceError(message), message=message)
     get_recorder().result_stored(
         ResultInfo(
-            store_key, info.id, info.flow_run_id, stored.location,
-            task.result_serializer.name, now(), stored.expires,
+            store_key,
+            info.id,
+            info.flow_run_id,
+            stored.location,
+            task.result_serializer.name,
+            now(),
+            stored.expires,
         )
     )
     return Completed(value)

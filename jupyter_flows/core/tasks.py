@@ -57,7 +57,7 @@ class Task(Generic[P, R]):
             raise FlowDefinitionError(f"@task needs a function, got {fn!r}")
         update_wrapper(self, fn)
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
         owner = f"task {self.name!r}"
         self.description = description_from(fn, description)
         self.tags = frozenset(tags or ())
@@ -101,7 +101,7 @@ class Task(Generic[P, R]):
 
     def with_options(self, **options: Any) -> Task[P, R]:
         """A copy with some options changed, e.g. ``my_task.with_options(retries=3)``."""
-        current = dict(
+        current: dict[str, Any] = dict(
             name=self.name,
             description=self.description,
             tags=self.tags,
@@ -162,9 +162,7 @@ def task(__fn: Callable[P, R]) -> Task[P, R]: ...
 
 
 @overload
-def task(
-    __fn: None = None, **options: Any
-) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+def task(__fn: None = None, **options: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
 
 def task(__fn: Callable[P, R] | None = None, **options: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Execution back-ends: Dask task runner, papermill notebook runs."""
