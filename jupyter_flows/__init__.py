@@ -69,3 +69,16 @@ def read_flow_run(flow_run_id: str) -> Any:
     from .store import api
 
     return api.read_flow_run(flow_run_id)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_flows``: the ``%%task`` and ``%flow`` magics."""
+    from .kernel.extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .kernel.extension import unload_ipython_extension as unload
+
+    unload(ipython)

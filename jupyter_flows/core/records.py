@@ -23,6 +23,7 @@ __all__ = [
     "ResultInfo",
     "RunRecorder",
     "NullRecorder",
+    "TeeRecorder",
     "new_id",
 ]
 
@@ -120,6 +121,47 @@ class RunRecorder(Protocol):
     def flush(self) -> None:
         """Block until everything sent so far is committed."""
         ...
+
+
+class TeeRecorder:
+    """Sends every event to a primary recorder, then to observers (e.g. a live widget).
+
+    An observer that raises is ignored: watching a run never breaks it.
+    """
+
+    def __init__(self, primary: RunRecorder, observers: list[RunRecorder]):
+        self.primary = primary
+        self.observers = observers
+
+    def _fan(self, method: str, *args: object) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:  # noqa: BLE001 - observers never break a run
+                pass
+
+    def flow_run_created(self, run: FlowRunInfo) -> None:
+        self.primary.flow_run_created(run)
+        self._fan("flow_run_created", run)
+
+    def task_run_created(self, run: TaskRunInfo) -> None:
+        self.primary.task_run_created(run)
+        self._fan("task_run_created", run)
+
+    def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None:
+        self.primary.set_state(kind, run_id, state, run_count)
+        self._fan("set_state", kind, run_id, state, run_count)
+
+    def log(self, record: LogInfo) -> None:
+        self.primary.log(record)
+        self._fan("log", record)
+
+    def result_stored(self, info: ResultInfo) -> None:
+        self.primary.result_stored(info)
+
+    def flush(self) -> None:
+        self.primary.flush()
+        self._fan("flush")
 
 
 class NullRecorder:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import sys
+import traceback
 import threading
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -41,8 +43,8 @@ class RunLogHandler(logging.Handler):
             return
         try:
             message = record.getMessage()
-            if record.exc_info:
-                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            if record.exc_info and record.exc_info[1] is not None:
+                message += "\n" + format_user_traceback(record.exc_info[1])
             recorder.log(
                 LogInfo(
                     flow_run_id,
@@ -57,10 +59,40 @@ class RunLogHandler(logging.Handler):
             self.handleError(record)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (Jupyter and pytest swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def format_user_traceback(exc: BaseException) -> str:
+    """The exception's traceback without jupyter-flows' own frames."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith(_PACKAGE_DIR)
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines.extend(traceback.format_exception_only(type(exc), exc))
+    return "".join(lines).rstrip()
+
+
 class _ConsoleFormatter(logging.Formatter):
+    """One line per record on the console; tracebacks go to the stored logs only."""
+
     def format(self, record: logging.LogRecord) -> str:
         record.run_label = getattr(record, "run_label", "")
-        return super().format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
 
 
 def _setup_loggers() -> None:
@@ -69,7 +101,7 @@ def _setup_loggers() -> None:
         if _setup_done:
             return
         handler = RunLogHandler()
-        console = logging.StreamHandler(sys.stderr)
+        console = _StderrHandler()
         console.setFormatter(
             _ConsoleFormatter(
                 "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(run_label)s - %(message)s",
@@ -133,11 +165,13 @@ def flow_run_logger(
 
 
 def _capturing_print(*args: Any, **kwargs: Any) -> None:
-    _original_print(*args, **kwargs)
+    """``print`` that, inside a run with ``log_prints``, logs the line instead (as Prefect)."""
     if log_prints_var.get() and kwargs.get("file") in (None, sys.stdout):
         sep = kwargs.get("sep")
         message = (" " if sep is None else sep).join(str(a) for a in args)
         get_run_logger().info(message)
+        return
+    _original_print(*args, **kwargs)
 
 
 def install_print_capture() -> None:

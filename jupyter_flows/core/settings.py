@@ -12,13 +12,23 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .records import NullRecorder, RunRecorder
+from .records import NullRecorder, RunRecorder, TeeRecorder
 
-__all__ = ["data_dir", "set_recorder_factory", "get_recorder", "set_recorder", "reset_recorder"]
+__all__ = [
+    "data_dir",
+    "set_recorder_factory",
+    "get_recorder",
+    "set_recorder",
+    "reset_recorder",
+    "add_observer",
+    "remove_observer",
+]
 
 _lock = threading.Lock()
 _factory: Callable[[], RunRecorder] | None = None
 _recorder: RunRecorder | None = None
+_observers: list[RunRecorder] = []
+_tee: TeeRecorder | None = None
 
 
 def _jupyter_data_dir() -> Path:
@@ -70,16 +80,38 @@ def reset_recorder() -> None:
             close()
 
 
+def add_observer(observer: RunRecorder) -> None:
+    """Also send every run event of this process to ``observer`` (live widgets)."""
+    global _tee
+    with _lock:
+        _observers.append(observer)
+        _tee = None
+
+
+def remove_observer(observer: RunRecorder) -> None:
+    global _tee
+    with _lock:
+        if observer in _observers:
+            _observers.remove(observer)
+        _tee = None
+
+
 def get_recorder() -> RunRecorder:
     """The process recorder, built by the registered factory on first use."""
-    global _recorder
+    global _recorder, _tee
     recorder = _recorder
-    if recorder is not None:
+    if recorder is None:
+        with _lock:
+            if _recorder is None:
+                if os.environ.get("JUPYTER_FLOWS_RECORD", "1") == "0" or _factory is None:
+                    _recorder = NullRecorder()
+                else:
+                    _recorder = _factory()
+            recorder = _recorder
+    if not _observers:
         return recorder
-    with _lock:
-        if _recorder is None:
-            if os.environ.get("JUPYTER_FLOWS_RECORD", "1") == "0" or _factory is None:
-                _recorder = NullRecorder()
-            else:
-                _recorder = _factory()
-        return _recorder
+    tee = _tee
+    if tee is None or tee.primary is not recorder:
+        with _lock:
+            tee = _tee = TeeRecorder(recorder, list(_observers))
+    return tee

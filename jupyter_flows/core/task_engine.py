@@ -92,9 +92,11 @@ def create_task_run(
     wait_for: Iterable[Any] | None,
     recorder: RunRecorder,
     subflow_run_id: str | None = None,
+    extra_inputs: Iterable[TaskInput] = (),
 ) -> tuple[TaskRunInfo, bool]:
     """Create and record a Pending task run; returns it and whether inputs hold futures."""
     edges, has_futures = collect_inputs(inputs, frc)
+    edges.extend(extra_inputs)
     for item in wait_for or ():
         if not isinstance(item, TaskFuture):
             raise TypeError(

@@ -1,0 +1,1 @@
+"""IPython side of jupyter-flows: the ``%%task`` / ``%flow`` magics (the only IPython importer)."""
