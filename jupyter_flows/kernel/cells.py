@@ -95,7 +95,8 @@ class TaskCell:
         module = ast.parse(self.source, filename=filename)
         last = None
         if module.body and isinstance(module.body[-1], ast.Expr):
-            last = ast.Expression(module.body.pop().value)
+            last = ast.Expression(module.body[-1].value)
+            module.body.pop()
         body = compiler(module, filename, "exec")
         expr = compiler(last, filename, "eval") if last is not None else None
         return body, expr

@@ -45,6 +45,8 @@ def _user_traceback(exc: BaseException, filename: str) -> TracebackType | None:
 class FlowsMagics(Magics):
     """The jupyter-flows magics. Load with ``%load_ext jupyter_flows``."""
 
+    shell: Any
+
     def __init__(self, shell: Any):
         super().__init__(shell)
         self._filenames: dict[str, str] = {}
@@ -140,14 +142,14 @@ class FlowsMagics(Magics):
                 f"[jupyter-flows] {task_cell.name}: Cached (restored {restored})", file=sys.stderr
             )
         if not state.is_completed():
-            exc = state.data if isinstance(state.data, BaseException) else None
-            if exc is None:
+            error = state.data if isinstance(state.data, BaseException) else None
+            if error is None:
                 raise FlowsError(f"task {task_cell.name!r} ended {state}")
-            if isinstance(exc, FlowsError):  # a timeout, a persistence error: no traceback
-                message = f"{type(exc).__name__}: {exc}"
-                exc._render_traceback_ = lambda: [message]  # type: ignore[attr-defined]
-                raise exc.with_traceback(None)
-            raise exc.with_traceback(_user_traceback(exc, self._filename(source)))
+            if isinstance(error, FlowsError):  # a timeout, a persistence error: no traceback
+                message = f"{type(error).__name__}: {error}"
+                error._render_traceback_ = lambda: [message]  # type: ignore[attr-defined]
+                raise error.with_traceback(None)
+            raise error.with_traceback(_user_traceback(error, self._filename(source)))
         return value
 
     @line_magic
@@ -163,7 +165,7 @@ class FlowsMagics(Magics):
         """
         words = shlex.split(line)
         if not words:
-            raise UsageError(self.flow.__doc__ or "%flow SUBCOMMAND")
+            raise UsageError(FlowsMagics.flow.__doc__ or "%flow SUBCOMMAND")
         command, rest = words[0], words[1:]
         handler = getattr(self, f"_flow_{command}", None)
         if handler is None:
