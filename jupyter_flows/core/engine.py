@@ -16,7 +16,7 @@ from typing import Any
 
 from ..exceptions import FlowsError, ParameterValidationError, RunCancelled, TaskTimeout
 from .calls import _has_running_loop, call_function
-from .context import FlowRunContext, flow_run_context
+from .context import FlowRunContext, flow_run_context, task_run_context
 from .flows import Flow
 from .futures import TaskFuture, unmapped
 from .names import generate_run_name
@@ -62,13 +62,22 @@ def call_task(task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
     """``task(...)``: run now in this thread; an awaitable for async tasks inside a loop."""
     return_state = bool(kwargs.pop("return_state", False))
     wait_for = kwargs.pop("wait_for", None)
-    if task.isasync and _has_running_loop():
+    if task.isasync and _has_running_loop() and _caller_can_await():
 
         async def awaitable() -> Any:
             return await asyncio.to_thread(_call_task, task, args, kwargs, wait_for, return_state)
 
         return awaitable()
     return _call_task(task, args, kwargs, wait_for, return_state)
+
+
+def _caller_can_await() -> bool:
+    """False in the body of a sync flow or task: it gets the value, never a coroutine."""
+    trc = task_run_context.get()
+    frc = flow_run_context.get()
+    if trc is not None and trc.flow_run_context is frc:
+        return trc.task.isasync
+    return frc is None or frc.flow.isasync
 
 
 def _call_task(
@@ -291,8 +300,14 @@ def run_flow(
         _active[info.id] = frc
     state, attempt = Failed(message="not started"), 0
     try:
-        with frc.task_runner:
+        frc.task_runner.start()
+        try:
             state, attempt = _run_attempts(flow, info, frc, recorder, params)
+        finally:
+            if state.name == "TimedOut":  # don't wait for task runs still going: never hang
+                threading.Thread(target=frc.task_runner.shutdown, daemon=True).start()
+            else:
+                frc.task_runner.shutdown()
     except BaseException as exc:  # KeyboardInterrupt, SystemExit: the run crashed
         state = Crashed(exc, message=f"{type(exc).__name__}: {exc}")
         _finish(flow, info, recorder, state, attempt, parent_task)
@@ -303,6 +318,8 @@ def run_flow(
         log_prints_var.reset(prints_token)
         flow_run_context.reset(token)
     _finish(flow, info, recorder, state, attempt, parent_task)
+    if parent is not None and parent_task is not None and state.is_completed():
+        parent.track_result(parent_task, state.data)  # passing it on records an edge
     return _outcome(replace(state, run_id=info.id), return_state)
 
 

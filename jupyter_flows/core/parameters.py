@@ -31,12 +31,12 @@ class ParameterSchema:
 
     def _pydantic_model(self) -> Any:
         if self._model is None:
-            from pydantic import ConfigDict, create_model
+            from pydantic import ConfigDict, Field, create_model
 
             fields: dict[str, Any] = {}
             ann: Any
-            for p in self.signature.parameters.values():
-                hint: Any = Any if p.annotation is p.empty else p.annotation
+            for i, p in enumerate(self.signature.parameters.values()):
+                hint: Any = self._hint(p.annotation)
                 if p.kind is p.VAR_POSITIONAL:
                     ann = tuple.__class_getitem__((hint, ...))
                 elif p.kind is p.VAR_KEYWORD:
@@ -44,7 +44,9 @@ class ParameterSchema:
                 else:
                     ann = hint
                 default = ... if p.default is p.empty else p.default
-                fields[p.name] = (ann, default)
+                # Neutral field names, the parameter's own as alias: names pydantic reserves
+                # (``json``, ``schema``, ``_private``...) stay ordinary parameters.
+                fields[f"p{i}"] = (ann, Field(default, alias=p.name, title=p.name))
             try:
                 self._model = create_model(
                     f"{self.owner}_parameters",
@@ -73,7 +75,21 @@ class ParameterSchema:
                 for err in exc.errors()
             ]
             raise ParameterValidationError(self.owner, errors) from None
-        return {name: getattr(validated, name) for name in parameters}
+        by_alias = {f.alias: name for name, f in type(validated).model_fields.items()}
+        return {name: getattr(validated, by_alias[name]) for name in parameters}
+
+    def _hint(self, annotation: Any) -> Any:
+        """A type hint; string hints (``from __future__ import annotations``) are resolved in
+        the function's globals, and left unvalidated (``Any``) when they cannot be."""
+        if annotation is inspect.Parameter.empty:
+            return Any
+        if isinstance(annotation, str):
+            fn_globals = getattr(inspect.unwrap(self.fn), "__globals__", {})
+            try:
+                return eval(annotation, dict(fn_globals))  # as inspect.get_annotations does
+            except Exception:  # noqa: BLE001 - e.g. a class local to a function
+                return Any
+        return annotation
 
     def to_call(self, parameters: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Positional and keyword arguments to call the function with ``parameters``."""

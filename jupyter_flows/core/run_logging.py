@@ -6,8 +6,8 @@ import builtins
 import logging
 import os
 import sys
-import traceback
 import threading
+import traceback
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any

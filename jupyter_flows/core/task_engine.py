@@ -130,7 +130,9 @@ def run_hooks(hooks: Iterable[Callable[..., Any]], *args: Any) -> None:
         try:
             hook(*args)
         except Exception:  # noqa: BLE001 - hooks never mask the run's state
-            logger.exception("hook %s raised; the run's state is unchanged", hook)
+            get_run_logger().exception(
+                "hook %s raised; the run's state is unchanged", getattr(hook, "__name__", hook)
+            )
 
 
 def _upstream_problem(wait_for: Iterable[Any] | None, has_futures: bool, inputs: Any) -> str | None:
@@ -231,9 +233,10 @@ def _run_attempts(
     while True:
         attempt += 1
         trc.run_count = attempt
-        set_state(Running() if attempt == 1 else Retrying(), attempt)
+        running = Running() if attempt == 1 else Retrying()
+        set_state(running, attempt)
         if task.on_running_hooks:
-            run_hooks(task.on_running_hooks, task, info, Running())
+            run_hooks(task.on_running_hooks, task, info, running)
         try:
             value = call_function(
                 task.fn,
@@ -254,7 +257,7 @@ def _run_attempts(
             set_state(Crashed(exc, message=f"{type(exc).__name__}: {exc}"), attempt)
             raise
         else:
-            state = _completed(task, info, key, value)
+            state = _completed(task, info, key, value, frc)
         if state.is_completed():
             if frc is not None:
                 frc.track_result(info.id, state.data)
@@ -290,8 +293,17 @@ def _run_attempts(
             return state
 
 
-def _completed(task: Task[..., Any], info: TaskRunInfo, key: str | None, value: Any) -> State:
-    if key is None and not task.persist_result:
+def _completed(
+    task: Task[..., Any],
+    info: TaskRunInfo,
+    key: str | None,
+    value: Any,
+    frc: FlowRunContext | None,
+) -> State:
+    persist = task.persist_result
+    if persist is None and frc is not None:  # tasks inherit the flow's persist_result
+        persist = frc.flow.persist_result
+    if key is None and not persist:
         return Completed(value)
     store_key = key or info.id
     try:
@@ -301,7 +313,7 @@ def _completed(task: Task[..., Any], info: TaskRunInfo, key: str | None, value: 
     except ResultPersistenceError as exc:
         message = f"task {task.name!r}: {exc}"
         return Failed(ResultPersistenceError(message), message=message)
-    get_recorder().result_stored(
+    current_recorder(frc).result_stored(
         ResultInfo(
             store_key,
             info.id,
