@@ -8,6 +8,7 @@ The engine never talks to a database. It hands these records to a ``RunRecorder`
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -31,8 +32,11 @@ RunKind = Literal["flow", "task"]
 
 
 def new_id() -> str:
-    """A random 32-hex-digit run id (a UUID4-sized id, without UUID's formatting cost)."""
-    return os.urandom(16).hex()
+    """A 32-hex-digit run id: 12 digits of milliseconds, then 20 random ones.
+
+    Time-ordered ids append to the end of database indexes instead of random pages.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 @dataclass(slots=True)

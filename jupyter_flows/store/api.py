@@ -1,0 +1,68 @@
+"""Module-level reads on the default database, for the package root and notebooks.
+
+Each call first flushes this process's recorder, so a notebook sees its own runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from jupyter_flows.core.settings import get_recorder
+
+from .db import default_db_url
+from .repository import RunStore
+from .schemas import DescribeFlowRun, ListFlowRunsResponse
+
+__all__ = ["run_store", "read_flow_runs", "read_flow_run"]
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_stores: dict[tuple[int, str], RunStore] = {}
+
+
+def run_store(url: str | None = None) -> RunStore:
+    """The (cached, per process) ``RunStore`` of ``url`` (default: ``default_db_url()``)."""
+    url = url or default_db_url()
+    key = (os.getpid(), url)
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = RunStore.from_url(url)
+        return store
+
+
+def read_flow_runs(
+    flow_name: str | None = None,
+    state: str | Sequence[str] | None = None,
+    tags: str | Sequence[str] | None = None,
+    deployment_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    url: str | None = None,
+) -> ListFlowRunsResponse:
+    """Flow runs of the default database, newest first (see ``RunStore.read_flow_runs``)."""
+    get_recorder().flush()
+    return run_store(url).read_flow_runs(
+        flow_name=flow_name,
+        state=state,
+        tags=tags,
+        deployment_id=deployment_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def read_flow_run(flow_run_id: str, *, url: str | None = None) -> DescribeFlowRun:
+    """One flow run with its task runs, states, logs and edges; raises ``NotFound``."""
+    get_recorder().flush()
+    return run_store(url).read_flow_run(flow_run_id)

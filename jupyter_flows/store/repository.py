@@ -1,0 +1,289 @@
+"""``RunStore``: the typed read API over the run database (what the UI and CLI query)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, literal, or_, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlmodel import SQLModel
+
+from jupyter_flows.exceptions import NotFound
+
+from . import models as _models
+from .db import READ_ONLY, open_store, store_error
+from .schemas import (
+    DescribeEdge,
+    DescribeFlow,
+    DescribeFlowRun,
+    DescribeLog,
+    DescribeResultRecord,
+    DescribeState,
+    DescribeTaskRun,
+    ListFlowRunsQuery,
+    ListFlowRunsResponse,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["RunStore"]
+
+logger = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=BaseModel)
+_tables = SQLModel.metadata.tables
+assert _models.TABLE_NAMES  # the tables are registered by importing models
+flow_t: Table = _tables["flow"]
+flow_run_t: Table = _tables["flow_run"]
+task_run_t: Table = _tables["task_run"]
+input_t: Table = _tables["task_run_input"]
+state_t: Table = _tables["run_state"]
+log_t: Table = _tables["run_log"]
+result_t: Table = _tables["result_record"]
+
+
+class RunStore:
+    """Reads flows, runs, states, logs and run graphs.
+
+    Parameters
+    ----------
+    engine
+        Engine of a database at the current schema (``open_store``). Reads run in
+        deferred transactions: on SQLite they never wait for the write lock.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str | URL | None = None) -> RunStore:
+        """A store on a new engine for ``url`` (default: ``default_db_url()``)."""
+        return cls(open_store(url))
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect().execution_options(**READ_ONLY) as conn:
+                yield conn
+        except sa_exc.SQLAlchemyError as e:
+            raise store_error("cannot read the run database", self.engine.url, e) from None
+
+    @staticmethod
+    def _all(conn: Connection, model: type[_M], query: Select[Any]) -> list[_M]:
+        return [model.model_validate(dict(row)) for row in conn.execute(query).mappings()]
+
+    # -- flow runs ------------------------------------------------------------------------
+
+    def read_flow_runs(
+        self,
+        query: ListFlowRunsQuery | None = None,
+        *,
+        flow_name: str | None = None,
+        state: str | Sequence[str] | None = None,
+        tags: str | Sequence[str] | None = None,
+        deployment_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ListFlowRunsResponse:
+        """One page of flow runs, newest first, and how many match in total.
+
+        Pass either a ``ListFlowRunsQuery`` or its fields as keywords.
+        """
+        if query is None:
+            query = ListFlowRunsQuery.model_validate(
+                {
+                    "flow_name": flow_name,
+                    "state": state if state is None or isinstance(state, str) else list(state),
+                    "tags": tags if tags is None or isinstance(tags, str) else list(tags),
+                    "deployment_id": deployment_id,
+                    "since": since,
+                    "until": until,
+                    "limit": limit,
+                    "offset": offset,
+                }
+            )
+        with self._connect() as conn:
+            where = self._flow_run_filters(conn, query)
+            total = conn.execute(select(func.count()).select_from(flow_run_t).where(*where))
+            page = (
+                select(flow_run_t)
+                .where(*where)
+                .order_by(flow_run_t.c.created.desc(), flow_run_t.c.id.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+            items = self._all(conn, DescribeFlowRun, page)
+            return ListFlowRunsResponse(
+                items=items, total=total.scalar_one(), limit=query.limit, offset=query.offset
+            )
+
+    @staticmethod
+    def _flow_run_filters(conn: Connection, query: ListFlowRunsQuery) -> list[ColumnElement[bool]]:
+        c = flow_run_t.c
+        where: list[ColumnElement[bool]] = []
+        if query.flow_name is not None:
+            where.append(c.flow_name == query.flow_name)
+        if query.state:
+            where.append(
+                or_(
+                    c.state_type.in_([s.upper() for s in query.state]),
+                    func.lower(c.state_name).in_([s.lower() for s in query.state]),
+                )
+            )
+        if query.deployment_id is not None:
+            where.append(c.deployment_id == query.deployment_id)
+        if query.since is not None:
+            where.append(c.created >= query.since)
+        if query.until is not None:
+            where.append(c.created < query.until)
+        for tag in query.tags or ():
+            where.append(_has_tag(conn.dialect.name, tag))
+        return where
+
+    def read_flow_run(self, flow_run_id: str) -> DescribeFlowRun:
+        """A flow run with its task runs, its own states, all its logs and its edges."""
+        with self._connect() as conn:
+            row = conn.execute(select(flow_run_t).where(flow_run_t.c.id == flow_run_id))
+            found = row.mappings().first()
+            if found is None:
+                raise NotFound(f"no flow run with id {flow_run_id!r}")
+            data = dict(found)
+            data["task_runs"] = self._task_runs(conn, flow_run_id)
+            data["states"] = self._states(conn, flow_run_id)
+            data["logs"] = self._logs(conn, flow_run_id, None)
+            data["edges"] = self._edges(conn, flow_run_id)
+            return DescribeFlowRun.model_validate(data)
+
+    def read_flows(self) -> list[DescribeFlow]:
+        """Every flow that has run, by name."""
+        with self._connect() as conn:
+            return self._all(conn, DescribeFlow, select(flow_t).order_by(flow_t.c.name))
+
+    # -- task runs, states, logs ------------------------------------------------------------
+
+    def read_task_runs(self, flow_run_id: str) -> list[DescribeTaskRun]:
+        """The task runs of a flow run, in order of creation."""
+        with self._connect() as conn:
+            return self._task_runs(conn, flow_run_id)
+
+    def read_task_run(self, task_run_id: str) -> DescribeTaskRun:
+        """One task run; raises ``NotFound``."""
+        with self._connect() as conn:
+            query = select(task_run_t).where(task_run_t.c.id == task_run_id)
+            found = self._all(conn, DescribeTaskRun, query)
+        if not found:
+            raise NotFound(f"no task run with id {task_run_id!r}")
+        return found[0]
+
+    def read_states(self, run_id: str) -> list[DescribeState]:
+        """Every state of a flow or task run, oldest first."""
+        with self._connect() as conn:
+            return self._states(conn, run_id)
+
+    def read_logs(self, flow_run_id: str, task_run_id: str | None = None) -> list[DescribeLog]:
+        """The log lines of a flow run (or of one of its task runs), oldest first."""
+        with self._connect() as conn:
+            return self._logs(conn, flow_run_id, task_run_id)
+
+    def read_result_record(self, key: str) -> DescribeResultRecord:
+        """Where the result stored under ``key`` lives; raises ``NotFound``."""
+        with self._connect() as conn:
+            query = select(result_t).where(result_t.c.key == key)
+            found = self._all(conn, DescribeResultRecord, query)
+        if not found:
+            raise NotFound(f"no result record with key {key!r}")
+        return found[0]
+
+    def _task_runs(self, conn: Connection, flow_run_id: str) -> list[DescribeTaskRun]:
+        query = (
+            select(task_run_t)
+            .where(task_run_t.c.flow_run_id == flow_run_id)
+            .order_by(task_run_t.c.created, task_run_t.c.id)
+        )
+        return self._all(conn, DescribeTaskRun, query)
+
+    def _states(self, conn: Connection, run_id: str) -> list[DescribeState]:
+        query = select(state_t).where(state_t.c.run_id == run_id).order_by(state_t.c.id)
+        return self._all(conn, DescribeState, query)
+
+    def _logs(
+        self, conn: Connection, flow_run_id: str, task_run_id: str | None
+    ) -> list[DescribeLog]:
+        if task_run_id is None:
+            where = log_t.c.flow_run_id == flow_run_id
+        else:
+            where = and_(log_t.c.flow_run_id == flow_run_id, log_t.c.task_run_id == task_run_id)
+        query = select(log_t).where(where).order_by(log_t.c.timestamp, log_t.c.id)
+        return self._all(conn, DescribeLog, query)
+
+    def _edges(self, conn: Connection, flow_run_id: str) -> list[DescribeEdge]:
+        downstream = task_run_t.alias("downstream")
+        query = (
+            select(
+                input_t.c.upstream_id,
+                input_t.c.task_run_id.label("downstream_id"),
+                input_t.c.kind,
+                input_t.c.parameter,
+            )
+            .join(downstream, downstream.c.id == input_t.c.task_run_id)
+            .where(downstream.c.flow_run_id == flow_run_id)
+            .order_by(input_t.c.id)
+        )
+        return self._all(conn, DescribeEdge, query)
+
+    # -- graph ------------------------------------------------------------------------------
+
+    def flow_run_graph(self, flow_run_id: str) -> nx.DiGraph[str]:
+        """The run graph: task run ids as nodes, edges upstream -> downstream.
+
+        Node attributes: ``name, task_name, state_type, state_name, start, end, run_count``;
+        edge attributes: ``kind`` (``"data"``/``"wait_for"``) and ``parameter``.
+        Raises ``NotFound`` for an unknown flow run.
+        """
+        with self._connect() as conn:
+            query = select(flow_run_t.c.id, flow_run_t.c.name).where(flow_run_t.c.id == flow_run_id)
+            flow_run = conn.execute(query).first()
+            if flow_run is None:
+                raise NotFound(f"no flow run with id {flow_run_id!r}")
+            task_runs = self._task_runs(conn, flow_run_id)
+            edges = self._edges(conn, flow_run_id)
+        import networkx as nx  # only here: it takes ~0.1 s to import
+
+        graph: nx.DiGraph[str] = nx.DiGraph(flow_run_id=flow_run_id, name=flow_run.name)
+        for run in task_runs:
+            graph.add_node(
+                run.id,
+                name=run.name,
+                task_name=run.task_name,
+                state_type=run.state_type.value if run.state_type else None,
+                state_name=run.state_name,
+                start=run.start_time,
+                end=run.end_time,
+                run_count=run.run_count,
+            )
+        for edge in edges:
+            if edge.upstream_id in graph:
+                graph.add_edge(
+                    edge.upstream_id, edge.downstream_id, kind=edge.kind, parameter=edge.parameter
+                )
+        return graph
+
+
+def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
+    """``tag`` is one of the run's JSON ``tags``."""
+    tags = flow_run_t.c.tags
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return tags.cast(JSONB).contains([tag])
+    each = func.json_each(tags).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))

@@ -1,0 +1,161 @@
+"""What the read API returns: pydantic models named by verb (``DescribeX``, ``ListXQuery``...)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jupyter_flows.core.states import StateType
+
+__all__ = [
+    "DescribeFlow",
+    "DescribeState",
+    "DescribeLog",
+    "DescribeEdge",
+    "DescribeTaskRun",
+    "DescribeFlowRun",
+    "DescribeResultRecord",
+    "ListFlowRunsQuery",
+    "ListFlowRunsResponse",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class DescribeFlow(_Schema):
+    id: str
+    name: str
+    description: str | None = None
+    created: datetime
+
+
+class DescribeState(_Schema):
+    """One state of a run's history (ordered by ``id``)."""
+
+    id: int
+    run_id: str
+    run_kind: Literal["flow", "task"]
+    flow_run_id: str | None = None
+    type: StateType
+    name: str
+    timestamp: datetime
+    message: str | None = None
+
+
+class DescribeLog(_Schema):
+    id: int
+    flow_run_id: str | None = None
+    task_run_id: str | None = None
+    level: int
+    logger: str
+    message: str
+    timestamp: datetime
+
+
+class DescribeEdge(_Schema):
+    """``upstream_id`` feeds ``downstream_id`` (as ``parameter`` for ``kind="data"``)."""
+
+    upstream_id: str
+    downstream_id: str
+    kind: Literal["data", "wait_for"]
+    parameter: str | None = None
+
+
+class _RunColumns(_Schema):
+    id: str
+    name: str
+    tags: list[str] = Field(default_factory=list)
+    state_type: StateType | None = None
+    state_name: str | None = None
+    state_message: str | None = None
+    created: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    expected_start_time: datetime | None = None
+    run_count: int = 0
+    total_run_time: float = 0.0
+
+
+class DescribeTaskRun(_RunColumns):
+    flow_run_id: str | None = None
+    task_key: str
+    task_name: str
+    dynamic_key: int = 0
+    cache_key: str | None = None
+    description: str | None = None
+    version: str | None = None
+    subflow_run_id: str | None = None
+
+
+class DescribeFlowRun(_RunColumns):
+    """A flow run; ``read_flow_run`` also fills its task runs, states, logs and edges."""
+
+    flow_name: str
+    flow_version: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    parent_flow_run_id: str | None = None
+    parent_task_run_id: str | None = None
+    deployment_id: str | None = None
+    work_pool: str | None = None
+    worker: str | None = None
+    heartbeat: datetime | None = None
+    task_runs: list[DescribeTaskRun] = Field(default_factory=list)
+    states: list[DescribeState] = Field(default_factory=list)
+    logs: list[DescribeLog] = Field(default_factory=list)
+    edges: list[DescribeEdge] = Field(default_factory=list)
+
+
+class DescribeResultRecord(_Schema):
+    key: str
+    task_run_id: str
+    flow_run_id: str | None = None
+    location: str
+    serializer: str
+    created: datetime
+    expires: datetime | None = None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are local time (as ``datetime.astimezone`` takes them)."""
+    return None if value is None else value.astimezone(timezone.utc)
+
+
+class ListFlowRunsQuery(_Schema):
+    """Filters and page of ``RunStore.read_flow_runs``; newest runs first.
+
+    ``state`` matches a state type or name, case-insensitively (any of several);
+    ``tags`` must all be present; ``since``/``until`` bound ``created`` (until exclusive).
+    """
+
+    flow_name: str | None = None
+    state: list[str] | None = None
+    tags: list[str] | None = None
+    deployment_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+    @field_validator("state", "tags", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+
+class ListFlowRunsResponse(_Schema):
+    items: list[DescribeFlowRun]
+    total: int
+    limit: int
+    offset: int
