@@ -20,7 +20,7 @@ from .context import FlowRunContext, flow_run_context, task_run_context
 from .flows import Flow
 from .futures import TaskFuture, unmapped
 from .names import generate_run_name
-from .records import FlowRunInfo, RunRecorder, new_id
+from .records import FlowRunInfo, RunRecorder, TaskInput, new_id
 from .run_logging import flow_run_logger, get_run_logger, install_print_capture, log_prints_var
 from .settings import get_recorder
 from .states import (
@@ -36,7 +36,7 @@ from .states import (
     TimedOut,
     now,
 )
-from .task_engine import create_task_run, execute_task_run, run_hooks
+from .task_engine import collect_inputs, create_task_run, execute_task_run, run_hooks
 from .tasks import Task
 
 __all__ = [
@@ -119,6 +119,7 @@ def submit_task(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     wait_for: Iterable[Any] | None,
+    extra_inputs: Iterable[TaskInput] = (),
 ) -> TaskFuture[Any]:
     """``task.submit(...)``: create the run now (Pending), execute it on the task runner."""
     global _standalone_runner
@@ -135,7 +136,9 @@ def submit_task(
         args, kwargs = _validated_task_args(task, args, kwargs)
     wait_for = list(wait_for) if wait_for is not None else None
     inputs = task.bind_inputs(args, kwargs)
-    info, has_futures = create_task_run(task, frc, inputs, wait_for, recorder)
+    info, has_futures = create_task_run(
+        task, frc, inputs, wait_for, recorder, extra_inputs=extra_inputs
+    )
     handle_box: list[TaskFuture[Any]] = []
 
     def run() -> State:
@@ -177,6 +180,21 @@ def map_task(
         except TypeError:
             return None
 
+    # edges to the producers of the mapped-over collections (their elements lose the link)
+    frc = flow_run_context.get()
+    named = task.bind_inputs(args, kwargs)
+    upstream = [
+        TaskInput(edge.upstream_id, "data", edge.parameter)
+        for edge in collect_inputs(
+            {
+                k: v
+                for k, v in named.items()
+                if isinstance(v, TaskFuture)
+                or (frc is not None and frc.result_owner(v) is not None)
+            },
+            frc,
+        )[0]
+    ]
     expanded_args = [expand(a) for a in args]
     expanded_kwargs = {k: expand(v) for k, v in kwargs.items()}
     lengths = {len(v) for v in (*expanded_args, *expanded_kwargs.values()) if v is not None}
@@ -198,6 +216,7 @@ def map_task(
             tuple(pick(a, e, i) for a, e in zip(args, expanded_args, strict=True)),
             {k: pick(kwargs[k], e, i) for k, e in expanded_kwargs.items()},
             wait_for,
+            upstream,
         )
         for i in range(n)
     ]
@@ -277,7 +296,7 @@ def run_flow(
     )
     parent_task = None
     if parent is not None:  # a subflow: a task run in the parent stands for it
-        parent_task = _subflow_task(flow, parent, info, recorder)
+        parent_task = _subflow_task(flow, parent, info, recorder, params)
         info.parent_task_run_id = parent_task
     recorder.flow_run_created(info)
     recorder.set_state("flow", info.id, Pending(), 0)
@@ -324,11 +343,15 @@ def run_flow(
 
 
 def _subflow_task(
-    flow: Flow[..., Any], parent: FlowRunContext, info: FlowRunInfo, recorder: RunRecorder
+    flow: Flow[..., Any],
+    parent: FlowRunContext,
+    info: FlowRunInfo,
+    recorder: RunRecorder,
+    params: dict[str, Any],
 ) -> str:
     stand_in = Task(flow.fn, name=flow.name, description=flow.description, tags=flow.tags)
     stand_in.task_key = "flow:" + flow.name
-    task_info, _ = create_task_run(stand_in, parent, {}, None, recorder, subflow_run_id=info.id)
+    task_info, _ = create_task_run(stand_in, parent, params, None, recorder, subflow_run_id=info.id)
     recorder.set_state("task", task_info.id, Running(), 1)
     return task_info.id
 

@@ -28,6 +28,7 @@ from .schemas import (
     DescribeTaskRun,
     ListFlowRunsQuery,
     ListFlowRunsResponse,
+    build_run_graph,
 )
 
 if TYPE_CHECKING:
@@ -256,26 +257,7 @@ class RunStore:
                 raise NotFound(f"no flow run with id {flow_run_id!r}")
             task_runs = self._task_runs(conn, flow_run_id)
             edges = self._edges(conn, flow_run_id)
-        import networkx as nx  # only here: it takes ~0.1 s to import
-
-        graph: nx.DiGraph[str] = nx.DiGraph(flow_run_id=flow_run_id, name=flow_run.name)
-        for run in task_runs:
-            graph.add_node(
-                run.id,
-                name=run.name,
-                task_name=run.task_name,
-                state_type=run.state_type.value if run.state_type else None,
-                state_name=run.state_name,
-                start=run.start_time,
-                end=run.end_time,
-                run_count=run.run_count,
-            )
-        for edge in edges:
-            if edge.upstream_id in graph:
-                graph.add_edge(
-                    edge.upstream_id, edge.downstream_id, kind=edge.kind, parameter=edge.parameter
-                )
-        return graph
+        return build_run_graph(flow_run_id, flow_run.name, task_runs, edges)
 
 
 def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
