@@ -117,9 +117,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+) -> Iterator[Path]:
     """Keep every test's default run database out of the real Jupyter data dir."""
     home = tmp_path_factory.mktemp("flows-home")
     monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(home))
     monkeypatch.delenv("JUPYTER_FLOWS_DB_URL", raising=False)
-    return home
+    from jupyter_flows.core import settings, task_engine
+
+    settings.reset_recorder()  # the process recorder follows the new default database
+    monkeypatch.setattr(task_engine, "_result_store", None)
+    yield home
+    settings.reset_recorder()
