@@ -82,3 +82,10 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .kernel.extension import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The Jupyter server extension (imported only by a Jupyter server)."""
+    from .server.app import FlowsApp
+
+    return [{"module": "jupyter_flows.server.app", "app": FlowsApp}]

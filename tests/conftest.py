@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 PG_DB = "flows"
 
 
