@@ -114,8 +114,7 @@ class OpenFlowRun:
         with self._lock:
             if state.is_failed() or state.is_crashed():
                 self.failed.append(task.name)
-        self.recorder.flush()
-        return state
+        return state  # the recorder commits within ~50 ms; finish() flushes
 
     def finish(self, state: State | None = None) -> State:
         """End the flow run: Failed if a task's last attempt failed, else Completed."""

@@ -53,6 +53,7 @@ class TaskCell:
     options: dict[str, Any]
     cell_id: str | None = None
     names: CellNames = field(init=False)
+    source_hash: str = field(init=False)
     explicit_name: bool = False
     attempts: int = 0
     snapshot: dict[str, Any] = field(default_factory=dict)
@@ -67,10 +68,7 @@ class TaskCell:
 
     def __post_init__(self) -> None:
         self.names = analyze_cell(self.source)
-
-    @property
-    def source_hash(self) -> str:
-        return stable_hash(self.source)
+        self.source_hash = stable_hash(self.source)
 
     def input_fingerprint(self, ns: dict[str, Any]) -> str | None:
         """Hash of the values of the names the cell reads (None if one can't be hashed)."""

@@ -129,10 +129,16 @@ class FlowsMagics(Magics):
             raise UsageError("%%task: --retries must be >= 0 and --timeout > 0")
         task_cell.explicit_name = bool(args.name)
         task_cell.name = args.name or _default_name(task_cell, len(self.notebook.cells) + 1)
+        previous = self.notebook.cells.get(task_cell.name)
         try:
             self.notebook.register(task_cell)
             self.notebook.dataflow()  # reports cycles from --after before running
         except FlowsError as exc:
+            if self.notebook.cells.get(task_cell.name) is task_cell:
+                if previous is None:
+                    del self.notebook.cells[task_cell.name]
+                else:
+                    self.notebook.cells[task_cell.name] = previous
             raise UsageError(str(exc)) from None
         self._ensure_store()
         state, value = self.notebook.run_cell(task_cell)

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -75,6 +75,7 @@ class NotebookFlow:
         self._session: OpenFlowRun | None = None
         self._lock = threading.RLock()
         self.observers: list[Any] = []
+        self._dataflow: tuple[Any, DataflowGraph] | None = None
 
     # ------------------------------------------------------------------ registry
 
@@ -94,10 +95,20 @@ class NotebookFlow:
                 )
             self.cells[cell.name] = cell
 
-    def dataflow(self, extra_edges: Iterable[tuple[str, str]] = ()) -> DataflowGraph:
-        cells = [DataflowCell(c.name, c.source, c.names) for c in self.cells.values()]
-        after = [(dep, c.name) for c in self.cells.values() for dep in c.options.get("after", ())]
-        return build_dataflow(cells, extra_edges=[*after, *extra_edges])
+    def dataflow(self) -> DataflowGraph:
+        """The DAG of the registered cells (cached until a cell changes)."""
+        with self._lock:
+            key = tuple(
+                (c.name, c.source_hash, tuple(c.options.get("after", ())))
+                for c in self.cells.values()
+            )
+            if self._dataflow is None or self._dataflow[0] != key:
+                cells = [DataflowCell(c.name, c.source, c.names) for c in self.cells.values()]
+                after = [
+                    (dep, c.name) for c in self.cells.values() for dep in c.options.get("after", ())
+                ]
+                self._dataflow = (key, build_dataflow(cells, extra_edges=after))
+            return self._dataflow[1]
 
     # ------------------------------------------------------------------ runs
 
