@@ -151,7 +151,7 @@ class RunStore:
         return where
 
     def read_flow_run(self, flow_run_id: str) -> DescribeFlowRun:
-        """A flow run with its task runs, its own states, all its logs and its edges."""
+        """A flow run with its task runs, its and their states, all its logs and its edges."""
         with self._connect() as conn:
             row = conn.execute(select(flow_run_t).where(flow_run_t.c.id == flow_run_id))
             found = row.mappings().first()
@@ -160,6 +160,13 @@ class RunStore:
             data = dict(found)
             data["task_runs"] = self._task_runs(conn, flow_run_id)
             data["states"] = self._states(conn, flow_run_id)
+            data["task_states"] = self._all(
+                conn,
+                DescribeState,
+                select(state_t)
+                .where(and_(state_t.c.flow_run_id == flow_run_id, state_t.c.run_kind == "task"))
+                .order_by(state_t.c.id),
+            )
             data["logs"] = self._logs(conn, flow_run_id, None)
             data["edges"] = self._edges(conn, flow_run_id)
             return DescribeFlowRun.model_validate(data)

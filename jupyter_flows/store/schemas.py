@@ -112,6 +112,7 @@ class DescribeFlowRun(_RunColumns):
     heartbeat: datetime | None = None
     task_runs: list[DescribeTaskRun] = Field(default_factory=list)
     states: list[DescribeState] = Field(default_factory=list)
+    task_states: list[DescribeState] = Field(default_factory=list)
     logs: list[DescribeLog] = Field(default_factory=list)
     edges: list[DescribeEdge] = Field(default_factory=list)
 
