@@ -1,0 +1,1 @@
+"""The live run-graph widget (anywidget); may import core, never the server."""
