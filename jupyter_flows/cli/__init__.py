@@ -1,0 +1,1 @@
+"""The ``jupyter flows`` command (traitlets applications, Jupyter conventions)."""

@@ -1,0 +1,44 @@
+"""``jupyter flows``: the command-line entry point (``jupyter-flows`` on PATH)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+
+from .._version import __version__
+
+__all__ = ["FlowsCommand", "main"]
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("jupyter_flows.cli.report.ReportApp", "Export a flow run report (HTML, Markdown)."),
+    "runs": ("jupyter_flows.cli.runs.RunsApp", "List recent flow runs."),
+}
+
+
+class FlowsCommand(JupyterApp):  # type: ignore[misc]
+    """jupyter-flows: notebook-native workflow orchestration."""
+
+    name = "jupyter-flows"
+    version = __version__
+    description = "Orchestrate notebooks and Python flows: runs, reports, deployments, workers."
+    examples = """jupyter flows runs --limit 5
+jupyter flows report RUN_ID -o run.html
+"""
+    subcommands: dict[str, Any] = dict(SUBCOMMANDS)
+
+    def start(self) -> None:
+        if self.subapp is not None:
+            return self.subapp.start()  # type: ignore[no-any-return]
+        self.print_help()
+        print("\nSubcommands:")
+        for name, (_path, help_text) in sorted(self.subcommands.items()):
+            print(f"  {name:<12} {help_text}")
+        self.exit(0 if len(sys.argv) <= 1 else 1)
+
+
+main = FlowsCommand.launch_instance
+
+if __name__ == "__main__":
+    main()
