@@ -104,8 +104,11 @@ class NotebookFlow:
             )
             if self._dataflow is None or self._dataflow[0] != key:
                 cells = [DataflowCell(c.name, c.source, c.names) for c in self.cells.values()]
-                after = [
-                    (dep, c.name) for c in self.cells.values() for dep in c.options.get("after", ())
+                after = [  # a dependency on a task not run yet applies once it exists
+                    (dep, c.name)
+                    for c in self.cells.values()
+                    for dep in c.options.get("after", ())
+                    if dep in self.cells
                 ]
                 self._dataflow = (key, build_dataflow(cells, extra_edges=after))
             return self._dataflow[1]
@@ -188,6 +191,7 @@ class NotebookFlow:
         self.last[cell.name] = LastRun(
             state, state.run_id, run.id, cell.source_hash, fingerprint, duration, attempts
         )
+        run.recorder.flush()  # when a task cell returns, its records are committed
         return state, value
 
     def stale(self) -> list[str]:
