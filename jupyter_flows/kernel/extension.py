@@ -7,18 +7,29 @@ from typing import Any
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
 _magics: Any = None
+_auto_graph: Any = None
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    global _magics
+    global _magics, _auto_graph
+    from ..core import settings
+    from .auto_graph import AutoGraph
     from .magics import FlowsMagics
 
     _magics = FlowsMagics(ipython)
     ipython.register_magics(_magics)
+    if _auto_graph is None and getattr(ipython, "kernel", None) is not None:
+        _auto_graph = AutoGraph()  # only in a kernel with a frontend, never in a script
+        settings.add_observer(_auto_graph)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    global _magics
+    global _magics, _auto_graph
+    from ..core import settings
+
     if _magics is not None:
         _magics.notebook.end_session()
         _magics = None
+    if _auto_graph is not None:
+        settings.remove_observer(_auto_graph)
+        _auto_graph = None

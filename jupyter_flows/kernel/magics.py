@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from types import TracebackType
@@ -168,6 +169,7 @@ class FlowsMagics(Magics):
         status  the latest run of each task
         runs    recent runs of this notebook (--limit N, --all)
         report  write a run report (HTML or Markdown)
+        config  --auto-graph on|off: show a live graph under cells that call a @flow
         """
         words = shlex.split(line)
         if not words:
@@ -176,7 +178,8 @@ class FlowsMagics(Magics):
         handler = getattr(self, f"_flow_{command}", None)
         if handler is None:
             raise UsageError(
-                f"%flow: unknown subcommand {command!r}; use graph, run, status, runs or report"
+                f"%flow: unknown subcommand {command!r}; "
+                "use graph, run, status, runs, report or config"
             )
         return handler(rest)
 
@@ -186,6 +189,16 @@ class FlowsMagics(Magics):
             return parser.parse_args(rest)
         except SystemExit:
             raise UsageError(f"%flow {prog}: invalid arguments {' '.join(rest)!r}") from None
+
+    def _flow_config(self, rest: list[str]) -> Any:
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--auto-graph", choices=["on", "off"])
+        args = self._parse("config", rest, parser)
+        if args.auto_graph is not None:
+            os.environ["JUPYTER_FLOWS_AUTO_GRAPH"] = "1" if args.auto_graph == "on" else "0"
+        from .auto_graph import auto_graph_enabled
+
+        return f"auto graph for @flow calls: {'on' if auto_graph_enabled() else 'off'}"
 
     def _flow_graph(self, rest: list[str]) -> Any:
         from .views import dag_widget

@@ -175,3 +175,31 @@ class TestBadInput:
             assert "NOT recorded" in r.stderr and "127.0.0.1:9" in r.stderr
         finally:
             session.shutdown()
+
+
+class TestAutoGraph:
+    FLOW = (
+        "from jupyter_flows import flow, task\n"
+        "@task\ndef inc(x): return [x + 1]\n"
+        "@flow\ndef little():\n    return inc(inc(1)[0])\n"
+    )
+
+    def test_flow_call_shows_a_live_graph(self, kernel: Any) -> None:
+        kernel.ok(self.FLOW)
+        r = kernel.ok("little()")
+        displays = [o for o in r.outputs if o["type"] == "display_data"]
+        assert len(displays) == 1
+        data = displays[0]["data"]
+        assert "application/vnd.jupyter.widget-view+json" in data
+        assert "<svg" in data["text/html"]
+        assert r.value == "[3]"
+        state = kernel.ok(
+            "import jupyter_flows.kernel.extension as e\nprint(len(e._auto_graph._live))"
+        )
+        assert state.stdout.strip() == "0"  # the finished run's observer was released
+
+    def test_can_be_turned_off(self, kernel: Any) -> None:
+        kernel.ok(self.FLOW)
+        assert "off" in (kernel.ok("%flow config --auto-graph off").value or "")
+        r = kernel.ok("little()")
+        assert not [o for o in r.outputs if o["type"] == "display_data"]
