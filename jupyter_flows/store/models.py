@@ -52,6 +52,10 @@ class FlowRunRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_flow_run_flow_name_created", "flow_name", "created"),
         Index("ix_flow_run_state_type_created", "state_type", "created"),
+        # one scheduled run per deployment and scheduled time, even with several servers
+        Index(
+            "ux_flow_run_deployment_expected", "deployment_id", "expected_start_time", unique=True
+        ),
     )
 
     id: str = Field(primary_key=True)
@@ -167,4 +171,10 @@ TABLE_NAMES = (
     "run_state",
     "run_log",
     "result_record",
+    "deployment",
+    "work_pool",
+    "worker",
 )
+
+
+from . import orchestration_models  # noqa: E402,F401  (registers the orchestration tables)

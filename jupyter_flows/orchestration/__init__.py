@@ -1,0 +1,1 @@
+"""Deployments, schedules, work pools and workers: the orchestration domain (no HTTP here)."""

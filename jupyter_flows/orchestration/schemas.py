@@ -1,0 +1,189 @@
+"""Request and response models of the orchestration API, named by verb."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..store.schemas import DescribeFlowRun
+
+__all__ = [
+    "ScheduleSpec",
+    "CreateDeployment",
+    "UpdateDeployment",
+    "DescribeDeployment",
+    "ListDeploymentsQuery",
+    "ListDeploymentsResponse",
+    "CreateDeploymentRun",
+    "SchedulePreview",
+    "CreateWorkPool",
+    "UpdateWorkPool",
+    "DescribeWorkPool",
+    "DescribeWorker",
+    "WorkerHeartbeat",
+    "ClaimRuns",
+    "ClaimedRun",
+    "UpdateRunState",
+    "AppendLogs",
+    "NotebookParameter",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleSpec(_Model):
+    """Exactly one of ``cron``, ``interval_seconds`` or ``date``."""
+
+    id: str | None = None
+    cron: str | None = None
+    interval_seconds: float | None = Field(default=None, gt=0)
+    anchor_date: datetime | None = None
+    date: datetime | None = None
+    timezone: str = "UTC"
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScheduleSpec:
+        kinds = [k for k in (self.cron, self.interval_seconds, self.date) if k is not None]
+        if len(kinds) != 1:
+            raise ValueError("a schedule needs exactly one of cron, interval_seconds or date")
+        return self
+
+
+class CreateDeployment(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    entrypoint: str = Field(min_length=1)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    version: str | None = None
+    work_pool: str = "default"
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    missed_runs: Literal["skip", "run_once"] = "skip"
+    paused: bool = False
+
+
+class UpdateDeployment(_Model):
+    parameters: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    description: str | None = None
+    version: str | None = None
+    work_pool: str | None = None
+    schedules: list[ScheduleSpec] | None = None
+    missed_runs: Literal["skip", "run_once"] | None = None
+    paused: bool | None = None
+
+
+class DescribeDeployment(BaseModel):
+    id: str
+    name: str
+    entrypoint: str
+    kind: Literal["notebook", "python"]
+    parameters: dict[str, Any]
+    parameter_schema: dict[str, Any]
+    tags: list[str]
+    description: str | None = None
+    version: str | None = None
+    work_pool: str
+    schedules: list[ScheduleSpec]
+    missed_runs: str
+    paused: bool
+    created: datetime
+    updated: datetime
+    next_run_time: datetime | None = None
+
+
+class ListDeploymentsQuery(_Model):
+    work_pool: str | None = None
+    paused: bool | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class ListDeploymentsResponse(BaseModel):
+    items: list[DescribeDeployment]
+    total: int
+
+
+class CreateDeploymentRun(_Model):
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+class SchedulePreview(_Model):
+    cron: str | None = None
+    interval_seconds: float | None = Field(default=None, gt=0)
+    timezone: str = "UTC"
+    n: int = Field(default=5, ge=1, le=100)
+
+
+class CreateWorkPool(_Model):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    type: str = "process"
+    concurrency_limit: int | None = Field(default=None, ge=1)
+    paused: bool = False
+    description: str | None = None
+
+
+class UpdateWorkPool(_Model):
+    concurrency_limit: int | None = Field(default=None, ge=1)
+    paused: bool | None = None
+    description: str | None = None
+
+
+class DescribeWorkPool(BaseModel):
+    name: str
+    type: str
+    concurrency_limit: int | None
+    paused: bool
+    description: str | None
+    created: datetime
+
+
+class DescribeWorker(BaseModel):
+    name: str
+    work_pool: str
+    last_heartbeat: datetime
+    status: Literal["online", "offline"]
+
+
+class WorkerHeartbeat(_Model):
+    worker: str = Field(min_length=1)
+
+
+class ClaimRuns(_Model):
+    worker: str = Field(min_length=1)
+    limit: int = Field(default=1, ge=1, le=100)
+
+
+class ClaimedRun(BaseModel):
+    flow_run: DescribeFlowRun
+    deployment: DescribeDeployment
+
+
+class UpdateRunState(_Model):
+    type: Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
+    name: str
+    message: str | None = None
+    worker: str | None = None
+
+
+class LogLine(_Model):
+    level: int = 20
+    message: str
+    timestamp: datetime | None = None
+    task_run_id: str | None = None
+
+
+class AppendLogs(_Model):
+    items: list[LogLine]
+
+
+class NotebookParameter(BaseModel):
+    name: str
+    type: str
+    default: Any = None

@@ -1,0 +1,1 @@
+"""Schedules of deployments: APScheduler 3 triggers and the scheduler service."""
