@@ -95,9 +95,7 @@ class FlowsScheduler:
 
     def _catch_up(self, deployment: Any) -> None:
         """One Late run for schedules that should have fired while no server ran."""
-        from ..store.api import read_flow_runs
-
-        last = read_flow_runs(deployment_id=deployment.id, limit=1, url=None).items
+        last = self.service.runs.read_flow_runs(deployment_id=deployment.id, limit=1).items
         since = last[0].expected_start_time if last and last[0].expected_start_time else None
         if since is None or self._started_at is None:
             return

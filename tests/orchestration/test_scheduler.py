@@ -1,0 +1,98 @@
+"""FlowsScheduler with a real APScheduler and database: runs on time, once, paused, missed."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from jupyter_flows.orchestration.schemas import CreateDeployment, ScheduleSpec, UpdateDeployment
+from jupyter_flows.orchestration.service import OrchestrationService
+from jupyter_flows.scheduling.scheduler import FlowsScheduler
+
+
+def runs_of(service: OrchestrationService, deployment_id: str) -> list[datetime]:
+    page = service.runs.read_flow_runs(deployment_id=deployment_id, limit=1000)
+    return [r.expected_start_time for r in page.items if r.expected_start_time]
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:  # type: ignore[no-untyped-def]  # SQLite is enough here
+    return f"sqlite:///{tmp_path / 'sched.sqlite'}"
+
+
+class TestScheduler:
+    def test_interval_runs_at_trigger_times_exactly_once(
+        self, service: OrchestrationService
+    ) -> None:
+        dep = service.create_deployment(
+            CreateDeployment(
+                name="every-second",
+                entrypoint="report.ipynb",
+                schedules=[ScheduleSpec(interval_seconds=1)],
+            )
+        ).id
+        first = FlowsScheduler(service)
+        second = FlowsScheduler(service)  # a second server on the same database
+        first.start()
+        second.start()
+        try:
+            assert wait_for(lambda: len(runs_of(service, dep)) >= 3)
+        finally:
+            first.shutdown()
+            second.shutdown()
+        times = runs_of(service, dep)
+        assert all(t.microsecond == 0 for t in times)  # the trigger's times, not "now"
+        assert max(Counter(times).values()) == 1  # never twice for one due time
+
+    def test_schedule_changes_apply_without_restart(self, service: OrchestrationService) -> None:
+        dep = service.create_deployment(
+            CreateDeployment(
+                name="later",
+                entrypoint="report.ipynb",
+                schedules=[ScheduleSpec(cron="0 0 1 1 *")],
+            )
+        ).id
+        scheduler = FlowsScheduler(service)
+        scheduler.start()
+        try:
+            assert len(scheduler.job_ids()) == 1
+            service.update_deployment(dep, UpdateDeployment(paused=True))
+            assert scheduler.job_ids() == []
+            service.update_deployment(
+                dep, UpdateDeployment(paused=False, schedules=[ScheduleSpec(interval_seconds=1)])
+            )
+            assert wait_for(lambda: len(runs_of(service, dep)) >= 1)
+        finally:
+            scheduler.shutdown()
+
+    def test_missed_runs_run_once_as_late(self, service: OrchestrationService) -> None:
+        dep = service.create_deployment(
+            CreateDeployment(
+                name="missed",
+                entrypoint="report.ipynb",
+                missed_runs="run_once",
+                schedules=[ScheduleSpec(interval_seconds=60)],
+            )
+        ).id
+        an_hour_ago = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(
+            hours=1
+        )
+        assert service.create_scheduled_run(dep, an_hour_ago)
+        scheduler = FlowsScheduler(service)
+        scheduler.start()
+        scheduler.shutdown()
+        page = service.runs.read_flow_runs(deployment_id=dep, limit=100)
+        late = [r for r in page.items if r.state_name == "Late"]
+        assert len(late) == 1  # one catch-up run, not sixty
