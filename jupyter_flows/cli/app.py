@@ -14,6 +14,7 @@ __all__ = ["FlowsCommand", "main"]
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("jupyter_flows.cli.report.ReportApp", "Export a flow run report (HTML, Markdown)."),
     "runs": ("jupyter_flows.cli.runs.RunsApp", "List recent flow runs."),
+    "worker": ("jupyter_flows.cli.worker.WorkerApp", "Run the flow runs of a work pool."),
 }
 
 

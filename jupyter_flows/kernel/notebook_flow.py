@@ -119,11 +119,14 @@ class NotebookFlow:
         """The session flow run, started on first use and ended at kernel shutdown."""
         with self._lock:
             if self._session is None or self._session.state.is_final():
+                # a deployment run: the worker created this flow run; record into it once
+                run_id = os.environ.pop("JUPYTER_FLOWS_FLOW_RUN_ID", None) or None
                 self._session = OpenFlowRun(
                     self.name,
                     parameters=self._parameters(),
                     tags=["notebook"],
                     description=f"notebook {self.name}",
+                    flow_run_id=run_id,
                 )
                 atexit.register(self.end_session)
             return self._session

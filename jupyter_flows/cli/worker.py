@@ -1,0 +1,87 @@
+"""``jupyter flows worker --pool NAME``: run the flow runs of a work pool."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+from traitlets import Float, Int, Unicode
+
+__all__ = ["WorkerApp", "main"]
+
+
+def _discover() -> tuple[str, str]:
+    """URL and token of a running Jupyter server (``jupyter server list``)."""
+    import json
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    for path in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        return str(info["url"]), str(info.get("token", ""))
+    return "", ""
+
+
+class WorkerApp(JupyterApp):  # type: ignore[misc]
+    """Poll a work pool over HTTP and execute its runs in subprocesses."""
+
+    name = "jupyter-flows-worker"
+    description = "Run the flow runs of a work pool (token auth; no database credentials)."
+    examples = "jupyter flows worker --pool default --url http://127.0.0.1:8888 --token TOKEN"
+    pool = Unicode("default", config=True, help="Work pool to poll.")
+    url = Unicode(
+        "", config=True, help="Server URL (default: $JUPYTER_FLOWS_URL or a running server)."
+    )
+    token = Unicode("", config=True, help="Server token (default: $JUPYTER_FLOWS_TOKEN).")
+    limit = Int(1, config=True, help="Runs at a time.")
+    worker_name = Unicode("", config=True, help="Worker name (default: host-pid).")
+    poll_interval = Float(1.0, config=True, help="Seconds between polls.")
+    root = Unicode(
+        "", config=True, help="Directory that entrypoints are relative to (default: cwd)."
+    )
+    aliases = {
+        "pool": "WorkerApp.pool",
+        "url": "WorkerApp.url",
+        "token": "WorkerApp.token",
+        "limit": "WorkerApp.limit",
+        "name": "WorkerApp.worker_name",
+        "poll-interval": "WorkerApp.poll_interval",
+        "root": "WorkerApp.root",
+    }
+    flags: dict[str, Any] = {}
+
+    def start(self) -> None:
+        from ..workers.clients import HttpClient
+        from ..workers.worker import Worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        url = self.url or os.environ.get("JUPYTER_FLOWS_URL", "")
+        token = self.token or os.environ.get("JUPYTER_FLOWS_TOKEN", "")
+        if not url:
+            url, found_token = _discover()
+            token = token or found_token
+        if not url:
+            print("jupyter flows worker: no server: pass --url and --token", file=sys.stderr)
+            self.exit(2)
+        worker = Worker(
+            HttpClient(url, token),
+            self.pool,
+            name=self.worker_name or None,
+            limit=self.limit,
+            poll_interval=self.poll_interval,
+            root_dir=Path(self.root or os.getcwd()),
+        )
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop())
+        worker.run()
+
+
+main = WorkerApp.launch_instance

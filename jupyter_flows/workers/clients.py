@@ -1,0 +1,84 @@
+"""How a worker talks to the orchestrator: over HTTP (token auth), or in-process."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+__all__ = ["HttpClient", "LocalClient", "WorkerClientError"]
+
+
+class WorkerClientError(Exception):
+    """The server refused or could not be reached."""
+
+
+class HttpClient:
+    """The REST API of a Jupyter server with jupyter-flows (``Authorization: token``)."""
+
+    def __init__(self, url: str, token: str, timeout: float = 30.0):
+        self.base = url.rstrip("/") + "/jupyter-flows/api/"
+        self.token = token
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Authorization", f"token {self.token}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            try:
+                detail = json.loads(detail).get("message", detail)
+            except ValueError:
+                pass
+            raise WorkerClientError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
+        except OSError as exc:
+            raise WorkerClientError(f"{method} {path}: {exc}") from None
+        return json.loads(text) if text else None
+
+    def heartbeat(self, pool: str, worker: str) -> Any:
+        return self._call("POST", f"work_pools/{pool}/workers/heartbeat", {"worker": worker})
+
+    def claim(self, pool: str, worker: str, limit: int) -> list[dict[str, Any]]:
+        result = self._call("POST", f"work_pools/{pool}/claim", {"worker": worker, "limit": limit})
+        return list(result["items"])
+
+    def read_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"flow_runs/{run_id}"))
+
+    def set_state(self, run_id: str, body: dict[str, Any]) -> Any:
+        return self._call("POST", f"flow_runs/{run_id}/state", body)
+
+    def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
+        self._call("POST", f"flow_runs/{run_id}/logs/append", {"items": lines})
+
+
+class LocalClient:
+    """The same calls straight on an ``OrchestrationService`` (the server's embedded worker)."""
+
+    def __init__(self, service: Any):
+        self.service = service
+
+    def heartbeat(self, pool: str, worker: str) -> Any:
+        return self.service.heartbeat(pool, worker).model_dump(mode="json")
+
+    def claim(self, pool: str, worker: str, limit: int) -> list[dict[str, Any]]:
+        return [c.model_dump(mode="json") for c in self.service.claim_runs(pool, worker, limit)]
+
+    def read_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.service.runs.read_flow_run(run_id).model_dump(mode="json"))
+
+    def set_state(self, run_id: str, body: dict[str, Any]) -> Any:
+        from ..orchestration.schemas import UpdateRunState
+
+        return self.service.set_run_state(run_id, UpdateRunState(**body))
+
+    def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
+        from ..orchestration.schemas import AppendLogs
+
+        self.service.append_logs(run_id, AppendLogs.model_validate({"items": lines}))

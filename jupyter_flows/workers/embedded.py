@@ -1,0 +1,47 @@
+"""The server's own worker for the ``default`` pool (a thread, in-process client)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from .clients import LocalClient
+from .worker import Worker
+
+__all__ = ["EmbeddedWorker"]
+
+
+class EmbeddedWorker:
+    """Runs ``Worker`` on a daemon thread against the server's ``OrchestrationService``."""
+
+    def __init__(
+        self,
+        service: Any,
+        root_dir: Path,
+        outputs_dir: Path,
+        limit: int = 2,
+        env: dict[str, str] | None = None,
+        poll_interval: float = 1.0,
+    ):
+        self.worker = Worker(
+            LocalClient(service),
+            "default",
+            name="embedded",
+            limit=limit,
+            root_dir=root_dir,
+            outputs_dir=outputs_dir,
+            env=env,
+            poll_interval=poll_interval,
+            heartbeat_interval=min(5.0, poll_interval * 5),
+        )
+        self.thread = threading.Thread(
+            target=self.worker.run, name="jupyter-flows-worker", daemon=True
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.thread.join(timeout=self.worker.grace + 5)

@@ -1,0 +1,200 @@
+"""``Worker``: polls a work pool, runs each claimed flow run in a subprocess, reports back.
+
+Heartbeats keep its runs alive on the server (a silent worker's runs end Crashed).
+Cancellation: a run the server marks Cancelling has its subprocess terminated, then it ends
+Cancelled. ``stop()`` (SIGTERM for ``jupyter flows worker``) stops claiming, gives running
+runs ``grace`` seconds, then terminates them and reports them Crashed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .clients import WorkerClientError
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger(__name__)
+FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+
+
+@dataclass
+class _Child:
+    run_id: str
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+
+class Worker:
+    """Runs the flow runs of one work pool, ``limit`` at a time."""
+
+    def __init__(
+        self,
+        client: Any,
+        pool: str = "default",
+        name: str | None = None,
+        limit: int = 1,
+        poll_interval: float = 1.0,
+        heartbeat_interval: float = 5.0,
+        root_dir: Path | None = None,
+        outputs_dir: Path | None = None,
+        grace: float = 10.0,
+        env: dict[str, str] | None = None,
+    ):
+        self.client = client
+        self.pool = pool
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.limit = limit
+        self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.root_dir = Path(root_dir or Path.cwd())
+        self.outputs_dir = Path(outputs_dir or self.root_dir / ".jupyter-flows-outputs")
+        self.grace = grace
+        self.env = env
+        self.children: dict[str, _Child] = {}
+        self._stop = threading.Event()
+        self._last_heartbeat = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Poll until ``stop()``; then wind down the running runs."""
+        logger.info("worker %s polls pool %r", self.name, self.pool)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except WorkerClientError as exc:
+                logger.warning("worker %s: %s", self.name, exc)
+            self._stop.wait(self.poll_interval)
+        self._shutdown()
+
+    def tick(self) -> None:
+        """One round: heartbeat, reap finished children, cancel, claim new runs."""
+        now = time.monotonic()
+        if now - self._last_heartbeat >= self.heartbeat_interval:
+            self.client.heartbeat(self.pool, self.name)
+            self._last_heartbeat = now
+        self._reap()
+        self._cancel_requested()
+        free = self.limit - len(self.children)
+        if free > 0 and not self._stop.is_set():
+            for claimed in self.client.claim(self.pool, self.name, free):
+                self._start(claimed["flow_run"], claimed["deployment"])
+
+    def _start(self, run: dict[str, Any], deployment: dict[str, Any]) -> None:
+        run_id = run["id"]
+        args = [
+            sys.executable,
+            "-m",
+            "jupyter_flows.workers.execute_run",
+            run_id,
+            deployment["entrypoint"],
+            json.dumps(run.get("parameters") or {}),
+            str(self.root_dir),
+            str(self.outputs_dir),
+        ]
+        env = dict(self.env if self.env is not None else os.environ)
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=str(self.root_dir),
+            env=env,
+        )
+        child = _Child(run_id, process)
+        child.reader = threading.Thread(target=self._read, args=(child,), daemon=True)
+        child.reader.start()
+        self.children[run_id] = child
+        logger.info("worker %s started run %s (pid %s)", self.name, run_id, process.pid)
+
+    def _read(self, child: _Child) -> None:
+        assert child.process.stdout is not None
+        for line in child.process.stdout:
+            child.lines.append(line.rstrip("\n"))
+
+    def _send_logs(self, child: _Child) -> None:
+        lines, child.lines = child.lines, []
+        if lines:
+            try:
+                self.client.append_logs(
+                    child.run_id, [{"level": 20, "message": line} for line in lines[-500:]]
+                )
+            except WorkerClientError as exc:
+                logger.warning("could not send logs of %s: %s", child.run_id, exc)
+
+    def _report(self, run_id: str, type_: str, name: str, message: str | None) -> None:
+        try:
+            state = self.client.read_run(run_id)
+            if state.get("state_type") in FINAL:
+                return  # the run recorded its own final state
+            self.client.set_state(
+                run_id, {"type": type_, "name": name, "message": message, "worker": self.name}
+            )
+        except WorkerClientError as exc:
+            logger.warning("could not report %s for %s: %s", name, run_id, exc)
+
+    def _reap(self) -> None:
+        for run_id, child in list(self.children.items()):
+            code = child.process.poll()
+            self._send_logs(child)
+            if code is None:
+                continue
+            if child.reader is not None:
+                child.reader.join(timeout=5)
+            self._send_logs(child)
+            del self.children[run_id]
+            if code == 0:
+                self._report(run_id, "COMPLETED", "Completed", None)
+            else:
+                self._report(run_id, "FAILED", "Failed", f"run process exited with code {code}")
+
+    def _cancel_requested(self) -> None:
+        for run_id, child in list(self.children.items()):
+            try:
+                state = self.client.read_run(run_id)
+            except WorkerClientError:
+                continue
+            if state.get("state_type") == "CANCELLING":
+                self._terminate(child)
+                del self.children[run_id]
+                self.client.set_state(
+                    run_id,
+                    {
+                        "type": "CANCELLED",
+                        "name": "Cancelled",
+                        "message": "cancelled",
+                        "worker": self.name,
+                    },
+                )
+
+    def _terminate(self, child: _Child) -> None:
+        child.process.terminate()
+        try:
+            child.process.wait(timeout=self.grace)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait(timeout=10)
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.grace
+        while self.children and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.2)
+        for run_id, child in list(self.children.items()):
+            self._terminate(child)
+            self._report(run_id, "CRASHED", "Crashed", f"worker {self.name} shut down")
+            del self.children[run_id]
+        logger.info("worker %s stopped", self.name)
