@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,6 +114,7 @@ class Worker:
             text=True,
             cwd=str(self.root_dir),
             env=env,
+            start_new_session=True,  # its own process group: papermill and its kernel
         )
         child = _Child(run_id, process)
         child.reader = threading.Thread(target=self._read, args=(child,), daemon=True)
@@ -121,9 +123,13 @@ class Worker:
         logger.info("worker %s started run %s (pid %s)", self.name, run_id, process.pid)
 
     def _read(self, child: _Child) -> None:
-        assert child.process.stdout is not None
-        for line in child.process.stdout:
-            child.lines.append(line.rstrip("\n"))
+        stream = child.process.stdout
+        assert stream is not None
+        try:
+            for line in stream:
+                child.lines.append(line.rstrip("\n"))
+        finally:
+            stream.close()
 
     def _send_logs(self, child: _Child) -> None:
         lines, child.lines = child.lines, []
@@ -181,12 +187,23 @@ class Worker:
                 )
 
     def _terminate(self, child: _Child) -> None:
-        child.process.terminate()
+        """Stop the run's process group (papermill and its kernel): TERM, then KILL."""
+        self._signal(child, signal.SIGTERM)
         try:
             child.process.wait(timeout=self.grace)
         except subprocess.TimeoutExpired:
-            child.process.kill()
+            self._signal(child, signal.SIGKILL)
             child.process.wait(timeout=10)
+        self._signal(child, signal.SIGKILL)  # whatever of the group is left (a kernel)
+        if child.reader is not None:
+            child.reader.join(timeout=5)
+
+    @staticmethod
+    def _signal(child: _Child, sig: int) -> None:
+        try:
+            os.killpg(child.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.grace

@@ -1,0 +1,159 @@
+"""A Worker with the in-process client runs real notebook and Python deployments end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_flows.orchestration.schemas import CreateDeployment, CreateDeploymentRun
+from jupyter_flows.orchestration.service import OrchestrationService
+from jupyter_flows.store.db import open_store
+from jupyter_flows.workers.clients import LocalClient
+from jupyter_flows.workers.worker import Worker
+
+FLOW = """
+from jupyter_flows import flow, task
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+@flow
+def etl(n: int) -> int:
+    return double(n)
+"""
+
+
+def notebook(path: Path, cells: list[str], tags0: list[str] | None = None) -> None:
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": f"c{i}",
+                "source": src,
+                "outputs": [],
+                "execution_count": None,
+                "metadata": {"tags": tags0 or []} if i == 0 else {},
+            }
+            for i, src in enumerate(cells)
+        ],
+    }
+    path.write_text(json.dumps(nb))
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[OrchestrationService, Worker, str]]:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "etl.py").write_text(FLOW)
+    notebook(
+        root / "tasks.ipynb",
+        [
+            "n = 2",
+            "%load_ext jupyter_flows",
+            "%%task load\nvalues = list(range(n))",
+            "%%task total\nresult = sum(values)\nprint('total', result)",
+        ],
+        ["parameters"],
+    )
+    notebook(
+        root / "broken.ipynb", ["n = 1", "raise RuntimeError('cell exploded')"], ["parameters"]
+    )
+    notebook(root / "slow.ipynb", ["n = 1", "import time\ntime.sleep(60)"], ["parameters"])
+    url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
+    engine = open_store(url)
+    service = OrchestrationService(engine, root, tmp_path / "outputs")
+    env = dict(os.environ, JUPYTER_FLOWS_DB_URL=url)
+    worker = Worker(
+        LocalClient(service),
+        "default",
+        name="w",
+        limit=2,
+        root_dir=root,
+        outputs_dir=tmp_path / "outputs",
+        env=env,
+        grace=2,
+    )
+    try:
+        yield service, worker, url
+    finally:
+        for child in worker.children.values():
+            child.process.kill()
+        engine.dispose()
+
+
+def run_until(
+    worker: Worker,
+    service: OrchestrationService,
+    run_id: str,
+    final: set[str],
+    timeout: float = 120,
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.tick()
+        run = service.runs.read_flow_run(run_id)
+        if run.state_name in final and not worker.children:
+            return run
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} did not finish: {service.runs.read_flow_run(run_id)}")
+
+
+def deploy_and_run(service: OrchestrationService, name: str, entrypoint: str, **params: Any) -> str:
+    dep = service.create_deployment(CreateDeployment(name=name, entrypoint=entrypoint))
+    return service.run_deployment(dep.id, CreateDeploymentRun(parameters=params)).id
+
+
+class TestWorker:
+    def test_python_entrypoint(self, setup: Any) -> None:
+        service, worker, _ = setup
+        run_id = deploy_and_run(service, "etl", "etl.py:etl", n=21)
+        run = run_until(worker, service, run_id, {"Completed", "Failed"})
+        assert run.state_name == "Completed"
+        assert [t.task_name for t in run.task_runs] == ["double"]
+        assert run.deployment_id is not None
+
+    def test_notebook_with_task_cells(self, setup: Any, tmp_path: Path) -> None:
+        service, worker, _ = setup
+        run_id = deploy_and_run(service, "nb", "tasks.ipynb", n=5)
+        run = run_until(worker, service, run_id, {"Completed", "Failed"})
+        assert run.state_name == "Completed", run.state_message
+        assert {t.task_name: t.state_name for t in run.task_runs} == {
+            "load": "Completed",
+            "total": "Completed",
+        }
+        assert run.parameters["n"] == 5
+        out = tmp_path / "outputs" / run_id / "tasks.ipynb"
+        assert "total 10" in out.read_text()  # parameters were injected
+
+    def test_failing_cell_fails_the_run(self, setup: Any) -> None:
+        service, worker, _ = setup
+        run_id = deploy_and_run(service, "broken", "broken.ipynb")
+        run = run_until(worker, service, run_id, {"Completed", "Failed"})
+        assert run.state_name == "Failed"
+        assert "cell exploded" in (run.state_message or "")
+
+    def test_cancel_stops_a_running_run(self, setup: Any) -> None:
+        service, worker, _ = setup
+        run_id = deploy_and_run(service, "slow", "slow.ipynb")
+        deadline = time.monotonic() + 60
+        while not worker.children and time.monotonic() < deadline:
+            worker.tick()
+            time.sleep(0.2)
+        assert run_id in worker.children
+        process = worker.children[run_id].process
+        service.cancel_flow_run(run_id)
+        run = run_until(worker, service, run_id, {"Cancelled"})
+        assert run.state_name == "Cancelled"
+        assert process.poll() is not None  # the subprocess was stopped
