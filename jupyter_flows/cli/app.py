@@ -15,6 +15,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("jupyter_flows.cli.report.ReportApp", "Export a flow run report (HTML, Markdown)."),
     "runs": ("jupyter_flows.cli.runs.RunsApp", "List recent flow runs."),
     "worker": ("jupyter_flows.cli.worker.WorkerApp", "Run the flow runs of a work pool."),
+    "deploy": ("jupyter_flows.cli.orchestration.DeployApp", "Deploy a notebook or a flow."),
+    "deployments": (
+        "jupyter_flows.cli.orchestration.DeploymentsApp",
+        "List, pause, resume, remove deployments.",
+    ),
+    "run": ("jupyter_flows.cli.orchestration.RunApp", "Run a deployment now (--watch)."),
+    "cancel": ("jupyter_flows.cli.orchestration.CancelApp", "Cancel a flow run."),
+    "pools": ("jupyter_flows.cli.orchestration.PoolsApp", "List, create, pause work pools."),
 }
 
 

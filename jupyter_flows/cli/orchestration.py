@@ -1,0 +1,234 @@
+"""``jupyter flows deploy|deployments|run|cancel|pools``: talk to a running server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from jupyter_core.application import JupyterApp
+from traitlets import Bool, Float, Int, List, Unicode
+
+__all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
+
+FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+
+
+def _parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param takes key=value, got {item!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+class _ServerApp(JupyterApp):  # type: ignore[misc]
+    url = Unicode(
+        "", config=True, help="Server URL (default: $JUPYTER_FLOWS_URL or a running server)."
+    )
+    token = Unicode("", config=True, help="Server token (default: $JUPYTER_FLOWS_TOKEN).")
+    flags: dict[str, Any] = {}
+
+    def client(self) -> Any:
+        from ..workers.clients import HttpClient
+        from .worker import _discover
+
+        url = self.url or os.environ.get("JUPYTER_FLOWS_URL", "")
+        token = self.token or os.environ.get("JUPYTER_FLOWS_TOKEN", "")
+        if not url:
+            url, found = _discover()
+            token = token or found
+        if not url:
+            self.fail("no running Jupyter server found: pass --url and --token")
+        return HttpClient(url, token)
+
+    def fail(self, message: str, code: int = 1) -> None:
+        print(f"jupyter flows: {message}", file=sys.stderr)
+        self.exit(code)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        from ..workers.clients import WorkerClientError
+
+        try:
+            return self.client()._call(method, path, body)
+        except WorkerClientError as exc:
+            self.fail(str(exc))
+
+
+def _aliases(cls: str, **extra: str) -> dict[str, str]:
+    return {"url": f"{cls}.url", "token": f"{cls}.token", **extra}
+
+
+class DeployApp(_ServerApp):
+    """Create a deployment of a notebook or a ``file.py:flow`` entrypoint."""
+
+    name = "jupyter-flows-deploy"
+    description = "Deploy a notebook or a Python flow, optionally on a schedule."
+    examples = (
+        'jupyter flows deploy notebooks/etl.ipynb --name nightly --cron "0 6 * * *" --param n=5'
+    )
+    deployment_name = Unicode("", config=True, help="Deployment name (default: the file's name).")
+    cron = Unicode("", config=True, help="Cron schedule, e.g. '0 6 * * *'.")
+    interval = Float(0.0, config=True, help="Interval schedule in seconds.")
+    timezone = Unicode("UTC", config=True, help="Timezone of the cron schedule.")
+    pool = Unicode("default", config=True, help="Work pool.")
+    param = List(Unicode(), config=True, help="Default parameter key=value (repeatable).")
+    tags = List(Unicode(), config=True, help="Tags (repeatable).")
+    aliases = _aliases(
+        "DeployApp",
+        name="DeployApp.deployment_name",
+        cron="DeployApp.cron",
+        interval="DeployApp.interval",
+        timezone="DeployApp.timezone",
+        pool="DeployApp.pool",
+        param="DeployApp.param",
+        tag="DeployApp.tags",
+    )
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            self.fail("give exactly one notebook or entrypoint", 2)
+        entrypoint = self.extra_args[0]
+        schedules: list[dict[str, Any]] = []
+        if self.cron:
+            schedules.append({"cron": self.cron, "timezone": self.timezone})
+        if self.interval:
+            schedules.append({"interval_seconds": self.interval})
+        try:
+            params = _parse_params(self.param)
+        except ValueError as exc:
+            self.fail(str(exc), 2)
+        name = self.deployment_name or os.path.splitext(os.path.basename(entrypoint))[0]
+        created = self.call(
+            "POST",
+            "deployments",
+            {
+                "name": name,
+                "entrypoint": entrypoint,
+                "parameters": params,
+                "schedules": schedules,
+                "work_pool": self.pool,
+                "tags": self.tags,
+            },
+        )
+        print(
+            f"deployment {created['name']!r} ({created['id']}), next run: "
+            f"{created.get('next_run_time') or 'on demand'}"
+        )
+
+
+class DeploymentsApp(_ServerApp):
+    """``jupyter flows deployments ls|pause|resume|rm [NAME]``."""
+
+    name = "jupyter-flows-deployments"
+    description = "List, pause, resume or remove deployments."
+    examples = "jupyter flows deployments ls\njupyter flows deployments pause nightly"
+    aliases = _aliases("DeploymentsApp")
+
+    def start(self) -> None:
+        action, *rest = self.extra_args or ["ls"]
+        if action == "ls":
+            for d in self.call("GET", "deployments")["items"]:
+                state = "paused" if d["paused"] else "active"
+                print(
+                    f"{d['name']:<24} {state:<7} {d['entrypoint']:<32} "
+                    f"next: {d.get('next_run_time') or '-'}"
+                )
+            return
+        if action not in ("pause", "resume", "rm") or len(rest) != 1:
+            self.fail("usage: jupyter flows deployments ls|pause|resume|rm NAME", 2)
+        if action == "rm":
+            self.call("DELETE", f"deployments/{rest[0]}")
+            print(f"removed {rest[0]}")
+        else:
+            d = self.call("POST", f"deployments/{rest[0]}/{action}", {})
+            print(f"{d['name']}: {'paused' if d['paused'] else 'active'}")
+
+
+class RunApp(_ServerApp):
+    """Run a deployment now; ``--watch`` follows it until it ends (exit 0 only if Completed)."""
+
+    name = "jupyter-flows-run"
+    description = "Run a deployment now, with parameter overrides."
+    examples = "jupyter flows run nightly --param n=10 --watch"
+    param = List(Unicode(), config=True, help="Parameter key=value (repeatable).")
+    watch = Bool(False, config=True, help="Follow the run until it ends.")
+    timeout = Float(3600.0, config=True, help="With --watch: give up after this many seconds.")
+    aliases = _aliases("RunApp", param="RunApp.param", timeout="RunApp.timeout")
+    flags = {"watch": ({"RunApp": {"watch": True}}, "Follow the run until it ends.")}
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            self.fail("give exactly one deployment name or id", 2)
+        try:
+            params = _parse_params(self.param)
+        except ValueError as exc:
+            self.fail(str(exc), 2)
+        run = self.call("POST", f"deployments/{self.extra_args[0]}/run", {"parameters": params})
+        print(f"flow run {run['name']!r} ({run['id']}) {run['state_name']}")
+        if not self.watch:
+            return
+        deadline = time.monotonic() + self.timeout
+        last = None
+        while time.monotonic() < deadline:
+            run = self.call("GET", f"flow_runs/{run['id']}")
+            if run["state_name"] != last:
+                last = run["state_name"]
+                done = sum(1 for t in run["task_runs"] if t["state_type"] in FINAL)
+                print(f"  {last} ({done}/{len(run['task_runs'])} task runs done)", flush=True)
+            if run["state_type"] in FINAL:
+                self.exit(0 if run["state_type"] == "COMPLETED" else 1)
+            time.sleep(1)
+        self.fail("timed out waiting for the run", 3)
+
+
+class CancelApp(_ServerApp):
+    """Cancel a flow run."""
+
+    name = "jupyter-flows-cancel"
+    description = "Cancel a scheduled or running flow run."
+    aliases = _aliases("CancelApp")
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            self.fail("give exactly one flow run id", 2)
+        run = self.call("POST", f"flow_runs/{self.extra_args[0]}/cancel", {})
+        print(f"{run['id']}: {run['state_name']}")
+
+
+class PoolsApp(_ServerApp):
+    """``jupyter flows pools ls|create NAME [--limit N]|pause NAME|resume NAME``."""
+
+    name = "jupyter-flows-pools"
+    description = "List, create, pause or resume work pools."
+    limit = Int(0, config=True, help="Concurrency limit for create (0: none).")
+    aliases = _aliases("PoolsApp", limit="PoolsApp.limit")
+
+    def start(self) -> None:
+        action, *rest = self.extra_args or ["ls"]
+        if action == "ls":
+            workers = self.call("GET", "workers")["items"]
+            for p in self.call("GET", "work_pools")["items"]:
+                mine = [w["name"] for w in workers if w["work_pool"] == p["name"]]
+                print(
+                    f"{p['name']:<16} {'paused' if p['paused'] else 'active':<7} "
+                    f"limit={p['concurrency_limit'] or '-'} workers={','.join(mine) or '-'}"
+                )
+            return
+        if action not in ("create", "pause", "resume") or len(rest) != 1:
+            self.fail("usage: jupyter flows pools ls|create|pause|resume NAME", 2)
+        if action == "create":
+            body: dict[str, Any] = {"name": rest[0]}
+            if self.limit:
+                body["concurrency_limit"] = self.limit
+            p = self.call("POST", "work_pools", body)
+        else:
+            p = self.call("POST", f"work_pools/{rest[0]}/{action}", {})
+        print(f"{p['name']}: {'paused' if p['paused'] else 'active'}")
