@@ -1,0 +1,261 @@
+"""End to end: a real `jupyter server` process, a separate `jupyter flows worker` process, the CLI.
+
+Schedules create runs on time, a worker executes them, pause/cancel work, a killed worker's
+run ends Crashed, and a restarted server keeps its data and creates no duplicate runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+TOKEN = "e2e-token"
+PY = sys.executable
+
+
+def notebook(path: Path, body: str) -> None:
+    path.write_text(
+        json.dumps(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "id": "p",
+                        "metadata": {"tags": ["parameters"]},
+                        "source": "n = 1",
+                        "outputs": [],
+                        "execution_count": None,
+                    },
+                    {
+                        "cell_type": "code",
+                        "id": "b",
+                        "metadata": {},
+                        "source": body,
+                        "outputs": [],
+                        "execution_count": None,
+                    },
+                ],
+            }
+        )
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Env:
+    def __init__(self, tmp: Path):
+        self.root = tmp / "root"
+        self.root.mkdir()
+        notebook(self.root / "quick.ipynb", "result = n * 2")
+        notebook(self.root / "slow.ipynb", "import time\ntime.sleep(120)")
+        (self.root / "etl.py").write_text(
+            "from jupyter_flows import flow\n@flow\ndef etl(n: int) -> int:\n    return n * 2\n"
+        )
+        self.db_url = f"sqlite:///{tmp / 'e2e.sqlite'}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            JUPYTER_FLOWS_DB_URL=self.db_url,
+            JUPYTER_FLOWS_HOME=str(tmp / "home"),
+            JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        )
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.server: subprocess.Popen[bytes] | None = None
+
+    def start_server(self) -> None:
+        self.server = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "jupyter_server",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--port={self.port}",
+                f"--IdentityProvider.token={TOKEN}",
+                f"--ServerApp.root_dir={self.root}",
+                "--ServerApp.jpserver_extensions=jupyter_flows=True",
+                f"--FlowsApp.db_url={self.db_url}",
+                "--FlowsApp.embedded_worker=False",
+                "--FlowsApp.heartbeat_timeout=4",
+                "--FlowsApp.crash_check_interval=1",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(self.server)
+        wait(lambda: self.get("health") is not None, 60, "the server")
+
+    def stop_server(self) -> None:
+        assert self.server is not None
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=30)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        worker = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "jupyter_flows.cli.app",
+                "worker",
+                "--url",
+                self.url,
+                "--token",
+                TOKEN,
+                "--poll-interval",
+                "0.5",
+                "--root",
+                str(self.root),
+                "--name",
+                "w1",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(worker)
+        return worker
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(f"{self.url}/jupyter-flows/api/{path}")
+        request.add_header("Authorization", f"token {TOKEN}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PY, "-m", "jupyter_flows.cli.app", *args, "--url", self.url, "--token", TOKEN],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def runs(self, deployment: str) -> list[dict[str, Any]]:
+        page = self.get(f"flow_runs?deployment_id={deployment}&limit=1000")
+        return list(page["items"]) if page else []
+
+    def state(self, run_id: str) -> str | None:
+        run = self.get(f"flow_runs/{run_id}")
+        return run["state_name"] if run else None
+
+
+@pytest.fixture
+def e2e(tmp_path: Path) -> Iterator[Env]:
+    env = Env(tmp_path)
+    try:
+        yield env
+    finally:
+        for proc in env.procs:
+            if proc.poll() is None:
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    child.kill()
+                proc.kill()
+                proc.wait(timeout=30)
+        for proc in psutil.process_iter(["cmdline"]):  # orphaned run processes
+            if str(tmp_path) in " ".join(proc.info["cmdline"] or []):
+                proc.kill()
+
+
+class TestEndToEnd:
+    def test_schedules_workers_cancel_crash_restart(self, e2e: Env) -> None:
+        e2e.start_server()
+        deployed = e2e.cli(
+            "deploy", "quick.ipynb", "--name", "every2", "--interval", "2", "--param", "n=4"
+        )
+        assert deployed.returncode == 0, deployed.stderr
+        dep = e2e.get("deployments/every2")["id"]
+        worker = e2e.start_worker()
+        wait(
+            lambda: len([r for r in e2e.runs(dep) if r["state_name"] == "Completed"]) >= 2,
+            120,
+            "two scheduled runs completed",
+        )
+        done = next(r for r in e2e.runs(dep) if r["state_name"] == "Completed")
+        assert done["parameters"] == {"n": 4}
+        output = e2e.root / ".jupyter-flows-outputs" / done["id"] / "quick.ipynb"
+        assert output.exists() and '"result = n * 2"' in output.read_text()
+        times = [r["expected_start_time"] for r in e2e.runs(dep)]
+        assert max(Counter(times).values()) == 1
+
+        assert e2e.cli("deployments", "pause", "every2").returncode == 0
+        time.sleep(1)
+        before = len(e2e.runs(dep))
+        time.sleep(5)
+        assert len(e2e.runs(dep)) == before  # paused: no new runs
+
+        assert e2e.cli("deploy", "slow.ipynb", "--name", "slow").returncode == 0
+        started = e2e.cli("run", "slow")
+        assert started.returncode == 0, started.stderr
+        run_id = e2e.get("flow_runs?flow_name=slow&limit=1")["items"][0]["id"]
+        wait(lambda: e2e.state(run_id) == "Running", 90, "the slow run to start")
+        assert e2e.cli("cancel", run_id).returncode == 0
+        wait(lambda: e2e.state(run_id) == "Cancelled", 60, "cancellation")
+
+        e2e.cli("run", "slow")
+        crash_id = e2e.get("flow_runs?flow_name=slow&limit=1")["items"][0]["id"]
+        wait(lambda: e2e.state(crash_id) == "Running", 90, "the second slow run")
+        worker.kill()  # kill -9: no goodbye, no more heartbeats
+        worker.wait(timeout=10)
+        wait(lambda: e2e.state(crash_id) == "Crashed", 60, "the run to be marked Crashed")
+
+        total = len(e2e.runs(dep))
+        e2e.stop_server()
+        e2e.start_server()  # restart: same database
+        assert len(e2e.runs(dep)) == total  # nothing lost
+        assert e2e.cli("deployments", "resume", "every2").returncode == 0
+        time.sleep(5)
+        times = [r["expected_start_time"] for r in e2e.runs(dep)]
+        assert max(Counter(times).values()) == 1  # and no duplicates
+
+    def test_python_entrypoint_run_now_with_watch(self, e2e: Env) -> None:
+        e2e.start_server()
+        assert e2e.cli("deploy", "etl.py:etl", "--name", "etl").returncode == 0
+        bad = e2e.cli("run", "etl", "--param", "m=1")
+        assert bad.returncode == 1 and "unknown parameter 'm'" in bad.stderr
+        e2e.start_worker()
+        watched = e2e.cli("run", "etl", "--param", "n=21", "--watch", "--timeout", "120")
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+        assert "Completed" in watched.stdout
