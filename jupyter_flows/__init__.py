@@ -38,6 +38,7 @@ __all__ = [
     "exponential_backoff",
     "cancel_flow_run",
     "read_flow_runs",
+    "deploy",
     "read_flow_run",
     "INPUTS",
     "TASK_SOURCE",
@@ -62,6 +63,16 @@ def read_flow_runs(**filters: Any) -> Any:
     from .store import api
 
     return api.read_flow_runs(**filters)
+
+
+def deploy(target: Any, name: str, **options: Any) -> Any:
+    """Create a deployment on a running server: ``deploy(etl, "nightly", cron="0 6 * * *")``.
+
+    Options: cron, interval, timezone, parameters, work_pool, tags, description, url, token.
+    """
+    from .orchestration.deploy import deploy as _deploy
+
+    return _deploy(target, name, **options)
 
 
 def read_flow_run(flow_run_id: str) -> Any:

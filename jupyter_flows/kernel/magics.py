@@ -169,6 +169,7 @@ class FlowsMagics(Magics):
         status  the latest run of each task
         runs    recent runs of this notebook (--limit N, --all)
         report  write a run report (HTML or Markdown)
+        deploy  --cron/--interval [--param k=v]: schedule this notebook on the server
         config  --auto-graph on|off: show a live graph under cells that call a @flow
         """
         words = shlex.split(line)
@@ -179,7 +180,7 @@ class FlowsMagics(Magics):
         if handler is None:
             raise UsageError(
                 f"%flow: unknown subcommand {command!r}; "
-                "use graph, run, status, runs, report or config"
+                "use graph, run, status, runs, report, deploy or config"
             )
         return handler(rest)
 
@@ -199,6 +200,37 @@ class FlowsMagics(Magics):
         from .auto_graph import auto_graph_enabled
 
         return f"auto graph for @flow calls: {'on' if auto_graph_enabled() else 'off'}"
+
+    def _flow_deploy(self, rest: list[str]) -> Any:
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--name")
+        parser.add_argument("--cron")
+        parser.add_argument("--interval", type=float)
+        parser.add_argument("--timezone", default="UTC")
+        parser.add_argument("--param", action="append", default=[])
+        parser.add_argument("--pool", default="default")
+        parser.add_argument("--path", help="notebook path relative to the server root")
+        args = self._parse("deploy", rest, parser)
+        from ..cli.orchestration import _parse_params
+        from ..orchestration.deploy import deploy
+
+        path = args.path or os.environ.get("JPY_SESSION_NAME")
+        if not path:
+            raise UsageError("%flow deploy: the notebook path is unknown here; pass --path")
+        try:
+            params = _parse_params(args.param)
+            created = deploy(
+                path,
+                args.name or os.path.splitext(os.path.basename(path))[0],
+                cron=args.cron,
+                interval=args.interval,
+                timezone=args.timezone,
+                parameters=params,
+                work_pool=args.pool,
+            )
+        except Exception as exc:  # noqa: BLE001 - show the server's reason, not a traceback
+            raise UsageError(f"%flow deploy: {exc}") from None
+        return f"deployment {created['name']!r} created; next run: {created.get('next_run_time')}"
 
     def _flow_graph(self, rest: list[str]) -> Any:
         from .views import dag_widget
