@@ -10,7 +10,7 @@ from typing import Any
 
 from ..exceptions import FlowDefinitionError, TaskFailed
 
-__all__ = ["run_notebook"]
+__all__ = ["run_notebook", "render_html"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,20 +55,18 @@ def run_notebook(
         )
     except PapermillExecutionError as exc:
         raise TaskFailed(path.name, exc.ename, exc.evalue, exc.exec_count) from None
-    finally:
-        _render_html(output_path)
     return output_path
 
 
-def _render_html(notebook_path: Path) -> None:
-    if not notebook_path.exists():
-        return
-    try:
+def render_html(notebook_path: Path) -> Path:
+    """An HTML rendering next to an executed notebook (made on first request, then kept).
+
+    Rendering costs ~1-2 s (nbconvert), so it is not part of every run.
+    """
+    target = notebook_path.with_suffix(".html")
+    if not target.exists() or target.stat().st_mtime < notebook_path.stat().st_mtime:
         from nbconvert import HTMLExporter
-    except ImportError:
-        return
-    try:
+
         body, _ = HTMLExporter().from_filename(str(notebook_path))
-        notebook_path.with_suffix(".html").write_text(body, encoding="utf-8")
-    except Exception:  # noqa: BLE001 - the HTML copy is a convenience
-        logger.warning("could not render %s as HTML", notebook_path, exc_info=True)
+        target.write_text(body, encoding="utf-8")
+    return target

@@ -226,6 +226,41 @@ class RunLogsAppendHandler(_Orchestration):
         self.finish()
 
 
+class OutputQuery(BaseModel):
+    format: str = Field(default="ipynb", pattern="^(ipynb|html)$")
+
+
+class OutputHandler(_Orchestration):
+    """The executed notebook of a notebook run (``?format=html`` renders it)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, flow_run_id: str) -> None:
+        fmt = self.query(OutputQuery).format
+        run = await self.blocking(self.services["runs"].read_flow_run, flow_run_id)
+        path = _output_path(run, Path(self.services["outputs_dir"]))
+        if path is None:
+            raise web.HTTPError(404, f"flow run {flow_run_id} has no output notebook")
+        if fmt == "html":
+            from ..execution.notebook import render_html
+
+            path = await self.blocking(render_html, path)
+        kind = "text/html" if fmt == "html" else "application/x-ipynb+json"
+        self.set_header("Content-Type", kind)
+        self.set_header("Content-Disposition", f'inline; filename="{path.name}"')
+        self.finish(path.read_bytes())
+
+
+def _output_path(run: Any, outputs_dir: Path) -> Path | None:
+    message = run.state_message or ""
+    if message.startswith("output: "):
+        candidate = Path(message[len("output: ") :])
+        if candidate.exists():
+            return candidate
+    found = sorted((outputs_dir / run.id).glob("*.ipynb"))
+    return found[0] if found else None
+
+
 class CancelHandler(_Orchestration):
     @web.authenticated
     @authorized(action="execute")
@@ -254,6 +289,7 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     (f"flow_runs/{_ANY.format('flow_run_id')}/state", RunStateHandler),
     (f"flow_runs/{_ANY.format('flow_run_id')}/logs/append", RunLogsAppendHandler),
     (f"flow_runs/{_ANY.format('flow_run_id')}/cancel", CancelHandler),
+    (f"flow_runs/{_ANY.format('flow_run_id')}/output", OutputHandler),
 ]
 
 
@@ -358,6 +394,9 @@ def operations() -> list[Any]:
             action="execute",
         ),
         Operation(run + "/cancel", "POST", "Cancel a run", DescribeFlowRun, action="execute"),
+        Operation(
+            run + "/output", "GET", "The executed notebook", {"type": "string"}, query=OutputQuery
+        ),
     ]
 
 
@@ -369,6 +408,7 @@ def initialize(app: Any, services: dict[str, Any]) -> None:
     service = OrchestrationService(services["engine"], root_dir, Path(app.outputs_dir))
     services["orchestration"] = service
     services["root_dir"] = str(root_dir)
+    services["outputs_dir"] = str(app.outputs_dir)
     if app.scheduler_enabled:
         from ..scheduling.scheduler import FlowsScheduler
 

@@ -163,6 +163,12 @@ class Env:
         except OSError:
             return None
 
+    def get_text(self, path: str) -> str:
+        request = urllib.request.Request(f"{self.url}/jupyter-flows/api/{path}")
+        request.add_header("Authorization", f"token {TOKEN}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return str(response.read().decode())
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [PY, "-m", "jupyter_flows.cli.app", *args, "--url", self.url, "--token", TOKEN],
@@ -217,6 +223,8 @@ class TestEndToEnd:
         assert done["parameters"] == {"n": 4}
         output = e2e.root / ".jupyter-flows-outputs" / done["id"] / "quick.ipynb"
         assert output.exists() and '"result = n * 2"' in output.read_text()
+        html = e2e.get_text(f"flow_runs/{done['id']}/output?format=html")
+        assert "<html" in html and "result" in html
         times = [r["expected_start_time"] for r in e2e.runs(dep)]
         assert max(Counter(times).values()) == 1
 
