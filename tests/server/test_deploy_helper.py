@@ -1,0 +1,59 @@
+"""``jupyter_flows.deploy`` and ``entrypoint_of`` against a real in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_flows import deploy, flow
+from jupyter_flows.exceptions import FlowDefinitionError
+from jupyter_flows.orchestration.deploy import entrypoint_of
+from jupyter_flows.workers.clients import WorkerClientError
+
+
+@flow
+def tiny(n: int = 1) -> int:
+    return n
+
+
+class TestDeployHelper:
+    def test_entrypoints(self, tmp_path: Path) -> None:
+        assert entrypoint_of(tiny) == f"{__name__}:tiny"
+        assert entrypoint_of("notebooks/etl.ipynb") == "notebooks/etl.ipynb"
+        namespace: dict[str, Any] = {"__name__": "__main__"}
+        exec("from jupyter_flows import flow\n@flow\ndef repl_flow(): pass", namespace)
+        with pytest.raises(FlowDefinitionError, match="notebook or REPL"):
+            entrypoint_of(namespace["repl_flow"])
+
+    async def test_deploy_to_a_running_server(
+        self,
+        jp_serverapp: Any,
+        jp_http_port: int,
+        jp_base_url: str,
+        api: Any,
+        jp_root_dir: Path,
+    ) -> None:
+        (jp_root_dir / "job.py").write_text(
+            "from jupyter_flows import flow\n@flow\ndef job(n: int) -> int:\n    return n\n"
+        )
+        url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
+        token = jp_serverapp.identity_provider.token
+        created = await asyncio.to_thread(
+            deploy,
+            "job.py:job",
+            "every-hour",
+            interval=3600,
+            parameters={"n": "2"},
+            url=url,
+            token=token,
+        )
+        assert created["parameters"] == {"n": 2} and created["next_run_time"]
+        status, listed = await api("deployments")
+        assert [d["name"] for d in listed["items"]] == ["every-hour"]
+        with pytest.raises(WorkerClientError, match="HTTP 400.*'m'"):
+            await asyncio.to_thread(
+                deploy, "job.py:job", "bad", parameters={"m": 1}, url=url, token=token
+            )
