@@ -9,81 +9,30 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
+from tests.helpers import free_port, wait, write_notebook
+
 TOKEN = "e2e-token"
 PY = sys.executable
-
-
-def notebook(path: Path, body: str) -> None:
-    path.write_text(
-        json.dumps(
-            {
-                "nbformat": 4,
-                "nbformat_minor": 5,
-                "metadata": {
-                    "kernelspec": {
-                        "name": "python3",
-                        "display_name": "Python 3",
-                        "language": "python",
-                    }
-                },
-                "cells": [
-                    {
-                        "cell_type": "code",
-                        "id": "p",
-                        "metadata": {"tags": ["parameters"]},
-                        "source": "n = 1",
-                        "outputs": [],
-                        "execution_count": None,
-                    },
-                    {
-                        "cell_type": "code",
-                        "id": "b",
-                        "metadata": {},
-                        "source": body,
-                        "outputs": [],
-                        "execution_count": None,
-                    },
-                ],
-            }
-        )
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Env:
     def __init__(self, tmp: Path):
         self.root = tmp / "root"
         self.root.mkdir()
-        notebook(self.root / "quick.ipynb", "result = n * 2")
-        notebook(self.root / "slow.ipynb", "import time\ntime.sleep(120)")
+        write_notebook(self.root / "quick.ipynb", "n = 1", "result = n * 2")
+        write_notebook(self.root / "slow.ipynb", "n = 1", "import time\ntime.sleep(120)")
         (self.root / "etl.py").write_text(
             "from jupyter_flows import flow\n@flow\ndef etl(n: int) -> int:\n    return n * 2\n"
         )

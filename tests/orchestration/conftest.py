@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
+from tests.helpers import write_notebook
 
 FLOW_SOURCE = """
 from jupyter_flows import flow, task
@@ -24,41 +24,14 @@ def etl(n: int, label: str = "x") -> int:
 """
 
 
-def write_notebook(path: Path, parameters: str, body: str = "result = n * 2") -> None:
-    notebook = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "id": "p",
-                "metadata": {"tags": ["parameters"]},
-                "source": parameters,
-                "outputs": [],
-                "execution_count": None,
-            },
-            {
-                "cell_type": "code",
-                "id": "b",
-                "metadata": {},
-                "source": body,
-                "outputs": [],
-                "execution_count": None,
-            },
-        ],
-    }
-    path.write_text(json.dumps(notebook))
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
     (root / "flows").mkdir(parents=True)
     (root / "flows" / "etl.py").write_text(FLOW_SOURCE)
-    write_notebook(root / "report.ipynb", "n = 3\nname = 'a'\nrate = 0.5\nflag = True")
+    write_notebook(
+        root / "report.ipynb", "n = 3\nname = 'a'\nrate = 0.5\nflag = True", "result = n * 2"
+    )
     return root
 
 

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_server.auth.authorizer import Authorizer
 
-NOTEBOOK = {
-    "nbformat": 4,
-    "nbformat_minor": 5,
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "cells": [
-        {
-            "cell_type": "code",
-            "id": "p",
-            "metadata": {"tags": ["parameters"]},
-            "source": "n = 3",
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-}
+from tests.helpers import write_notebook
 
 
 class OnlyAllowed(Authorizer):  # type: ignore[misc]
@@ -41,7 +24,7 @@ class OnlyAllowed(Authorizer):  # type: ignore[misc]
 
 @pytest.fixture
 def jp_server_config(flows_db_url: str, tmp_path: Path, jp_root_dir: Path) -> dict[str, Any]:
-    (jp_root_dir / "etl.ipynb").write_text(json.dumps(NOTEBOOK))
+    write_notebook(jp_root_dir / "etl.ipynb", "n = 3")
     OnlyAllowed.allowed = {"read", "write", "execute"}
     OnlyAllowed.asked = []
     return {

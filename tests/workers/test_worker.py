@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
 from jupyter_flows.workers.clients import LocalClient
 from jupyter_flows.workers.worker import Worker
+from tests.helpers import write_notebook
 
 FLOW = """
 from jupyter_flows import flow, task
@@ -30,47 +30,20 @@ def etl(n: int) -> int:
 """
 
 
-def notebook(path: Path, cells: list[str], tags0: list[str] | None = None) -> None:
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "id": f"c{i}",
-                "source": src,
-                "outputs": [],
-                "execution_count": None,
-                "metadata": {"tags": tags0 or []} if i == 0 else {},
-            }
-            for i, src in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(nb))
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[OrchestrationService, Worker, str]]:
     root = tmp_path / "root"
     root.mkdir()
     (root / "etl.py").write_text(FLOW)
-    notebook(
+    write_notebook(
         root / "tasks.ipynb",
-        [
-            "n = 2",
-            "%load_ext jupyter_flows",
-            "%%task load\nvalues = list(range(n))",
-            "%%task total\nresult = sum(values)\nprint('total', result)",
-        ],
-        ["parameters"],
+        "n = 2",
+        "%load_ext jupyter_flows",
+        "%%task load\nvalues = list(range(n))",
+        "%%task total\nresult = sum(values)\nprint('total', result)",
     )
-    notebook(
-        root / "broken.ipynb", ["n = 1", "raise RuntimeError('cell exploded')"], ["parameters"]
-    )
-    notebook(root / "slow.ipynb", ["n = 1", "import time\ntime.sleep(60)"], ["parameters"])
+    write_notebook(root / "broken.ipynb", "n = 1", "raise RuntimeError('cell exploded')")
+    write_notebook(root / "slow.ipynb", "n = 1", "import time\ntime.sleep(60)")
     url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
     engine = open_store(url)
     service = OrchestrationService(engine, root, tmp_path / "outputs")
