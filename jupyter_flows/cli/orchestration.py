@@ -81,6 +81,7 @@ class DeployApp(_ServerApp):
     pool = Unicode("default", config=True, help="Work pool.")
     param = List(Unicode(), config=True, help="Default parameter key=value (repeatable).")
     tags = List(Unicode(), config=True, help="Tags (repeatable).")
+    priority = Int(0, config=True, help="Higher runs first when the pool is busy.")
     aliases = _aliases(
         "DeployApp",
         name="DeployApp.deployment_name",
@@ -90,6 +91,7 @@ class DeployApp(_ServerApp):
         pool="DeployApp.pool",
         param="DeployApp.param",
         tag="DeployApp.tags",
+        priority="DeployApp.priority",
     )
 
     def start(self) -> None:
@@ -116,6 +118,7 @@ class DeployApp(_ServerApp):
                 "schedules": schedules,
                 "work_pool": self.pool,
                 "tags": self.tags,
+                "priority": self.priority,
             },
         )
         print(

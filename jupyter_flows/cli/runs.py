@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from jupyter_core.application import JupyterApp
@@ -14,8 +15,8 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     """List recent flow runs (newest first)."""
 
     name = "jupyter-flows-runs"
-    description = "List recent flow runs, newest first."
-    examples = "jupyter flows runs --flow etl --limit 5"
+    description = "List recent flow runs (ls), show one (show ID), or cancel one (cancel ID)."
+    examples = "jupyter flows runs --flow etl --limit 5\njupyter flows runs show RUN_ID"
     flow = Unicode("", config=True, help="Only runs of this flow.")
     state = Unicode("", config=True, help="Only runs in this state (type or name).")
     limit = Int(20, config=True, help="How many runs.")
@@ -29,6 +30,22 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     flags: dict[str, Any] = {}
 
     def start(self) -> None:
+        action, *rest = self.extra_args or ["ls"]
+        if action == "ls":
+            self._ls()
+        elif action == "show" and len(rest) == 1:
+            self._show(rest[0])
+        elif action == "cancel" and len(rest) == 1:
+            from .orchestration import CancelApp
+
+            app = CancelApp(config=self.config)
+            app.extra_args = rest
+            app.start()
+        else:
+            print("usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID", file=sys.stderr)
+            self.exit(2)
+
+    def _ls(self) -> None:
         from ..store.api import read_flow_runs
 
         page = read_flow_runs(
@@ -44,3 +61,23 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
                 f"{r.name:<22} {r.flow_name[:24]:<24} {r.state_name or '':<11} {started:<20} {r.id}"
             )
         print(f"({len(page.items)} of {page.total})")
+
+    def _show(self, run_id: str) -> None:
+        from ..exceptions import NotFound
+        from ..reports.html import duration
+        from ..store.api import read_flow_run
+
+        try:
+            run = read_flow_run(run_id, url=self.db_url or None)
+        except NotFound as exc:
+            print(f"jupyter flows runs: {exc}", file=sys.stderr)
+            self.exit(1)
+        print(
+            f"{run.flow_name} / {run.name} ({run.id}): {run.state_name} {run.state_message or ''}"
+        )
+        print(f"parameters: {run.parameters}  duration: {duration(run)}  tags: {run.tags}")
+        for t in run.task_runs:
+            print(
+                f"  {t.name:<24} {t.state_name or '':<11} attempts={t.run_count} "
+                f"{duration(t):>9} {t.state_message or ''}"
+            )

@@ -44,6 +44,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
     limit = Int(1, config=True, help="Runs at a time.")
     worker_name = Unicode("", config=True, help="Worker name (default: host-pid).")
     poll_interval = Float(1.0, config=True, help="Seconds between polls.")
+    grace = Float(10.0, config=True, help="On SIGTERM: seconds runs may finish before Crashed.")
     root = Unicode(
         "", config=True, help="Directory that entrypoints are relative to (default: cwd)."
     )
@@ -54,6 +55,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         "limit": "WorkerApp.limit",
         "name": "WorkerApp.worker_name",
         "poll-interval": "WorkerApp.poll_interval",
+        "grace": "WorkerApp.grace",
         "root": "WorkerApp.root",
     }
     flags: dict[str, Any] = {}
@@ -78,6 +80,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
             limit=self.limit,
             poll_interval=self.poll_interval,
             root_dir=Path(self.root or os.getcwd()),
+            grace=self.grace,
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())

@@ -65,6 +65,7 @@ class CreateDeployment(_Model):
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     missed_runs: Literal["skip", "run_once"] = "skip"
     paused: bool = False
+    priority: int = Field(default=0, description="higher runs first when a pool is busy")
 
 
 class UpdateDeployment(_Model):
@@ -76,6 +77,7 @@ class UpdateDeployment(_Model):
     schedules: list[ScheduleSpec] | None = None
     missed_runs: Literal["skip", "run_once"] | None = None
     paused: bool | None = None
+    priority: int | None = None
 
 
 class DescribeDeployment(BaseModel):
@@ -92,6 +94,7 @@ class DescribeDeployment(BaseModel):
     schedules: list[ScheduleSpec]
     missed_runs: str
     paused: bool
+    priority: int = 0
     created: datetime
     updated: datetime
     next_run_time: datetime | None = None

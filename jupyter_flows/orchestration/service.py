@@ -101,6 +101,7 @@ class OrchestrationService:
             ],
             "missed_runs": body.missed_runs,
             "paused": body.paused,
+            "priority": body.priority,
             "created": now,
             "updated": now,
         }
@@ -167,7 +168,15 @@ class OrchestrationService:
             ]
         if body.work_pool is not None:
             self.read_work_pool(body.work_pool)
-        for name in ("tags", "description", "version", "work_pool", "missed_runs", "paused"):
+        for name in (
+            "tags",
+            "description",
+            "version",
+            "work_pool",
+            "missed_runs",
+            "paused",
+            "priority",
+        ):
             if getattr(body, name) is not None:
                 values[name] = getattr(body, name)
         with self.engine.begin() as conn:
@@ -370,7 +379,7 @@ class OrchestrationService:
                         DEPLOYMENT.c.paused.is_(False),
                     )
                 )
-                .order_by(FLOW_RUN.c.expected_start_time)
+                .order_by(DEPLOYMENT.c.priority.desc(), FLOW_RUN.c.expected_start_time)
                 .limit(limit * 4)
             ).all()
         claimed: list[ClaimedRun] = []

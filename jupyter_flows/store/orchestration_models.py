@@ -31,6 +31,7 @@ class DeploymentRecord(SQLModel, table=True):
     schedules: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     missed_runs: str = "skip"
     paused: bool = False
+    priority: int = 0
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
 

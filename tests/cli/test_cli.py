@@ -72,3 +72,11 @@ class TestRunsCommand:
         result = jf("--help")
         assert result.returncode == 0
         assert "report" in result.stdout and "runs" in result.stdout
+
+    def test_show_one_run(self, run_id: str) -> None:
+        result = jf("runs", "show", run_id)
+        assert result.returncode == 0, result.stderr
+        assert "cli-demo" in result.stdout and "one-0" in result.stdout
+        missing = jf("runs", "show", "0" * 32)
+        assert missing.returncode == 1 and "no flow run" in missing.stderr
+        assert jf("runs", "frobnicate").returncode == 2

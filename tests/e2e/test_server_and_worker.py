@@ -95,6 +95,8 @@ class Env:
                 str(self.root),
                 "--name",
                 "w1",
+                "--grace",
+                "1",
             ],
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -216,3 +218,28 @@ class TestEndToEnd:
         watched = e2e.cli("run", "etl", "--param", "n=21", "--watch", "--timeout", "120")
         assert watched.returncode == 0, watched.stdout + watched.stderr
         assert "Completed" in watched.stdout
+
+    def test_notebook_deploy_magic_and_worker_sigterm(self, e2e: Env) -> None:
+        from tests.kernel.conftest import KernelSession
+
+        e2e.start_server()
+        kernel = KernelSession(dict(e2e.env, JUPYTER_FLOWS_URL=e2e.url, JUPYTER_FLOWS_TOKEN=TOKEN))
+        try:
+            kernel.ok("%load_ext jupyter_flows")
+            r = kernel.ok('%flow deploy --path slow.ipynb --name from-notebook --cron "0 6 * * *"')
+            assert "from-notebook" in (r.value or "")
+            bad = kernel.run("%flow deploy --path slow.ipynb --name x --param size=3")
+            assert bad.status == "error" and "size" in bad.stderr + (bad.evalue or "")
+        finally:
+            kernel.shutdown()
+        dep = e2e.get("deployments/from-notebook")
+        assert dep["schedules"][0]["cron"] == "0 6 * * *"
+
+        worker = e2e.start_worker()
+        assert e2e.cli("run", "from-notebook").returncode == 0
+        run_id = e2e.get("flow_runs?flow_name=slow&limit=1")["items"][0]["id"]
+        wait(lambda: e2e.state(run_id) == "Running", 90, "the run to start")
+        worker.send_signal(signal.SIGTERM)  # graceful: stop claiming, grace, then Crashed
+        assert worker.wait(timeout=60) == 0
+        wait(lambda: e2e.state(run_id) == "Crashed", 30, "the interrupted run to end Crashed")
+        assert "shut down" in e2e.get(f"flow_runs/{run_id}")["state_message"]

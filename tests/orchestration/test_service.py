@@ -172,3 +172,17 @@ class TestRuns:
         dep = deploy(service, schedules=[ScheduleSpec(interval_seconds=3600)])
         times = service.next_run_times(dep, 3)
         assert len(times) == 3 and times[1] - times[0] == timedelta(hours=1)
+
+
+class TestPriority:
+    def test_higher_priority_deployments_are_claimed_first(
+        self, service: OrchestrationService
+    ) -> None:
+        low = deploy(service, "low")
+        high = deploy(service, "high", priority=10)
+        low_run = service.run_deployment(low, CreateDeploymentRun()).id  # older
+        high_run = service.run_deployment(high, CreateDeploymentRun()).id
+        assert [c.flow_run.id for c in service.claim_runs("default", "w", 1)] == [high_run]
+        assert [c.flow_run.id for c in service.claim_runs("default", "w", 1)] == [low_run]
+        updated = service.update_deployment(low, UpdateDeployment(priority=20))
+        assert updated.priority == 20

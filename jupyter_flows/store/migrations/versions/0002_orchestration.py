@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("schedules", sa.JSON(), nullable=False),
         _str("missed_runs", False),
         sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
         _ts("created", False),
         _ts("updated", False),
         sa.PrimaryKeyConstraint("id"),
