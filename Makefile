@@ -87,15 +87,24 @@ $(STAMP): pyproject.toml | $(VPY)
 # System packages the tests need: a PostgreSQL server (initdb/pg_ctl). The tests skip its
 # cases when it is missing, except under CI=true, where they fail.
 system-deps:
-	@if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	@missing=()
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+	command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+	if (( $${#missing[@]} == 0 )); then
 	  exit 0
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	  echo "PostgreSQL server not found: installing it with apt-get"
+	  echo "installing with apt-get: $${missing[*]}"
 	  $(APT_INSTALL)
-	  apt_install postgresql
+	  for package in "$${missing[@]}"; do
+	    if [ "$$package" = chromium ]; then  # with its recommends (fonts)
+	      apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }
+	    else
+	      apt_install "$$package"
+	    fi
+	  done
 	else
-	  echo "warning: no PostgreSQL server (/usr/lib/postgresql/*/bin/initdb) and no root" \
-	       "to apt-get one: PostgreSQL tests skip locally and FAIL under CI=true" >&2
+	  echo "warning: missing $${missing[*]} and no root to apt-get them:" \
+	       "PostgreSQL/browser tests skip locally and FAIL under CI=true" >&2
 	fi
 
 # ---------------------------------------------------------------- tasks
