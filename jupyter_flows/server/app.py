@@ -1,32 +1,35 @@
-"""``FlowsApp``: the jupyter-flows server extension, configured with traitlets only."""
+"""``FlowsApp``: the jupyter-flows server extension, configured with traitlets only.
+
+``initialize_settings`` opens the run database (migrating it) and builds the services the
+handlers use; ``_start_jupyter_server_extension`` starts the background parts once the event
+loop runs (the scheduler, the embedded worker, the crashed-run check); ``stop_extension``
+stops them.
+
+Kernels record their runs themselves, into ``$JUPYTER_FLOWS_DB_URL`` or the default database.
+When ``FlowsApp.db_url`` is configured explicitly, the server exports it as
+``JUPYTER_FLOWS_DB_URL`` in its own environment, so the kernels (and worker processes) it
+starts record into the same database. The server never sets up a process recorder itself.
+"""
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
 
-from jupyter_server.auth.decorator import authorized
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from tornado import web
-from traitlets import Bool, Float, Unicode, default
+from tornado.ioloop import PeriodicCallback
+from traitlets import Bool, Float, TraitError, Unicode, default, validate
 
-from .handlers import FlowsAPIHandler
-from .openapi import openapi_document
+from . import handlers_deployments, handlers_pools, handlers_runs
+from .handlers import SETTINGS_KEY, FlowsAPIHandler, FlowsServices
+from .openapi import openapi_document, url_pattern
 
-__all__ = ["FlowsApp"]
+__all__ = ["FlowsApp", "API_BASE", "ROUTES"]
 
-logger = logging.getLogger(__name__)
 API_BASE = "jupyter-flows/api"
-
-
-class OpenAPIHandler(FlowsAPIHandler):
-    @web.authenticated
-    @authorized
-    async def get(self) -> None:
-        self.reply(self.services["openapi"])
 
 
 class FlowsApp(ExtensionApp):  # type: ignore[misc]
@@ -37,18 +40,31 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
     load_other_extensions = True
 
     db_url = Unicode(
-        config=True, help="Run database URL (SQLite file or postgresql+psycopg://...)."
+        config=True,
+        help="""The run database: sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB.
+        Default: $JUPYTER_FLOWS_DB_URL, else a SQLite file in the Jupyter data dir. When set
+        explicitly, it is exported as JUPYTER_FLOWS_DB_URL to the kernels this server starts.""",
     )
-    scheduler_enabled = Bool(True, config=True, help="Create runs of scheduled deployments.")
+    scheduler_enabled = Bool(
+        True, config=True, help="Create the runs of scheduled deployments in this server."
+    )
     embedded_worker = Bool(
-        True, config=True, help="Run a worker for the 'default' work pool inside the server."
+        True,
+        config=True,
+        help="Run a worker for the 'default' work pool inside the server (a thread).",
     )
-    outputs_dir = Unicode(config=True, help="Where executed notebooks of runs are kept.")
+    outputs_dir = Unicode(
+        config=True,
+        help="Where the embedded worker keeps the executed notebooks of runs "
+        "(default: <Jupyter data dir>/jupyter_flows/outputs).",
+    )
     heartbeat_timeout = Float(
-        60.0, config=True, help="Seconds without a worker heartbeat before its runs are Crashed."
+        60.0,
+        config=True,
+        help="Seconds without a heartbeat after which a worker's active runs end Crashed.",
     )
     crash_check_interval = Float(
-        10.0, config=True, help="Seconds between checks for runs of vanished workers."
+        10.0, config=True, help="Seconds between two checks for runs of vanished workers."
     )
 
     @default("db_url")
@@ -63,79 +79,116 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
 
         return str(data_dir() / "outputs")
 
-    def _routes(self) -> list[tuple[str, Any]]:
-        from . import handlers_runs
+    @validate("heartbeat_timeout", "crash_check_interval")
+    def _positive(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"FlowsApp.{proposal['trait'].name} must be > 0, not {value}")
+        return value
 
-        routes = list(handlers_runs.ROUTES)
-        extra = _optional_routes()
-        routes.extend(extra)
-        routes.append(("openapi.json", OpenAPIHandler))
-        return routes
+    # ------------------------------------------------------------------ set-up
 
     def initialize_settings(self) -> None:
-        from ..store.db import open_store
+        from ..orchestration.service import OrchestrationService
+        from ..store.db import DB_URL_ENV, mask_url, open_store
         from ..store.repository import RunStore
 
         if "db_url" in self.config.get("FlowsApp", {}):
-            # kernels started by this server record into the same database
-            os.environ["JUPYTER_FLOWS_DB_URL"] = self.db_url
-        engine = open_store(self.db_url)
-        Path(self.outputs_dir).mkdir(parents=True, exist_ok=True)
-        services: dict[str, Any] = {
-            "db_url": self.db_url,
-            "engine": engine,
-            "runs": RunStore(engine),
-            "scheduler": None,
-            "worker": None,
-            "openapi": openapi_document(_operations(), "/" + API_BASE),
-        }
-        _init_orchestration(self, services)
-        self.settings["jupyter_flows"] = services
-        logger.info("jupyter-flows: runs are recorded in %s", services["runs"])
+            os.environ[DB_URL_ENV] = self.db_url  # kernels started here record into it too
+        engine = open_store(self.db_url)  # creates or migrates the schema
+        outputs_dir = Path(self.outputs_dir)
+        outputs_dir.mkdir(parents=True, exist_ok=True)
+        root_dir = Path(self.serverapp.root_dir if self.serverapp else ".").resolve()
+        document = openapi_document(ROUTES, "/" + API_BASE)
+        base_url = self.serverapp.base_url if self.serverapp else "/"
+        if base_url.rstrip("/"):
+            document["servers"] = [{"url": base_url.rstrip("/")}]
+        self.settings[SETTINGS_KEY] = FlowsServices(
+            db_url=self.db_url,
+            engine=engine,
+            runs=RunStore(engine),
+            orchestration=OrchestrationService(engine, root_dir, outputs_dir),
+            root_dir=root_dir,
+            outputs_dir=outputs_dir,
+            openapi=document,
+        )
+        self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
 
     def initialize_handlers(self) -> None:
-        for pattern, handler in self._routes():
-            self.handlers.append((url_path_join("/", API_BASE, pattern), handler))
+        for route, handler in ROUTES:
+            self.handlers.append((url_path_join("/", API_BASE, url_pattern(route)), handler))
+
+    # ------------------------------------------------------------------ background parts
+
+    @property
+    def services(self) -> FlowsServices:
+        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Start the scheduler, the embedded worker and the crashed-run check."""
+        services = self.services
+        loop = asyncio.get_running_loop()
+        if self.scheduler_enabled and services.scheduler is None:
+            from ..scheduling.scheduler import FlowsScheduler
+
+            scheduler = FlowsScheduler(services.orchestration)
+            try:
+                await loop.run_in_executor(None, scheduler.start)  # reads the deployments
+            except Exception:
+                self.log.exception("jupyter-flows: the scheduler did not start")
+            else:
+                services.scheduler = scheduler
+        if self.embedded_worker and services.worker is None:
+            from ..workers.embedded import EmbeddedWorker
+
+            env = dict(os.environ, JUPYTER_FLOWS_DB_URL=self.db_url)
+            worker = EmbeddedWorker(
+                services.orchestration, services.root_dir, services.outputs_dir, env=env
+            )
+            worker.start()
+            services.worker = worker
+        if services.crash_checker is None:
+            checker = PeriodicCallback(self._mark_crashed_runs, self.crash_check_interval * 1000)
+            checker.start()
+            services.crash_checker = checker
+        self.log.info(
+            "jupyter-flows: scheduler %s, embedded worker %s",
+            "on" if services.scheduler else "off",
+            "on" if services.worker else "off",
+        )
+
+    async def _mark_crashed_runs(self) -> None:
+        service = self.services.orchestration
+        loop = asyncio.get_running_loop()
+        try:
+            crashed = await loop.run_in_executor(
+                None, service.mark_crashed_runs, self.heartbeat_timeout
+            )
+        except Exception:  # keep checking: the database may be back next time
+            self.log.exception("jupyter-flows: the crashed-run check failed")
+            return
+        if crashed:
+            self.log.warning("jupyter-flows: runs of vanished workers ended Crashed: %s", crashed)
 
     async def stop_extension(self) -> None:
-        services = self.settings.get("jupyter_flows", {})
-        for name in ("worker", "scheduler", "crash_checker"):
-            service = services.get(name)
-            if service is not None:
-                try:
-                    service.stop() if hasattr(service, "stop") else service.shutdown()
-                except Exception:  # noqa: BLE001 - stopping must not fail the shutdown
-                    logger.exception("jupyter-flows: stopping %s failed", name)
-        engine = services.get("engine")
-        if engine is not None:
-            engine.dispose()
+        """Stop the background parts (the worker ends its runs' processes) and the database."""
+        services: FlowsServices | None = self.settings.get(SETTINGS_KEY)
+        if services is None:
+            return
+        if services.crash_checker is not None:
+            services.crash_checker.stop()
+            services.crash_checker = None
+        if services.scheduler is not None:
+            services.scheduler.shutdown()
+            services.scheduler = None
+        if services.worker is not None:
+            worker, services.worker = services.worker, None
+            await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+        services.engine.dispose()
 
 
-def _orchestration() -> Any:
-    """The deployment/pool/worker routes, when that part of the package is present."""
-    import importlib
-
-    try:
-        return importlib.import_module("jupyter_flows.server.handlers_orchestration")
-    except ImportError:
-        return None
-
-
-def _operations() -> list[Any]:
-    from . import handlers_runs
-
-    module = _orchestration()
-    extra = module.operations() if module is not None else []
-    return [*handlers_runs.operations(), *extra]
-
-
-def _optional_routes() -> list[tuple[str, Any]]:
-    module = _orchestration()
-    return list(module.ROUTES) if module is not None else []
-
-
-def _init_orchestration(app: FlowsApp, services: dict[str, Any]) -> None:
-    """Deployments, scheduler and worker, when the orchestration package is present."""
-    module = _orchestration()
-    if module is not None:
-        module.initialize(app, services)
+ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
+    *handlers_runs.ROUTES,
+    *handlers_deployments.ROUTES,
+    *handlers_pools.ROUTES,
+]

@@ -1,4 +1,10 @@
-"""Base handler, the one domain-error -> HTTP mapping, and request/response helpers."""
+"""The base handler, the one domain-error -> HTTP mapping, and request/response helpers.
+
+Every route of the extension subclasses ``FlowsAPIHandler``: one auth resource
+(``AUTH_RESOURCE``), pydantic models in and out, blocking database work off the event loop,
+and every error raised as a ``tornado.web.HTTPError`` so that Jupyter's
+``APIHandler.write_error`` renders it as JSON ``{"message", "reason"}``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ import asyncio
 import functools
 import json
 import logging
+import typing
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
@@ -17,51 +26,80 @@ from tornado import web
 from ..exceptions import (
     Conflict,
     FlowDefinitionError,
-    FlowsError,
     NotFound,
     ParameterValidationError,
     ScheduleError,
     StoreError,
 )
 
-__all__ = ["AUTH_RESOURCE", "FlowsAPIHandler", "to_http_error"]
+__all__ = ["AUTH_RESOURCE", "SETTINGS_KEY", "FlowsAPIHandler", "FlowsServices"]
 
 logger = logging.getLogger(__name__)
+
 AUTH_RESOURCE = "jupyter_flows"
+SETTINGS_KEY = "jupyter_flows_services"  # settings["jupyter_flows"] is the ExtensionApp itself
+# query arguments Jupyter itself uses (token auth, activity tracking), never part of a model
+_JUPYTER_QUERY_ARGS = frozenset({"token", "_xsrf", "no_track_activity"})
+
 M = TypeVar("M", bound=BaseModel)
 
 
-def _validation_reason(exc: ValidationError) -> str:
+@dataclass
+class FlowsServices:
+    """What ``FlowsApp`` puts into the tornado settings for the handlers."""
+
+    db_url: str
+    engine: Any
+    runs: Any  # store.repository.RunStore
+    orchestration: Any  # orchestration.service.OrchestrationService
+    root_dir: Path
+    outputs_dir: Path
+    openapi: dict[str, Any] = field(default_factory=dict)
+    scheduler: Any = None
+    worker: Any = None
+    crash_checker: Any = None
+
+
+def _validation_message(exc: ValidationError, where: str) -> str:
     parts = []
-    for err in exc.errors():
-        where = ".".join(str(x) for x in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return f"invalid {where}: " + "; ".join(parts)
 
 
-def _http(code: int, message: str) -> web.HTTPError:
-    """An HTTPError whose JSON body is ``{"message": message, "reason": <status phrase>}``."""
-    return web.HTTPError(code, message.replace("%", "%%"))
+def _to_http_error(exc: BaseException, where: str = "input") -> web.HTTPError:
+    """The one mapping of errors to HTTP: 404, 400, 409, 503, else 500.
 
-
-def to_http_error(exc: BaseException) -> web.HTTPError:
-    """The one mapping of domain errors to HTTP status codes."""
+    The message names the field, parameter or cron string at fault; it becomes both the
+    JSON ``message`` and (on one line) the JSON ``reason``.
+    """
     if isinstance(exc, web.HTTPError):
         return exc
     if isinstance(exc, NotFound):
-        return _http(404, str(exc))
-    if isinstance(exc, ValidationError):
-        return _http(400, _validation_reason(exc))
-    if isinstance(exc, ParameterValidationError | ScheduleError | FlowDefinitionError):
-        return _http(400, str(exc))
-    if isinstance(exc, Conflict):
-        return _http(409, str(exc))
-    if isinstance(exc, StoreError):
-        return _http(503, str(exc))
-    if isinstance(exc, ValueError | FlowsError):
-        return _http(400, str(exc))
-    logger.exception("unexpected error in a jupyter-flows request", exc_info=exc)
-    return _http(500, f"internal error: {type(exc).__name__}")
+        code, message = 404, str(exc)
+    elif isinstance(exc, ValidationError):  # a ValueError too: check it first
+        code, message = 400, _validation_message(exc, where)
+    elif isinstance(
+        exc, ParameterValidationError | ScheduleError | FlowDefinitionError | ValueError
+    ):
+        code, message = 400, str(exc)
+    elif isinstance(exc, Conflict):
+        code, message = 409, str(exc)
+    elif isinstance(exc, StoreError):
+        code, message = 503, str(exc)
+    else:
+        logger.error("unexpected error in a jupyter-flows request", exc_info=exc)
+        code, message = 500, f"internal error ({type(exc).__name__}); see the server log"
+    reason = " ".join(message.split())[:300]
+    # log_message is %-formatted by tornado's logging: escape it
+    return web.HTTPError(code, message.replace("%", "%%"), reason=reason)
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
 class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
@@ -70,45 +108,56 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     auth_resource = AUTH_RESOURCE
 
     @property
-    def services(self) -> Any:
-        return self.settings["jupyter_flows"]
+    def services(self) -> FlowsServices:
+        return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
 
     async def blocking(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run blocking (database) work off the event loop; domain errors become HTTP errors."""
+        """``fn(*args, **kwargs)`` on the executor (database work); errors become HTTP errors."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - mapped in one place
-            raise to_http_error(exc) from exc
+        except Exception as exc:
+            raise _to_http_error(exc) from exc
+
+    def validate(self, model: type[M], raw: Any, where: str = "request body") -> M:
+        """``raw`` parsed as ``model``: a 400 naming the field on bad input."""
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise _to_http_error(exc, where) from exc
 
     def body(self, model: type[M]) -> M:
-        """The request body parsed as ``model`` (400 naming the field on bad input)."""
+        """The JSON request body parsed as ``model`` (an empty body is ``{}``)."""
         try:
             raw = json.loads(self.request.body or b"{}")
         except ValueError as exc:
-            raise _http(400, f"request body is not valid JSON: {exc}") from exc
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            raise to_http_error(exc) from exc
+            raise _to_http_error(ValueError(f"the request body is not JSON: {exc}")) from exc
+        return self.validate(model, raw)
 
     def query(self, model: type[M]) -> M:
-        """Query arguments parsed as ``model`` (comma-separated lists for list fields)."""
+        """The query arguments parsed as ``model`` (``a,b`` for list fields)."""
         raw: dict[str, Any] = {}
         for key in self.request.query_arguments:
+            if key in _JUPYTER_QUERY_ARGS:
+                continue
             value = self.get_query_argument(key)
-            field = model.model_fields.get(key)
-            if field is not None and "list" in str(field.annotation):
+            info = model.model_fields.get(key)
+            if info is not None and _is_list(info.annotation):
                 raw[key] = [v for v in value.split(",") if v]
             else:
                 raw[key] = value
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            raise to_http_error(exc) from exc
+        return self.validate(model, raw, "query")
 
-    def reply(self, value: Any, status: int = 200) -> None:
+    def reply(self, value: BaseModel, status: int = 200) -> None:
+        """Send ``value`` as JSON (``model_dump(mode="json")``)."""
         self.set_status(status)
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json")
-        self.finish(json.dumps(value, default=str))
+        self.finish(value.model_dump_json())
+
+    def no_content(self) -> None:
+        self.set_status(204)
+        self.finish()
+
+    def send_file(self, data: str | bytes, content_type: str, disposition: str) -> None:
+        """A non-JSON body (a report, a notebook)."""
+        self.set_header("Content-Disposition", disposition)
+        self.finish(data, set_content_type=content_type)

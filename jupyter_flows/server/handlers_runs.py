@@ -1,72 +1,87 @@
-"""Read-side routes: health, flows, flow runs (list, detail, graph, logs, report), task runs."""
+"""Runs: health, flows, flow runs (list, detail, graph, logs, report, output, cancel), task runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
-from pydantic import BaseModel, Field
 from tornado import web
 
 from .._version import __version__
+from ..exceptions import NotFound
 from ..store.db import mask_url
-from ..store.schemas import ListFlowRunsQuery
-from .handlers import FlowsAPIHandler
+from ..store.schemas import (
+    DescribeFlowRun,
+    DescribeTaskRun,
+    ListFlowRunsQuery,
+    ListFlowRunsResponse,
+)
+from .handlers import FlowsAPIHandler, FlowsServices
+from .openapi import doc
+from .schemas import (
+    DescribeGraph,
+    DescribeHealth,
+    ListFlowsResponse,
+    ListLogsQuery,
+    ListLogsResponse,
+    ReadOutputQuery,
+    ReadReportQuery,
+)
 
-__all__ = ["ROUTES", "ListLogsQuery", "ReportQuery"]
-
-
-class ListLogsQuery(BaseModel):
-    task_run_id: str | None = None
-    after_id: int = Field(default=0, ge=0)
-    limit: int = Field(default=1000, ge=1, le=10000)
-
-
-class ReportQuery(BaseModel):
-    format: str = Field(default="html", pattern="^(html|md)$")
+__all__ = ["ROUTES"]
 
 
 class HealthHandler(FlowsAPIHandler):
+    @doc("Status of the server extension", DescribeHealth)
     @web.authenticated
     @authorized
     async def get(self) -> None:
         services = self.services
-        self.reply(
-            {
-                "status": "ok",
-                "version": __version__,
-                "db_url": mask_url(services["db_url"]),
-                "scheduler": services.get("scheduler") is not None,
-                "embedded_worker": services.get("worker") is not None,
-            }
+        health = DescribeHealth(
+            version=__version__,
+            db_url=mask_url(services.db_url),
+            scheduler=services.scheduler is not None,
+            embedded_worker=services.worker is not None,
         )
+        self.reply(health)
 
 
-class FlowsHandler(FlowsAPIHandler):
+class OpenAPIHandler(FlowsAPIHandler):
+    @doc("This OpenAPI document")
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        flows = await self.blocking(self.services["runs"].read_flows)
-        self.reply({"items": [f.model_dump(mode="json") for f in flows]})
+        self.finish(self.services.openapi)
+
+
+class FlowsHandler(FlowsAPIHandler):
+    @doc("Flows that have runs", ListFlowsResponse)
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        flows = await self.blocking(self.services.runs.read_flows)
+        self.reply(ListFlowsResponse(items=flows))
 
 
 class FlowRunsHandler(FlowsAPIHandler):
+    @doc("List flow runs, newest first", ListFlowRunsResponse, query=ListFlowRunsQuery)
     @web.authenticated
     @authorized
     async def get(self) -> None:
         query = self.query(ListFlowRunsQuery)
-        page = await self.blocking(self.services["runs"].read_flow_runs, query)
-        self.reply(page)
+        self.reply(await self.blocking(self.services.runs.read_flow_runs, query))
 
 
 class FlowRunHandler(FlowsAPIHandler):
+    @doc("A flow run with its task runs, states, logs and edges", DescribeFlowRun)
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
-        self.reply(await self.blocking(self.services["runs"].read_flow_run, flow_run_id))
+        self.reply(await self.blocking(self.services.runs.read_flow_run, flow_run_id))
 
 
-def _graph_layout(store: Any, flow_run_id: str) -> dict[str, Any]:
+def _graph(store: Any, flow_run_id: str) -> DescribeGraph:
     from ..core.layout import layout_graph
 
     graph = store.flow_run_graph(flow_run_id)
@@ -78,92 +93,129 @@ def _graph_layout(store: Any, flow_run_id: str) -> dict[str, Any]:
                 "task_name": attrs.get("task_name"),
                 "message": attrs.get("state_message"),
                 "run_count": attrs.get("run_count"),
-                "start": attrs["start"].isoformat() if attrs.get("start") else None,
-                "end": attrs["end"].isoformat() if attrs.get("end") else None,
+                "start": attrs.get("start"),
+                "end": attrs.get("end"),
                 "subflow_run_id": attrs.get("subflow_run_id"),
             }
-    return layout
+    return DescribeGraph.model_validate(layout)
 
 
 class FlowRunGraphHandler(FlowsAPIHandler):
+    @doc("The run's DAG, laid out for drawing", DescribeGraph)
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
-        self.reply(await self.blocking(_graph_layout, self.services["runs"], flow_run_id))
+        self.reply(await self.blocking(_graph, self.services.runs, flow_run_id))
+
+
+def _logs(store: Any, flow_run_id: str, query: ListLogsQuery) -> ListLogsResponse:
+    store.read_flow_run(flow_run_id)  # NotFound for an unknown run
+    logs = store.read_logs(flow_run_id, query.task_run_id)
+    return ListLogsResponse(items=[log for log in logs if log.id > query.after_id][: query.limit])
 
 
 class FlowRunLogsHandler(FlowsAPIHandler):
+    @doc("Logs of a flow run (tail-follow with after_id)", ListLogsResponse, query=ListLogsQuery)
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
         query = self.query(ListLogsQuery)
-        store = self.services["runs"]
-        await self.blocking(store.read_flow_run, flow_run_id)  # 404 for an unknown run
-        logs = await self.blocking(store.read_logs, flow_run_id, query.task_run_id)
-        items = [log for log in logs if log.id > query.after_id][: query.limit]
-        self.reply({"items": [log.model_dump(mode="json") for log in items]})
+        self.reply(await self.blocking(_logs, self.services.runs, flow_run_id, query))
+
+
+def _report(store: Any, flow_run_id: str, format: str) -> str:
+    # rendered from the server's own store: ``reports.report`` would open the process
+    # recorder, which the server never sets up
+    from ..reports import render_html, render_markdown
+
+    run = store.read_flow_run(flow_run_id)
+    subflows = [store.read_flow_run(t.subflow_run_id) for t in run.task_runs if t.subflow_run_id]
+    return str(render_html(run, subflows) if format == "html" else render_markdown(run, subflows))
 
 
 class FlowRunReportHandler(FlowsAPIHandler):
+    @doc(
+        "The run report as a download",
+        query=ReadReportQuery,
+        content=("text/html", "text/markdown"),
+    )
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
-        query = self.query(ReportQuery)
-        from ..reports import report
+        fmt = self.query(ReadReportQuery).format
+        text = await self.blocking(_report, self.services.runs, flow_run_id, fmt)
+        kind = "text/html" if fmt == "html" else "text/markdown"
+        name = f"flow-run-{flow_run_id}.{fmt}"
+        self.send_file(text, f"{kind}; charset=UTF-8", f'attachment; filename="{name}"')
 
-        text = await self.blocking(
-            report, flow_run_id, format=query.format, url=self.services["db_url"]
-        )
-        kind = "text/html" if query.format == "html" else "text/markdown"
-        self.set_header("Content-Type", f"{kind}; charset=utf-8")
-        self.set_header(
-            "Content-Disposition", f'attachment; filename="flow-run-{flow_run_id}.{query.format}"'
-        )
-        self.finish(text)
+
+def output_notebook(services: FlowsServices, flow_run_id: str) -> Path:
+    """The executed notebook of a notebook run: under the outputs dir or the server root."""
+    run = services.runs.read_flow_run(flow_run_id)
+    candidates = sorted((services.outputs_dir / run.id).glob("*.ipynb"))
+    message = run.state_message or ""
+    if message.startswith("output: "):  # written by the worker that ran it
+        candidates.insert(0, Path(message[len("output: ") :]))
+    allowed = (services.outputs_dir.resolve(), services.root_dir.resolve())
+    for candidate in candidates:
+        path = candidate.resolve()
+        inside = any(base == path or base in path.parents for base in allowed)
+        if inside and path.suffix == ".ipynb" and path.is_file():
+            return path
+    raise NotFound(f"flow run {flow_run_id} has no output notebook")
+
+
+def _output(services: FlowsServices, flow_run_id: str, fmt: str) -> tuple[Path, bytes]:
+    path = output_notebook(services, flow_run_id)
+    if fmt == "html":
+        from ..execution.notebook import render_html
+
+        path = render_html(path)
+    return path, path.read_bytes()
+
+
+class FlowRunOutputHandler(FlowsAPIHandler):
+    @doc(
+        "The executed notebook of a notebook run (format=html renders it)",
+        query=ReadOutputQuery,
+        content=("application/x-ipynb+json", "text/html"),
+    )
+    @web.authenticated
+    @authorized
+    async def get(self, flow_run_id: str) -> None:
+        fmt = self.query(ReadOutputQuery).format
+        path, data = await self.blocking(_output, self.services, flow_run_id, fmt)
+        kind = "text/html; charset=UTF-8" if fmt == "html" else "application/x-ipynb+json"
+        self.send_file(data, kind, f'inline; filename="{path.name}"')
+
+
+class FlowRunCancelHandler(FlowsAPIHandler):
+    @doc("Cancel a flow run", DescribeFlowRun, action="execute")
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self, flow_run_id: str) -> None:
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.cancel_flow_run, flow_run_id))
 
 
 class TaskRunHandler(FlowsAPIHandler):
+    @doc("A task run", DescribeTaskRun)
     @web.authenticated
     @authorized
     async def get(self, task_run_id: str) -> None:
-        self.reply(await self.blocking(self.services["runs"].read_task_run, task_run_id))
+        self.reply(await self.blocking(self.services.runs.read_task_run, task_run_id))
 
 
-_ID = r"(?P<{}>[^/]+)"
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
-    (r"health", HealthHandler),
-    (r"flows", FlowsHandler),
-    (r"flow_runs", FlowRunsHandler),
-    (rf"flow_runs/{_ID.format('flow_run_id')}", FlowRunHandler),
-    (rf"flow_runs/{_ID.format('flow_run_id')}/graph", FlowRunGraphHandler),
-    (rf"flow_runs/{_ID.format('flow_run_id')}/logs", FlowRunLogsHandler),
-    (rf"flow_runs/{_ID.format('flow_run_id')}/report", FlowRunReportHandler),
-    (rf"task_runs/{_ID.format('task_run_id')}", TaskRunHandler),
+    ("health", HealthHandler),
+    ("openapi.json", OpenAPIHandler),
+    ("flows", FlowsHandler),
+    ("flow_runs", FlowRunsHandler),
+    ("flow_runs/{flow_run_id}", FlowRunHandler),
+    ("flow_runs/{flow_run_id}/graph", FlowRunGraphHandler),
+    ("flow_runs/{flow_run_id}/logs", FlowRunLogsHandler),
+    ("flow_runs/{flow_run_id}/report", FlowRunReportHandler),
+    ("flow_runs/{flow_run_id}/output", FlowRunOutputHandler),
+    ("flow_runs/{flow_run_id}/cancel", FlowRunCancelHandler),
+    ("task_runs/{task_run_id}", TaskRunHandler),
 ]
-
-
-def operations() -> list[Any]:
-    """The documented operations of these routes (for the OpenAPI document)."""
-    from ..store.schemas import (
-        DescribeFlowRun,
-        DescribeTaskRun,
-        ListFlowRunsResponse,
-    )
-    from .openapi import Operation
-
-    items = {"type": "object", "properties": {"items": {"type": "array"}}}
-    text = {"type": "string"}
-    return [
-        Operation("health", "GET", "Server extension status", {"type": "object"}),
-        Operation("flows", "GET", "Flows that have runs", items),
-        Operation(
-            "flow_runs", "GET", "List flow runs", ListFlowRunsResponse, query=ListFlowRunsQuery
-        ),
-        Operation(
-            "flow_runs/{flow_run_id}", "GET", "A flow run with its task runs", DescribeFlowRun
-        ),
-        Operation("flow_runs/{flow_run_id}/graph", "GET", "Run graph layout", {"type": "object"}),
-        Operation("flow_runs/{flow_run_id}/logs", "GET", "Logs", items, query=ListLogsQuery),
-        Operation("flow_runs/{flow_run_id}/report", "GET", "Run report", text, query=ReportQuery),
-        Operation("task_runs/{task_run_id}", "GET", "A task run", DescribeTaskRun),
-    ]

@@ -1,56 +1,23 @@
-"""The read side of the REST API against a real in-process Jupyter server."""
+"""The read side of the REST API (runs, logs, graph, report, output) on a real in-process server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_flows import flow, task
-from jupyter_flows.core import settings
-from jupyter_flows.store.recorder import SqlRecorder
-
-
-@task(retries=1)
-def double(x: int) -> list[int]:
-    return [x, x]
-
-
-@task
-def boom(values: list[int]) -> None:
-    raise ValueError("bad values")
-
-
-@flow(name="api-demo", tags=["demo"])
-def demo(n: int = 2) -> int:
-    values = double(n)
-    boom.submit(values).wait()
-    return len(values)
-
-
-@pytest.fixture
-def recorded(flows_db_url: str) -> Iterator[list[str]]:
-    """Two runs of ``demo`` recorded into the server's database."""
-    recorder = SqlRecorder.from_url(flows_db_url)
-    previous = settings.set_recorder(recorder)
-    try:
-        ids = [demo(n, return_state=True).run_id for n in (2, 3)]
-        recorder.flush()
-        yield [i for i in ids if i]
-    finally:
-        settings.set_recorder(previous)
-        recorder.close()
+from tests.helpers import write_notebook
 
 
 class TestReadRoutes:
-    async def test_health(self, api: Any, flows_db_url: str) -> None:
+    async def test_health(self, api: Any) -> None:
         status, body = await api("health")
         assert status == 200
         assert body["status"] == "ok"
         assert body["db_url"].endswith("server-flows.sqlite")
+        assert (body["scheduler"], body["embedded_worker"]) == (False, False)
 
     async def test_list_and_filter_flow_runs(self, api: Any, recorded: list[str]) -> None:
         status, page = await api("flow_runs")
@@ -60,15 +27,20 @@ class TestReadRoutes:
         status, page = await api("flow_runs", params={"flow_name": "nope"})
         assert (status, page["total"]) == (200, 0)
         status, page = await api("flow_runs", params={"tags": "demo", "limit": "1"})
-        assert (page["total"], len(page["items"])) == (2, 1)
-        status, page = await api("flow_runs", params={"state": "completed"})
+        assert (page["total"], len(page["items"]), page["limit"]) == (2, 1, 1)
+        status, page = await api("flow_runs", params={"state": "completed,failed"})
         assert page["total"] == 2
+        status, page = await api("flow_runs", params={"offset": "1", "limit": "5"})
+        assert [r["id"] for r in page["items"]] == [recorded[0]]
+        status, page = await api("flow_runs", params={"since": "2999-01-01T00:00:00Z"})
+        assert page["total"] == 0
 
     async def test_flow_run_detail_graph_logs_task_run(self, api: Any, recorded: list[str]) -> None:
         run_id = recorded[0]
         status, run = await api("flow_runs", run_id)
         assert status == 200
         assert run["flow_name"] == "api-demo" and run["state_name"] == "Completed"
+        assert [s["name"] for s in run["states"]][-1] == "Completed"
         names = {t["task_name"]: t for t in run["task_runs"]}
         assert names["boom"]["state_name"] == "Failed"
         assert run["edges"] and run["edges"][0]["kind"] == "data"
@@ -76,12 +48,16 @@ class TestReadRoutes:
         assert status == 200
         assert {n["state"] for n in graph["nodes"]} == {"Completed", "Failed"}
         assert graph["edges"] == [{"source": names["double"]["id"], "target": names["boom"]["id"]}]
+        assert graph["width"] > 0 and graph["nodes"][0]["details"]["task_name"]
         status, logs = await api("flow_runs", run_id, "logs")
         assert status == 200
         assert any("bad values" in log["message"] for log in logs["items"])
         last = logs["items"][-1]["id"]
         status, tail = await api("flow_runs", run_id, "logs", params={"after_id": str(last)})
         assert tail["items"] == []
+        only = names["boom"]["id"]
+        status, task_logs = await api("flow_runs", run_id, "logs", params={"task_run_id": only})
+        assert {log["task_run_id"] for log in task_logs["items"]} == {only}
         status, task_run = await api("task_runs", names["boom"]["id"])
         assert (status, task_run["state_message"]) == (200, "ValueError: bad values")
 
@@ -90,28 +66,107 @@ class TestReadRoutes:
         assert status == 200
         assert [f["name"] for f in body["items"]] == ["api-demo"]
 
+    async def test_report_downloads(self, jp_fetch: Any, recorded: list[str]) -> None:
+        html = await jp_fetch("jupyter-flows", "api", "flow_runs", recorded[0], "report")
+        assert html.headers["Content-Type"].startswith("text/html")
+        assert html.headers["Content-Disposition"].startswith("attachment;")
+        assert b"api-demo" in html.body and b"<html" in html.body.lower()
+        md = await jp_fetch(
+            "jupyter-flows", "api", "flow_runs", recorded[0], "report", params={"format": "md"}
+        )
+        assert md.headers["Content-Type"].startswith("text/markdown")
+        assert b"api-demo" in md.body and b"<html" not in md.body.lower()
+
+
+async def _notebook_run(api: Any, root: Path, outputs: Path, message: str | None) -> str:
+    """A notebook deployment's run, claimed and Completed with ``message`` by worker w."""
+    write_notebook(root / "nb.ipynb", "n = 1", "print(n * 2)")
+    status, dep = await api(
+        "deployments", method="POST", body={"name": "nb", "entrypoint": "nb.ipynb"}
+    )
+    assert status == 201, dep
+    status, run = await api("deployments", "nb", "run", method="POST", body={})
+    await api("work_pools", "default", "claim", method="POST", body={"worker": "w"})
+    done = {"type": "COMPLETED", "name": "Completed", "message": message, "worker": "w"}
+    status, _ = await api("flow_runs", run["id"], "state", method="POST", body=done)
+    assert status == 200
+    return str(run["id"])
+
+
+class TestOutputNotebook:
+    async def test_output_as_ipynb_and_html(
+        self, api: Any, jp_fetch: Any, jp_root_dir: Path, tmp_path: Path
+    ) -> None:
+        outputs = tmp_path / "outputs"
+        run_id = await _notebook_run(api, jp_root_dir, outputs, None)
+        status, body = await api("flow_runs", run_id, "output")
+        assert status == 404 and "no output notebook" in body["message"]
+        (outputs / run_id).mkdir(parents=True)
+        write_notebook(outputs / run_id / "nb.ipynb", "n = 1", "print(n * 2)")
+        response = await jp_fetch("jupyter-flows", "api", "flow_runs", run_id, "output")
+        assert response.headers["Content-Type"] == "application/x-ipynb+json"
+        assert b"print(n * 2)" in response.body
+        html = await jp_fetch(
+            "jupyter-flows", "api", "flow_runs", run_id, "output", params={"format": "html"}
+        )
+        assert html.headers["Content-Type"].startswith("text/html")
+        assert b"print" in html.body and b"<html" in html.body.lower()
+
+    async def test_output_outside_the_output_and_root_dirs_is_not_served(
+        self, api: Any, jp_root_dir: Path, tmp_path: Path
+    ) -> None:
+        secret = tmp_path / "elsewhere" / "secret.ipynb"
+        secret.parent.mkdir()
+        write_notebook(secret, None, "password = 1")
+        run_id = await _notebook_run(api, jp_root_dir, tmp_path / "outputs", f"output: {secret}")
+        status, body = await api("flow_runs", run_id, "output")
+        assert status == 404, body
+
 
 class TestBadInput:
-    async def test_unknown_run_is_404_with_json_reason(self, api: Any) -> None:
-        status, body = await api("flow_runs", "0" * 32)
+    @pytest.mark.parametrize(
+        "path",
+        [
+            ("flow_runs", "0" * 32),
+            ("flow_runs", "0" * 32, "graph"),
+            ("flow_runs", "0" * 32, "logs"),
+            ("flow_runs", "0" * 32, "report"),
+            ("flow_runs", "0" * 32, "output"),
+            ("task_runs", "0" * 32),
+        ],
+    )
+    async def test_unknown_ids_are_404_with_json_message(
+        self, api: Any, path: tuple[str, ...]
+    ) -> None:
+        status, body = await api(*path)
         assert status == 404
-        assert "no flow run" in body["message"]
+        assert "0" * 32 in body["message"] and body["reason"]
+
+    async def test_cancel_unknown_run_is_404(self, api: Any) -> None:
+        status, body = await api("flow_runs", "f" * 32, "cancel", method="POST", body="")
+        assert status == 404 and "f" * 32 in body["message"]
 
     @pytest.mark.parametrize(
-        "params, field",
-        [({"limit": "0"}, "limit"), ({"since": "yesterday"}, "since"), ({"offset": "x"}, "offset")],
+        "route, params, field",
+        [
+            ("flow_runs", {"limit": "0"}, "limit"),
+            ("flow_runs", {"limit": "100000"}, "limit"),
+            ("flow_runs", {"since": "yesterday"}, "since"),
+            ("flow_runs", {"offset": "x"}, "offset"),
+            ("logs", {"after_id": "-1"}, "after_id"),
+            ("logs", {"limit": "many"}, "limit"),
+            ("logs", {"tail": "1"}, "tail"),
+            ("report", {"format": "pdf"}, "format"),
+            ("output", {"format": "pdf"}, "format"),
+        ],
     )
     async def test_invalid_query_is_400_naming_the_field(
-        self, api: Any, params: dict[str, str], field: str
+        self, api: Any, recorded: list[str], route: str, params: dict[str, str], field: str
     ) -> None:
-        status, body = await api("flow_runs", params=params)
-        assert status == 400
-        assert field in body["message"]
-
-    async def test_unknown_report_format_is_400(self, api: Any, recorded: list[str]) -> None:
-        status, body = await api("flow_runs", recorded[0], "report", params={"format": "pdf"})
-        assert status == 400
-        assert "format" in body["message"]
+        path = ("flow_runs",) if route == "flow_runs" else ("flow_runs", recorded[0], route)
+        status, body = await api(*path, params=params)
+        assert status == 400, body
+        assert field in body["message"] and field in body["reason"]
 
 
 class TestAuth:
@@ -119,27 +174,3 @@ class TestAuth:
         with pytest.raises(HTTPClientError) as info:
             await jp_fetch("jupyter-flows", "api", "flow_runs", headers={"Authorization": ""})
         assert info.value.code == 403
-
-
-class TestOpenAPI:
-    async def test_responses_match_the_served_document(self, api: Any, recorded: list[str]) -> None:
-        status, doc = await api("openapi.json")
-        assert status == 200
-        assert doc["openapi"].startswith("3.1")
-        components = doc["components"]["schemas"]
-
-        def check(path: str, value: Any) -> None:
-            schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
-                "schema"
-            ]
-            resolver_doc = {"components": {"schemas": components}, **schema}
-            jsonschema.validate(value, resolver_doc)
-
-        base = "/jupyter-flows/api/"
-        _, page = await api("flow_runs")
-        check(base + "flow_runs", page)
-        _, run = await api("flow_runs", recorded[0])
-        check(base + "flow_runs/{flow_run_id}", run)
-        bad = dict(run, state_type="NOT-A-STATE")
-        with pytest.raises(jsonschema.ValidationError):
-            check(base + "flow_runs/{flow_run_id}", bad)

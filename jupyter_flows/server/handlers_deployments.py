@@ -1,0 +1,169 @@
+"""Deployments (create, read, update, delete, pause, run now), schedules, notebook parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..orchestration.schemas import (
+    CreateDeployment,
+    CreateDeploymentRun,
+    DescribeDeployment,
+    ListDeploymentsQuery,
+    ListDeploymentsResponse,
+    SchedulePreview,
+    ScheduleSpec,
+    UpdateDeployment,
+)
+from ..store.schemas import DescribeFlowRun
+from .handlers import FlowsAPIHandler
+from .openapi import doc
+from .schemas import (
+    ListRunTimesQuery,
+    ListRunTimesResponse,
+    NotebookParametersResponse,
+    ReadNotebookParameters,
+)
+
+__all__ = ["ROUTES"]
+
+
+class DeploymentsHandler(FlowsAPIHandler):
+    @doc("List deployments", ListDeploymentsResponse, query=ListDeploymentsQuery)
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        query = self.query(ListDeploymentsQuery)
+        self.reply(await self.blocking(self.services.orchestration.list_deployments, query))
+
+    @doc("Create a deployment", DescribeDeployment, body=CreateDeployment, status=201)
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body(CreateDeployment)
+        created = await self.blocking(self.services.orchestration.create_deployment, body)
+        self.reply(created, status=201)
+
+
+class DeploymentHandler(FlowsAPIHandler):
+    @doc("A deployment, by id or name", DescribeDeployment)
+    @web.authenticated
+    @authorized
+    async def get(self, deployment_id: str) -> None:
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.read_deployment, deployment_id))
+
+    @doc("Update a deployment", DescribeDeployment, body=UpdateDeployment)
+    @web.authenticated
+    @authorized
+    async def patch(self, deployment_id: str) -> None:
+        body = self.body(UpdateDeployment)
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.update_deployment, deployment_id, body))
+
+    @doc("Delete a deployment (its runs stay)", status=204)
+    @web.authenticated
+    @authorized
+    async def delete(self, deployment_id: str) -> None:
+        await self.blocking(self.services.orchestration.delete_deployment, deployment_id)
+        self.no_content()
+
+
+class DeploymentPauseHandler(FlowsAPIHandler):
+    paused = True
+
+    @doc("Pause (or resume) a deployment's schedules", DescribeDeployment)
+    @web.authenticated
+    @authorized
+    async def post(self, deployment_id: str) -> None:
+        service = self.services.orchestration
+        deployment = await self.blocking(service.set_deployment_paused, deployment_id, self.paused)
+        self.reply(deployment)
+
+
+class DeploymentResumeHandler(DeploymentPauseHandler):
+    paused = False
+
+
+class DeploymentRunHandler(FlowsAPIHandler):
+    @doc(
+        "Run a deployment now (parameters override its defaults)",
+        DescribeFlowRun,
+        body=CreateDeploymentRun,
+        status=201,
+        action="execute",
+    )
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self, deployment_id: str) -> None:
+        body = self.body(CreateDeploymentRun)
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.run_deployment, deployment_id, body), status=201)
+
+
+class DeploymentNextRunsHandler(FlowsAPIHandler):
+    @doc("The next scheduled times of a deployment", ListRunTimesResponse, query=ListRunTimesQuery)
+    @web.authenticated
+    @authorized
+    async def get(self, deployment_id: str) -> None:
+        n = self.query(ListRunTimesQuery).n
+        service = self.services.orchestration
+        times = await self.blocking(service.next_run_times, deployment_id, n)
+        self.reply(ListRunTimesResponse(items=times))
+
+
+class SchedulePreviewHandler(FlowsAPIHandler):
+    @doc(
+        "The next times of a schedule (cron or interval)",
+        ListRunTimesResponse,
+        body=SchedulePreview,
+        action="read",
+    )
+    @web.authenticated
+    @authorized(action="read")  # computes, changes nothing
+    async def post(self) -> None:
+        from ..scheduling.triggers import next_times
+
+        body = self.body(SchedulePreview)
+        spec = self.validate(ScheduleSpec, body.model_dump(exclude={"n"}, exclude_none=True))
+        times = await self.blocking(next_times, spec, body.n)
+        self.reply(ListRunTimesResponse(items=times))
+
+
+def _notebook_parameters(root_dir: Path, relative: str) -> NotebookParametersResponse:
+    from ..execution.entrypoints import notebook_parameters
+
+    root = root_dir.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        raise ValueError(f"path: {relative!r} is not under the server root")
+    return NotebookParametersResponse.model_validate({"parameters": notebook_parameters(path)})
+
+
+class NotebookParametersHandler(FlowsAPIHandler):
+    @doc(
+        "A notebook's parameters (from its cell tagged 'parameters')",
+        NotebookParametersResponse,
+        body=ReadNotebookParameters,
+        action="read",
+    )
+    @web.authenticated
+    @authorized(action="read")  # reads a notebook, changes nothing
+    async def post(self) -> None:
+        body = self.body(ReadNotebookParameters)
+        root = self.services.root_dir
+        self.reply(await self.blocking(_notebook_parameters, root, body.path))
+
+
+ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
+    ("deployments", DeploymentsHandler),
+    ("deployments/{deployment_id}", DeploymentHandler),
+    ("deployments/{deployment_id}/pause", DeploymentPauseHandler),
+    ("deployments/{deployment_id}/resume", DeploymentResumeHandler),
+    ("deployments/{deployment_id}/run", DeploymentRunHandler),
+    ("deployments/{deployment_id}/next_runs", DeploymentNextRunsHandler),
+    ("schedules/preview", SchedulePreviewHandler),
+    ("notebooks/parameters", NotebookParametersHandler),
+]

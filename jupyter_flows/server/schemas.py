@@ -1,0 +1,148 @@
+"""The REST API's own request and response models (envelopes around the domain models).
+
+The domain models come from ``store.schemas`` and ``orchestration.schemas``; these wrap them
+into the JSON bodies the routes send, so every response has a schema in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..orchestration.schemas import ClaimedRun, DescribeWorker, DescribeWorkPool, NotebookParameter
+from ..store.schemas import DescribeFlow, DescribeLog
+
+__all__ = [
+    "ErrorReply",
+    "DescribeHealth",
+    "ListFlowsResponse",
+    "ListLogsQuery",
+    "ListLogsResponse",
+    "ReadReportQuery",
+    "ReadOutputQuery",
+    "DescribeGraph",
+    "GraphNode",
+    "GraphNodeDetails",
+    "GraphEdge",
+    "ListRunTimesQuery",
+    "ListRunTimesResponse",
+    "ReadNotebookParameters",
+    "NotebookParametersResponse",
+    "ListWorkPoolsResponse",
+    "ListWorkersQuery",
+    "ListWorkersResponse",
+    "ClaimRunsResponse",
+]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorReply(BaseModel):
+    """The body of every error response (rendered by Jupyter's ``APIHandler.write_error``)."""
+
+    message: str = Field(description="what went wrong, naming the field or parameter")
+    reason: str | None = None
+
+
+class DescribeHealth(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    db_url: str = Field(description="the run database URL, password masked")
+    scheduler: bool
+    embedded_worker: bool
+
+
+class ListFlowsResponse(BaseModel):
+    items: list[DescribeFlow]
+
+
+class ListLogsQuery(_Query):
+    task_run_id: str | None = None
+    after_id: int = Field(default=0, ge=0, description="only logs with a larger id (tail-follow)")
+    limit: int = Field(default=1000, ge=1, le=10000)
+
+
+class ListLogsResponse(BaseModel):
+    items: list[DescribeLog]
+
+
+class ReadReportQuery(_Query):
+    format: Literal["html", "md"] = "html"
+
+
+class ReadOutputQuery(_Query):
+    format: Literal["ipynb", "html"] = "ipynb"
+
+
+class GraphNodeDetails(BaseModel):
+    task_name: str | None = None
+    message: str | None = None
+    run_count: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    subflow_run_id: str | None = None
+
+
+class GraphNode(BaseModel):
+    """A task run, or a group of runs of one task in one layer (``count`` > 1)."""
+
+    id: str
+    label: str
+    x: float
+    y: float
+    layer: int
+    state: str
+    count: int
+    states: dict[str, int]
+    members: list[str]
+    details: GraphNodeDetails | None = None
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+
+
+class DescribeGraph(BaseModel):
+    """The drawing of a run's DAG (``core.layout.layout_graph``)."""
+
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    width: float
+    height: float
+
+
+class ListRunTimesQuery(_Query):
+    n: int = Field(default=5, ge=1, le=100)
+
+
+class ListRunTimesResponse(BaseModel):
+    items: list[datetime]
+
+
+class ReadNotebookParameters(_Query):
+    path: str = Field(min_length=1, description="notebook path relative to the server root")
+
+
+class NotebookParametersResponse(BaseModel):
+    parameters: list[NotebookParameter]
+
+
+class ListWorkPoolsResponse(BaseModel):
+    items: list[DescribeWorkPool]
+
+
+class ListWorkersQuery(_Query):
+    work_pool: str | None = None
+
+
+class ListWorkersResponse(BaseModel):
+    items: list[DescribeWorker]
+
+
+class ClaimRunsResponse(BaseModel):
+    items: list[ClaimedRun]

@@ -1,0 +1,53 @@
+"""The REST contract of docs/rest-api.md, as data the server tests check the server against."""
+
+from __future__ import annotations
+
+# every operation: (method, route under api/), "{}" standing for any path parameter
+OPERATIONS = {
+    ("get", "health"),
+    ("get", "openapi.json"),
+    ("get", "flows"),
+    ("get", "flow_runs"),
+    ("get", "flow_runs/{}"),
+    ("get", "flow_runs/{}/graph"),
+    ("get", "flow_runs/{}/logs"),
+    ("get", "flow_runs/{}/report"),
+    ("get", "flow_runs/{}/output"),
+    ("post", "flow_runs/{}/cancel"),
+    ("get", "task_runs/{}"),
+    ("post", "deployments"),
+    ("get", "deployments"),
+    ("get", "deployments/{}"),
+    ("patch", "deployments/{}"),
+    ("delete", "deployments/{}"),
+    ("post", "deployments/{}/pause"),
+    ("post", "deployments/{}/resume"),
+    ("post", "deployments/{}/run"),
+    ("get", "deployments/{}/next_runs"),
+    ("post", "schedules/preview"),
+    ("post", "notebooks/parameters"),
+    ("get", "work_pools"),
+    ("post", "work_pools"),
+    ("get", "work_pools/{}"),
+    ("patch", "work_pools/{}"),
+    ("post", "work_pools/{}/pause"),
+    ("post", "work_pools/{}/resume"),
+    ("get", "workers"),
+    ("post", "work_pools/{}/workers/heartbeat"),
+    ("post", "work_pools/{}/claim"),
+    ("post", "flow_runs/{}/state"),
+    ("post", "flow_runs/{}/logs/append"),
+}
+
+_EXECUTE = ("/run", "/cancel", "/claim", "/state", "/logs/append", "/workers/heartbeat")
+_READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
+
+
+def expected_action(method: str, route: str) -> str:
+    """The action the contract assigns: execute to start/stop runs and worker calls."""
+    method = method.upper()
+    if method == "POST" and route.endswith(_EXECUTE):
+        return "execute"
+    if method == "POST" and route.endswith(_READ_POSTS):
+        return "read"
+    return "read" if method == "GET" else "write"
