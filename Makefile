@@ -32,7 +32,10 @@ APT_INSTALL := export DEBIAN_FRONTEND=noninteractive; \
       || { apt-get update -q && apt-get install -y -q --no-install-recommends "$$@"; }; \
   }
 
-LINT_STEPS := "$(VENV)/bin/ruff check ." "$(VENV)/bin/ruff format --check ." "$(VENV)/bin/mypy"
+LINT_STEPS := "$(VENV)/bin/ruff check ." "$(VENV)/bin/ruff format --check ." "$(VENV)/bin/mypy" \
+  "(cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm lint:check)" \
+  "$(VENV)/bin/jupyter labextension list 2>&1 | grep -q 'jupyter-flows.*enabled.*OK'" \
+  "$(VENV)/bin/jupyter server extension list 2>&1 | grep -q 'jupyter_flows.*OK'"
 TEST_STEPS := $(LINT_STEPS) "$(VPY) -m pytest $(PYTEST_ARGS)"
 
 # Runs every step even after a failure (CI shows all problems at once); fails if any failed.
@@ -78,10 +81,13 @@ $(VPY):
 	  fi
 	fi
 
-$(STAMP): pyproject.toml | $(VPY)
+$(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock | $(VPY)
 	@echo "installing jupyter-flows (editable, with test extras) into $(VENV)"
 	$(PIP) install -q -U pip
-	$(PIP) install -q -e '.[test]'
+	command -v node >/dev/null || { echo "error: Node.js is needed to build labextension/" >&2; exit 1; }
+	# the build hook runs jlpm (from jupyterlab) in labextension/: build the side panel
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PIP) install -q -e '.[test]'
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter labextension develop --overwrite .
 	touch $@
 
 # System packages the tests need: a PostgreSQL server (initdb/pg_ctl). The tests skip its

@@ -100,3 +100,8 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.app import FlowsApp
 
     return [{"module": "jupyter_flows.server.app", "app": FlowsApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension shipped in ``jupyter_flows/labextension``."""
+    return [{"src": "labextension", "dest": "jupyter-flows"}]

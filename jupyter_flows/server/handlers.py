@@ -138,8 +138,8 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         """The query arguments parsed as ``model`` (``a,b`` for list fields)."""
         raw: dict[str, Any] = {}
         for key in self.request.query_arguments:
-            if key in _JUPYTER_QUERY_ARGS:
-                continue
+            if key in _JUPYTER_QUERY_ARGS or key.isdigit():
+                continue  # token, or JupyterLab's cache-busting ?<timestamp>
             value = self.get_query_argument(key)
             info = model.model_fields.get(key)
             if info is not None and _is_list(info.annotation):

@@ -1,0 +1,200 @@
+/**
+ * The one request path to the jupyter-flows server extension.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { Flows } from './tokens';
+
+/**
+ * Call the jupyter-flows REST API.
+ *
+ * @param endPoint - the route under `jupyter-flows/api/` (with its query)
+ * @param init - the fetch options
+ * @param settings - the server connection settings
+ * @returns the parsed JSON body, the text of a non-JSON body, or undefined for 204
+ * @throws ServerConnection.NetworkError when the server cannot be reached
+ * @throws ServerConnection.ResponseError with the server's `message` otherwise
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, 'jupyter-flows', 'api', endPoint);
+  // 'no-cache' revalidates every poll (ETag -> 304) and, unlike the default
+  // 'no-store', adds no "?<timestamp>" cache buster that strict query models reject
+  const request = { cache: 'no-cache' as RequestCache, ...init };
+  // makeRequest throws ServerConnection.NetworkError when the server is unreachable
+  const response = await ServerConnection.makeRequest(url, request, settings);
+  const text = await response.text();
+  const isJSON = (response.headers.get('Content-Type') ?? '').includes('json');
+  let data: any = text;
+  if (text.length > 0 && isJSON) {
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      console.warn('jupyter-flows: not a JSON response', response, error);
+    }
+  }
+  if (!response.ok) {
+    const message =
+      typeof data === 'object' && data !== null && data.message
+        ? String(data.message)
+        : `${response.status} ${response.statusText || 'error'}`;
+    throw new ServerConnection.ResponseError(response, message);
+  }
+  return (response.status === 204 ? undefined : data) as T;
+}
+
+/**
+ * The message to show for an error of `requestAPI` (or anything else).
+ */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ServerConnection.NetworkError) {
+    return 'Cannot reach the Jupyter server (network error).';
+  }
+  if (error instanceof ServerConnection.ResponseError) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The HTTP status of a failed request, if it got a response.
+ */
+export function errorStatus(error: unknown): number | null {
+  return error instanceof ServerConnection.ResponseError
+    ? error.response.status
+    : null;
+}
+
+function query(params: Record<string, unknown>): string {
+  const args: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    const text = Array.isArray(value) ? value.join(',') : String(value);
+    if (text) {
+      args[key] = text;
+    }
+  }
+  return URLExt.objectToQueryString(args);
+}
+
+function json(method: string, body?: unknown): RequestInit {
+  return {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body)
+  };
+}
+
+/**
+ * Typed calls of the REST routes (docs/rest-api.md), all through `requestAPI`.
+ */
+export namespace FlowsAPI {
+  const id = encodeURIComponent;
+
+  export function health(): Promise<Flows.IHealth> {
+    return requestAPI('health');
+  }
+
+  export async function flows(): Promise<Flows.IDescribeFlow[]> {
+    return (await requestAPI<Flows.IItems<Flows.IDescribeFlow>>('flows')).items;
+  }
+
+  export function flowRuns(
+    q: Flows.IListFlowRunsQuery
+  ): Promise<Flows.IListFlowRunsResponse> {
+    return requestAPI(`flow_runs${query({ ...q })}`);
+  }
+
+  export function flowRun(runId: string): Promise<Flows.IDescribeFlowRun> {
+    return requestAPI(`flow_runs/${id(runId)}`);
+  }
+
+  export function graph(runId: string): Promise<Flows.IGraphLayout> {
+    return requestAPI(`flow_runs/${id(runId)}/graph`);
+  }
+
+  export async function logs(
+    runId: string,
+    afterId: number
+  ): Promise<Flows.IDescribeLog[]> {
+    const path = `flow_runs/${id(runId)}/logs${query({ after_id: afterId })}`;
+    return (await requestAPI<Flows.IItems<Flows.IDescribeLog>>(path)).items;
+  }
+
+  export function cancel(runId: string): Promise<Flows.IDescribeFlowRun> {
+    return requestAPI(`flow_runs/${id(runId)}/cancel`, json('POST', {}));
+  }
+
+  export function report(runId: string): Promise<string> {
+    return requestAPI(`flow_runs/${id(runId)}/report?format=html`);
+  }
+
+  export function output(runId: string): Promise<unknown> {
+    return requestAPI(`flow_runs/${id(runId)}/output`);
+  }
+
+  export function deployments(): Promise<Flows.IListDeploymentsResponse> {
+    return requestAPI(`deployments${query({ limit: 200 })}`);
+  }
+
+  export function createDeployment(
+    body: Flows.ICreateDeployment
+  ): Promise<Flows.IDescribeDeployment> {
+    return requestAPI('deployments', json('POST', body));
+  }
+
+  export function setPaused(
+    deploymentId: string,
+    paused: boolean
+  ): Promise<Flows.IDescribeDeployment> {
+    const action = paused ? 'pause' : 'resume';
+    return requestAPI(
+      `deployments/${id(deploymentId)}/${action}`,
+      json('POST', {})
+    );
+  }
+
+  export function runDeployment(
+    deploymentId: string,
+    body: Flows.ICreateDeploymentRun
+  ): Promise<Flows.IDescribeFlowRun> {
+    return requestAPI(
+      `deployments/${id(deploymentId)}/run`,
+      json('POST', body)
+    );
+  }
+
+  export async function previewSchedule(
+    body: Flows.ISchedulePreview
+  ): Promise<string[]> {
+    const path = 'schedules/preview';
+    return (await requestAPI<Flows.IItems<string>>(path, json('POST', body)))
+      .items;
+  }
+
+  export async function notebookParameters(
+    path: string
+  ): Promise<Flows.INotebookParameter[]> {
+    const reply = await requestAPI<{ parameters: Flows.INotebookParameter[] }>(
+      'notebooks/parameters',
+      json('POST', { path })
+    );
+    return reply.parameters;
+  }
+
+  export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
+    return (
+      await requestAPI<Flows.IItems<Flows.IDescribeWorkPool>>('work_pools')
+    ).items;
+  }
+
+  export async function workers(): Promise<Flows.IDescribeWorker[]> {
+    return (await requestAPI<Flows.IItems<Flows.IDescribeWorker>>('workers'))
+      .items;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The commands of the Flows panel and run views (wired by the plugins).
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import {
+  Dialog,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { refreshIcon } from '@jupyterlab/ui-components';
+
+import { errorMessage, FlowsAPI } from './api';
+import { flowsIcon, scheduleIcon } from './icons';
+import { CommandIDs, Flows, IFlowsModel } from './tokens';
+import { runDeploymentDialog } from './widgets/RunDialog';
+import { createRunWidget, RunView } from './widgets/RunView';
+import { scheduleNotebookDialog } from './widgets/ScheduleDialog';
+
+/** Where copies of output notebooks are opened from. */
+const OUTPUTS_DIR = 'flow-run-outputs';
+
+export type RunTracker = WidgetTracker<MainAreaWidget<RunView>>;
+
+/** Run `action`; show (never swallow) what went wrong. */
+async function reporting<T>(
+  what: string,
+  action: () => Promise<T>
+): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (error) {
+    Notification.error(`${what}: ${errorMessage(error)}`, { autoClose: 8000 });
+    console.error(`jupyter-flows: ${what}`, error);
+    return undefined;
+  }
+}
+
+function idOf(args: Record<string, unknown>): string {
+  const id = args.id;
+  if (typeof id !== 'string' || !id) {
+    throw new Error('no id was given');
+  }
+  return id;
+}
+
+function findDeployment(
+  model: IFlowsModel,
+  id: string
+): Flows.IDescribeDeployment {
+  const found = model.deployments.find(d => d.id === id || d.name === id);
+  if (!found) {
+    throw new Error(`no deployment ${id}`);
+  }
+  return found;
+}
+
+function download(filename: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/**
+ * Commands of the side panel and run views: open, refresh, cancel,
+ * report, output notebook, run/pause deployments.
+ */
+export function addPanelCommands(
+  app: JupyterFrontEnd,
+  model: IFlowsModel,
+  tracker: RunTracker,
+  panelId: string
+): void {
+  const { commands, shell } = app;
+
+  commands.addCommand(CommandIDs.openPanel, {
+    label: 'Show Flows Panel',
+    icon: flowsIcon,
+    execute: () => shell.activateById(panelId)
+  });
+
+  commands.addCommand(CommandIDs.refresh, {
+    label: 'Refresh Flows',
+    icon: refreshIcon,
+    execute: async () => {
+      await model.refresh();
+      await Promise.all(
+        tracker.filter(() => true).map(w => w.content.model.refresh())
+      );
+    }
+  });
+
+  commands.addCommand(CommandIDs.openRun, {
+    label: args => (args.id ? `Open Flow Run ${args.id}` : 'Open Flow Run'),
+    icon: flowsIcon,
+    execute: args => {
+      const id = idOf(args);
+      const open = tracker.find(w => w.content.model.runId === id);
+      if (open) {
+        shell.activateById(open.id);
+        return open;
+      }
+      const widget = createRunWidget(id, model, commands);
+      void tracker.add(widget);
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+      return widget;
+    }
+  });
+
+  commands.addCommand(CommandIDs.cancelRun, {
+    label: 'Cancel Flow Run',
+    execute: args =>
+      reporting('Cancelling the run failed', async () => {
+        const id = idOf(args);
+        const answer = await showDialog({
+          title: 'Cancel this flow run?',
+          body: 'Running tasks are stopped; the run ends as Cancelled.',
+          buttons: [
+            Dialog.cancelButton({ label: 'Keep running' }),
+            Dialog.warnButton({ label: 'Cancel run' })
+          ]
+        });
+        if (!answer.button.accept) {
+          return;
+        }
+        const run = await FlowsAPI.cancel(id);
+        tracker
+          .filter(w => w.content.model.runId === id)
+          .forEach(w => w.content.model.update(run));
+        await model.refresh();
+      })
+  });
+
+  commands.addCommand(CommandIDs.downloadReport, {
+    label: 'Download Flow Run Report',
+    execute: args =>
+      reporting('Downloading the report failed', async () => {
+        const id = idOf(args);
+        const html = await FlowsAPI.report(id);
+        download(`flow-run-${id}.html`, html, 'text/html');
+      })
+  });
+
+  commands.addCommand(CommandIDs.openOutput, {
+    label: 'Open Output Notebook of Flow Run',
+    execute: args =>
+      reporting('Opening the output notebook failed', async () => {
+        const id = idOf(args);
+        const reply = await FlowsAPI.output(id);
+        const content = typeof reply === 'string' ? JSON.parse(reply) : reply;
+        const contents = app.serviceManager.contents;
+        await contents
+          .get(OUTPUTS_DIR, { content: false })
+          .catch(() => contents.save(OUTPUTS_DIR, { type: 'directory' }));
+        const path = PathExt.join(OUTPUTS_DIR, `flow-run-${id}.ipynb`);
+        await contents.save(path, {
+          type: 'notebook',
+          format: 'json',
+          content
+        });
+        await commands.execute('docmanager:open', { path });
+      })
+  });
+
+  commands.addCommand(CommandIDs.runDeployment, {
+    label: 'Run Deployment Now',
+    execute: args =>
+      reporting('Starting the run failed', async () => {
+        const deployment = findDeployment(model, idOf(args));
+        const run = await runDeploymentDialog(deployment);
+        if (run) {
+          Notification.success(`Started ${run.name} of ${deployment.name}.`, {
+            autoClose: 5000,
+            actions: [
+              {
+                label: 'Open',
+                callback: () =>
+                  void commands.execute(CommandIDs.openRun, { id: run.id })
+              }
+            ]
+          });
+          await model.refresh();
+        }
+      })
+  });
+
+  commands.addCommand(CommandIDs.toggleDeployment, {
+    label: 'Pause or Resume Deployment',
+    execute: args =>
+      reporting('Changing the deployment failed', async () => {
+        const deployment = findDeployment(model, idOf(args));
+        const updated = await FlowsAPI.setPaused(
+          deployment.id,
+          !deployment.paused
+        );
+        model.updateDeployment(updated);
+      })
+  });
+}
+
+/**
+ * "Schedule this notebook" for the current notebook.
+ */
+export function addScheduleCommand(
+  app: JupyterFrontEnd,
+  model: IFlowsModel,
+  notebooks: INotebookTracker
+): void {
+  const { commands } = app;
+  const current = () => notebooks.currentWidget;
+  commands.addCommand(CommandIDs.scheduleNotebook, {
+    label: 'Schedule This Notebook',
+    caption: 'Create a jupyter-flows deployment that runs this notebook',
+    icon: args => (args.isPalette ? undefined : scheduleIcon),
+    isEnabled: () => !!current(),
+    execute: () =>
+      reporting('Scheduling the notebook failed', async () => {
+        const panel = current();
+        if (!panel) {
+          throw new Error('no notebook is open');
+        }
+        await panel.context.ready;
+        if (panel.context.model.dirty) {
+          await panel.context.save();
+        }
+        const pools = model.workPools.map(p => p.name);
+        const deployment = await scheduleNotebookDialog(
+          panel.context.localPath,
+          pools
+        );
+        if (deployment) {
+          Notification.success(`Created deployment ${deployment.name}.`, {
+            autoClose: 5000
+          });
+          await model.refresh();
+        }
+      })
+  });
+  notebooks.currentChanged.connect(() =>
+    commands.notifyCommandChanged(CommandIDs.scheduleNotebook)
+  );
+}

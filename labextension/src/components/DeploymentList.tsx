@@ -1,0 +1,86 @@
+import React from 'react';
+
+import { describeSchedule, formatRelative, formatTime } from '../format';
+import { Flows } from '../tokens';
+
+/**
+ * Deployments with their schedules, next run, paused toggle and "Run now".
+ */
+export function DeploymentList(props: {
+  deployments: Flows.IDescribeDeployment[];
+  now: number;
+  busy: Set<string>;
+  onRun: (deployment: Flows.IDescribeDeployment) => void;
+  onToggle: (deployment: Flows.IDescribeDeployment) => void;
+  onShowRuns: (deployment: Flows.IDescribeDeployment) => void;
+}): JSX.Element {
+  if (props.deployments.length === 0) {
+    return (
+      <p className="jp-Flows-empty">
+        No deployments yet. Use “Schedule this notebook” in a notebook’s
+        toolbar.
+      </p>
+    );
+  }
+  return (
+    <ul className="jp-Flows-list" aria-label="Deployments">
+      {props.deployments.map(d => {
+        const schedules = d.schedules.length
+          ? d.schedules.map(describeSchedule).join('; ')
+          : 'manual';
+        const busy = props.busy.has(d.id);
+        return (
+          <li
+            key={d.id}
+            className="jp-Flows-deployment"
+            data-deployment={d.name}
+            data-paused={d.paused ? 'true' : 'false'}
+          >
+            <div className="jp-Flows-rowMain">
+              <button
+                className="jp-Flows-link jp-Flows-deploymentName"
+                title={`${d.entrypoint}\nShow the runs of this deployment`}
+                onClick={() => props.onShowRuns(d)}
+              >
+                {d.name}
+              </button>
+              <span className="jp-Flows-detail">
+                {schedules} · pool {d.work_pool ?? 'default'}
+              </span>
+              <span
+                className="jp-Flows-detail"
+                title={d.next_run_time ? formatTime(d.next_run_time) : ''}
+              >
+                {d.paused
+                  ? 'Paused'
+                  : d.next_run_time
+                    ? `Next run ${formatRelative(d.next_run_time, props.now)}`
+                    : 'No upcoming run'}
+              </span>
+            </div>
+            <div className="jp-Flows-rowActions">
+              <button
+                className="jp-Flows-toggle"
+                role="switch"
+                aria-checked={!d.paused}
+                aria-label={`${d.name} active`}
+                title={d.paused ? 'Resume the schedule' : 'Pause the schedule'}
+                disabled={busy}
+                onClick={() => props.onToggle(d)}
+              >
+                {d.paused ? 'Paused' : 'Active'}
+              </button>
+              <button
+                className="jp-Flows-button jp-mod-accept"
+                disabled={busy}
+                onClick={() => props.onRun(d)}
+              >
+                Run now
+              </button>
+            </div>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * The left side panel: runs (filtered, paged), deployments, work pools.
+ */
+import { ReactWidget } from '@jupyterlab/apputils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import React, { useState } from 'react';
+
+import { DeploymentList } from '../components/DeploymentList';
+import { useClock, useSignal } from '../components/hooks';
+import { RunFilter } from '../components/RunFilter';
+import { RunList } from '../components/RunList';
+import { Banner, Section } from '../components/Section';
+import { WorkPoolList } from '../components/WorkPoolList';
+import { CommandIDs, Flows, IFlowsModel } from '../tokens';
+
+function Panel(props: {
+  model: IFlowsModel;
+  commands: CommandRegistry;
+}): JSX.Element {
+  const { model, commands } = props;
+  useSignal(model.changed);
+  const now = useClock(1000);
+  const [busy, setBusy] = useState<Set<string>>(new Set());
+
+  const withBusy = async (id: string, action: () => Promise<unknown>) => {
+    setBusy(b => new Set(b).add(id));
+    try {
+      await action();
+    } finally {
+      setBusy(b => {
+        const next = new Set(b);
+        next.delete(id);
+        return next;
+      });
+    }
+  };
+  const onToggle = (d: Flows.IDescribeDeployment) =>
+    withBusy(d.id, () =>
+      commands.execute(CommandIDs.toggleDeployment, { id: d.id })
+    );
+  const onRun = (d: Flows.IDescribeDeployment) =>
+    withBusy(d.id, () =>
+      commands.execute(CommandIDs.runDeployment, { id: d.id })
+    );
+  const refresh = (
+    <button
+      className="jp-Flows-iconButton"
+      title="Refresh"
+      aria-label="Refresh"
+      onClick={() => void commands.execute(CommandIDs.refresh)}
+    >
+      <refreshIcon.react tag="span" />
+    </button>
+  );
+  return (
+    <div className="jp-Flows-panelBody">
+      <header className="jp-Flows-panelHeader">
+        <h2>Flows</h2>
+        {refresh}
+      </header>
+      {model.error && (
+        <Banner
+          kind="error"
+          action={
+            <button
+              className="jp-Flows-button"
+              onClick={() => void model.refresh()}
+            >
+              Retry
+            </button>
+          }
+        >
+          {model.error}
+        </Banner>
+      )}
+      <Section id="runs" title="Flow runs" count={model.totalRuns}>
+        <RunFilter
+          filter={model.filter}
+          flows={model.flows}
+          deployments={model.deployments}
+          onChange={filter => (model.filter = filter)}
+        />
+        <RunList
+          runs={model.runs}
+          total={model.totalRuns}
+          loading={model.loading}
+          now={now}
+          onOpen={run =>
+            void commands.execute(CommandIDs.openRun, { id: run.id })
+          }
+          onLoadMore={() => void model.loadMore()}
+        />
+      </Section>
+      <Section
+        id="deployments"
+        title="Deployments"
+        count={model.deployments.length}
+      >
+        {model.orchestrationError ? (
+          <Banner kind="info">{model.orchestrationError}</Banner>
+        ) : (
+          <DeploymentList
+            deployments={model.deployments}
+            now={now}
+            busy={busy}
+            onRun={d => void onRun(d)}
+            onToggle={d => void onToggle(d)}
+            onShowRuns={d =>
+              (model.filter = { ...model.filter, deploymentId: d.id })
+            }
+          />
+        )}
+      </Section>
+      <Section id="pools" title="Work pools" count={model.workPools.length}>
+        {!model.orchestrationError && (
+          <WorkPoolList
+            pools={model.workPools}
+            workers={model.workers}
+            now={now}
+          />
+        )}
+      </Section>
+    </div>
+  );
+}
+
+/**
+ * The "Flows" side panel (a ReactWidget re-rendered on model changes).
+ */
+export class FlowsPanel extends ReactWidget {
+  constructor(options: { model: IFlowsModel; commands: CommandRegistry }) {
+    super();
+    this._model = options.model;
+    this._commands = options.commands;
+    this.addClass('jp-Flows-panel');
+  }
+
+  render(): JSX.Element {
+    return <Panel model={this._model} commands={this._commands} />;
+  }
+
+  private _model: IFlowsModel;
+  private _commands: CommandRegistry;
+}

@@ -1,0 +1,308 @@
+/**
+ * The run detail view in the main area: graph, timeline, tasks, logs.
+ */
+import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import React, { useState } from 'react';
+
+import { useClock, useSignal } from '../components/hooks';
+import { LogView } from '../components/LogView';
+import { RunGraph } from '../components/RunGraph';
+import { Banner, Section } from '../components/Section';
+import { StateBadge } from '../components/StateBadge';
+import { TaskTable } from '../components/TaskTable';
+import { Timeline } from '../components/Timeline';
+import {
+  durationSeconds,
+  formatDuration,
+  formatTime,
+  isFinal,
+  stateName
+} from '../format';
+import { flowsIcon } from '../icons';
+import { RunModel } from '../runModel';
+import { CommandIDs, Flows, IFlowsModel } from '../tokens';
+
+const BAD = ['FAILED', 'CRASHED'];
+
+/** The last ERROR line (with its traceback) of a task run, or of the flow. */
+function errorLog(
+  logs: Flows.IDescribeLog[],
+  taskRunId: string | null
+): string | null {
+  for (let i = logs.length - 1; i >= 0; i--) {
+    const log = logs[i];
+    if (log.level >= 40 && (log.task_run_id ?? null) === taskRunId) {
+      return log.message;
+    }
+  }
+  return null;
+}
+
+/** The errors of a failed run: its failed task runs' tracebacks, else its own. */
+function errors(
+  run: Flows.IDescribeFlowRun,
+  logs: Flows.IDescribeLog[]
+): string[] {
+  const out: string[] = [];
+  for (const t of run.task_runs ?? []) {
+    if (BAD.includes(t.state_type ?? '')) {
+      const text = errorLog(logs, t.id) ?? t.state_message;
+      if (text) {
+        out.push(`${t.name}: ${text}`);
+      }
+    }
+  }
+  if (out.length === 0 && BAD.includes(run.state_type ?? '')) {
+    const text = errorLog(logs, null) ?? run.state_message;
+    if (text) {
+      out.push(text);
+    }
+  }
+  return out;
+}
+
+function Header(props: {
+  run: Flows.IDescribeFlowRun;
+  now: number;
+  commands: CommandRegistry;
+  onRefresh: () => void;
+}): JSX.Element {
+  const { run, commands } = props;
+  const exec = (id: string) => () => void commands.execute(id, { id: run.id });
+  const cancellable = !isFinal(run) && run.state_type !== 'CANCELLING';
+  return (
+    <header className="jp-Flows-runHeader">
+      <div className="jp-Flows-runTitle">
+        <h2>
+          {run.flow_name} / {run.name}
+        </h2>
+        <StateBadge state={stateName(run)} />
+      </div>
+      <dl className="jp-Flows-facts">
+        <dt>Started</dt>
+        <dd>{formatTime(run.start_time)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(durationSeconds(run, props.now))}</dd>
+        {run.work_pool && (
+          <>
+            <dt>Pool</dt>
+            <dd>
+              {run.work_pool}
+              {run.worker ? ` / ${run.worker}` : ''}
+            </dd>
+          </>
+        )}
+        {run.tags.length > 0 && (
+          <>
+            <dt>Tags</dt>
+            <dd>{run.tags.join(', ')}</dd>
+          </>
+        )}
+      </dl>
+      <div className="jp-Flows-toolbar">
+        <button
+          className="jp-Flows-iconButton"
+          title="Refresh"
+          aria-label="Refresh"
+          onClick={props.onRefresh}
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+        {cancellable && (
+          <button
+            className="jp-Flows-button jp-mod-warn"
+            onClick={exec(CommandIDs.cancelRun)}
+          >
+            Cancel
+          </button>
+        )}
+        <button
+          className="jp-Flows-button"
+          onClick={exec(CommandIDs.downloadReport)}
+        >
+          Download report
+        </button>
+        {run.deployment_id && (
+          <button
+            className="jp-Flows-button"
+            onClick={exec(CommandIDs.openOutput)}
+          >
+            Output notebook
+          </button>
+        )}
+        {run.parent_flow_run_id && (
+          <button
+            className="jp-Flows-link"
+            onClick={() =>
+              void commands.execute(CommandIDs.openRun, {
+                id: run.parent_flow_run_id!
+              })
+            }
+          >
+            Parent run
+          </button>
+        )}
+      </div>
+    </header>
+  );
+}
+
+function RunDetail(props: {
+  model: RunModel;
+  commands: CommandRegistry;
+}): JSX.Element {
+  const { model, commands } = props;
+  useSignal(model.changed);
+  const now = useClock(1000);
+  const [selected, setSelected] = useState<string | null>(null);
+  const run = model.run;
+  const openRun = (id: string) =>
+    void commands.execute(CommandIDs.openRun, { id });
+  if (!run) {
+    return (
+      <div className="jp-Flows-run">
+        {model.error ? (
+          <Banner kind="error">{model.error}</Banner>
+        ) : (
+          <p className="jp-Flows-empty">Loading run…</p>
+        )}
+      </div>
+    );
+  }
+  const taskRuns = run.task_runs ?? [];
+  const taskNames = new Map(taskRuns.map(t => [t.id, t.name]));
+  const problems = errors(run, model.logs);
+  const headline = BAD.includes(run.state_type ?? '')
+    ? run.state_message
+    : null;
+  const onNode = (node: Flows.IGraphNode) => {
+    const subflow = node.details?.subflow_run_id;
+    if (subflow) {
+      openRun(subflow);
+    } else {
+      setSelected(node.id === selected ? null : node.id);
+    }
+  };
+  return (
+    <div className="jp-Flows-run" data-run-id={run.id}>
+      <Header
+        run={run}
+        now={now}
+        commands={commands}
+        onRefresh={() => void model.refresh()}
+      />
+      {model.error && <Banner kind="error">{model.error}</Banner>}
+      {(problems.length > 0 || headline) && (
+        <div className="jp-Flows-errors" role="alert">
+          {headline && (
+            <p className="jp-Flows-headline">
+              {stateName(run)}: {headline}
+            </p>
+          )}
+          {problems.map((text, i) => (
+            <pre key={i} className="jp-Flows-error">
+              {text}
+            </pre>
+          ))}
+        </div>
+      )}
+      <Section id="graph" title="Graph" count={taskRuns.length}>
+        {model.graph && (
+          <RunGraph
+            layout={model.graph}
+            final={isFinal(run)}
+            selected={selected}
+            onSelect={onNode}
+          />
+        )}
+      </Section>
+      <Section id="timeline" title="Timeline">
+        <Timeline
+          taskRuns={taskRuns}
+          states={run.task_states ?? []}
+          now={now}
+        />
+      </Section>
+      <Section id="tasks" title="Task runs" count={taskRuns.length}>
+        <TaskTable
+          taskRuns={taskRuns}
+          selected={selected}
+          now={now}
+          onOpenRun={openRun}
+        />
+      </Section>
+      <Section id="parameters" title="Parameters">
+        {Object.keys(run.parameters).length === 0 ? (
+          <p className="jp-Flows-empty">No parameters.</p>
+        ) : (
+          <dl className="jp-Flows-facts jp-Flows-parameters">
+            {Object.entries(run.parameters).map(([key, value]) => (
+              <React.Fragment key={key}>
+                <dt>{key}</dt>
+                <dd>
+                  <code>{JSON.stringify(value)}</code>
+                </dd>
+              </React.Fragment>
+            ))}
+          </dl>
+        )}
+      </Section>
+      <Section id="logs" title="Logs" count={model.logs.length}>
+        <LogView logs={model.logs} live={!isFinal(run)} taskNames={taskNames} />
+      </Section>
+    </div>
+  );
+}
+
+/**
+ * The content of a run's main area tab.
+ */
+export class RunView extends ReactWidget {
+  constructor(
+    readonly model: RunModel,
+    private _commands: CommandRegistry
+  ) {
+    super();
+    this.addClass('jp-Flows-runView');
+    model.changed.connect(this._onChanged, this);
+  }
+
+  render(): JSX.Element {
+    return <RunDetail model={this.model} commands={this._commands} />;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    super.dispose();
+  }
+
+  private _onChanged(): void {
+    const run = this.model.run;
+    if (run && this.parent) {
+      this.parent.title.label = `${run.flow_name} / ${run.name}`;
+      this.parent.title.caption = `${run.flow_name} / ${run.name}: ${stateName(run)}`;
+    }
+  }
+}
+
+/**
+ * A main area widget showing one flow run.
+ */
+export function createRunWidget(
+  runId: string,
+  flows: IFlowsModel,
+  commands: CommandRegistry
+): MainAreaWidget<RunView> {
+  const model = new RunModel(runId, flows);
+  const content = new RunView(model, commands);
+  const widget = new MainAreaWidget({ content });
+  widget.id = `jupyter-flows-run-${runId}`;
+  widget.title.label = `Flow run ${runId.slice(0, 8)}`;
+  widget.title.icon = flowsIcon;
+  widget.title.closable = true;
+  widget.addClass('jp-Flows-runWidget');
+  void model.refresh();
+  return widget;
+}

@@ -1,0 +1,3 @@
+import './base.css';
+import './run-view.css';
+import './dialogs.css';
