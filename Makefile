@@ -34,8 +34,8 @@ APT_INSTALL := export DEBIAN_FRONTEND=noninteractive; \
 
 LINT_STEPS := "$(VENV)/bin/ruff check ." "$(VENV)/bin/ruff format --check ." "$(VENV)/bin/mypy" \
   "(cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm lint:check)" \
-  "$(VENV)/bin/jupyter labextension list 2>&1 | grep -q 'jupyter-flows.*enabled.*OK'" \
-  "$(VENV)/bin/jupyter server extension list 2>&1 | grep -q 'jupyter_flows.*OK'"
+  "$(VENV)/bin/jupyter labextension list 2>&1 | grep 'jupyter-flows.*enabled.*OK' >/dev/null" \
+  "$(VENV)/bin/jupyter server extension list 2>&1 | grep 'jupyter_flows.*OK' >/dev/null"
 TEST_STEPS := $(LINT_STEPS) "$(VPY) -m pytest $(PYTEST_ARGS)"
 
 # Runs every step even after a failure (CI shows all problems at once); fails if any failed.
