@@ -28,10 +28,10 @@ class Result:
 class KernelSession:
     """Runs code on a real kernel and collects what it sends back."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], extra_arguments: list[str] | None = None):
         self.env = env
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(env=env)
+        self.km.start_kernel(env=env, extra_arguments=extra_arguments or [])
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

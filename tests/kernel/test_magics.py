@@ -203,3 +203,16 @@ class TestAutoGraph:
         assert "off" in (kernel.ok("%flow config --auto-graph off").value or "")
         r = kernel.ok("little()")
         assert not [o for o in r.outputs if o["type"] == "display_data"]
+
+
+class TestConfiguredExtension:
+    def test_interactive_shell_app_extensions(self, kernel_env: dict[str, str]) -> None:
+        from tests.kernel.conftest import KernelSession
+
+        session = KernelSession(
+            kernel_env, extra_arguments=["--InteractiveShellApp.extensions=jupyter_flows"]
+        )
+        try:  # no %load_ext: the kernel's configuration loaded it
+            assert session.ok("%%task configured\nx = 6 * 7\nx").value == "42"
+        finally:
+            session.shutdown()

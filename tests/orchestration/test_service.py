@@ -186,3 +186,13 @@ class TestPriority:
         assert [c.flow_run.id for c in service.claim_runs("default", "w", 1)] == [low_run]
         updated = service.update_deployment(low, UpdateDeployment(priority=20))
         assert updated.priority == 20
+
+
+class TestOneOffSchedule:
+    def test_date_schedule_fires_once(self, service: OrchestrationService) -> None:
+        at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
+        dep = deploy(service, schedules=[ScheduleSpec(date=at)])
+        assert service.next_run_times(dep, 5) == [at]
+        assert service.read_deployment(dep).next_run_time == at
+        with pytest.raises(ValueError, match="exactly one"):
+            ScheduleSpec(date=at, cron="0 * * * *")
