@@ -5,44 +5,69 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import FlowDefinitionError, TaskFailed
 
-__all__ = ["run_notebook", "render_html"]
+__all__ = ["run_notebook", "notebook_env", "render_html"]
 
 logger = logging.getLogger(__name__)
+
+
+def notebook_env(
+    path: Path,
+    parameters: dict[str, Any],
+    flow_run_id: str | None = None,
+    db_url: str | None = None,
+) -> dict[str, str]:
+    """The variables the kernel's ``NotebookFlow`` reads to record into ``flow_run_id``."""
+    env = {
+        "JUPYTER_FLOWS_NOTEBOOK": path.stem,
+        "JUPYTER_FLOWS_PARAMETERS": json.dumps(parameters, default=str),
+    }
+    if flow_run_id:
+        env["JUPYTER_FLOWS_FLOW_RUN_ID"] = flow_run_id
+    if db_url:
+        env["JUPYTER_FLOWS_DB_URL"] = db_url
+    return env
 
 
 def run_notebook(
     path: Path,
     parameters: dict[str, Any],
     output_path: Path,
-    flow_run_id: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
     kernel_name: str | None = None,
 ) -> Path:
     """Execute ``path`` into ``output_path`` with ``parameters`` injected.
 
-    The kernel records into the same run database (it inherits ``JUPYTER_FLOWS_DB_URL``)
-    under ``flow_run_id``. A failing cell raises ``TaskFailed`` with the cell's error and
-    index; a notebook that isn't valid JSON raises ``FlowDefinitionError`` naming the file.
+    ``env`` (see ``notebook_env``) is set in ``os.environ`` of this process, which the kernel
+    papermill starts inherits: this is meant to run in a worker's child process. The kernel
+    is ``kernel_name``, else the notebook's kernelspec, else ``python3``.
+
+    Raises
+    ------
+    FlowDefinitionError
+        The notebook is missing or not valid notebook JSON (the error names the file).
+    TaskFailed
+        A cell raised; ``cell_index`` is its index in the *source* notebook.
     """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    path = Path(path)
     try:
         notebook = nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
         raise FlowDefinitionError(f"notebook {str(path)!r} not found") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
-        raise FlowDefinitionError(f"{path.name!r} is not a valid notebook: {exc}") from None
+        raise FlowDefinitionError(f"{str(path)!r} is not a valid notebook: {exc}") from None
     kernel = kernel_name or notebook.metadata.get("kernelspec", {}).get("name") or "python3"
-    os.environ["JUPYTER_FLOWS_NOTEBOOK"] = path.stem
-    os.environ["JUPYTER_FLOWS_PARAMETERS"] = json.dumps(parameters, default=str)
-    if flow_run_id:
-        os.environ["JUPYTER_FLOWS_FLOW_RUN_ID"] = flow_run_id
+    os.environ.update(env or {})
     output_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
@@ -54,8 +79,26 @@ def run_notebook(
             cwd=str(path.parent),
         )
     except PapermillExecutionError as exc:
-        raise TaskFailed(path.name, exc.ename, exc.evalue, exc.exec_count) from None
+        index = _source_index(output_path, exc.cell_index)
+        raise TaskFailed(path.name, exc.ename, exc.evalue, index) from None
     return output_path
+
+
+def _source_index(output_path: Path, index: int) -> int:
+    """Cell ``index`` of the output notebook as an index of the source notebook.
+
+    Papermill inserts a cell tagged ``injected-parameters``; cells after it move down one.
+    """
+    try:
+        cells = json.loads(output_path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return index
+    injected = sum(
+        1
+        for cell in cells[:index]
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+    )
+    return index - injected
 
 
 def render_html(notebook_path: Path) -> Path:

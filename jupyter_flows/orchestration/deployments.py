@@ -15,10 +15,10 @@ from ..execution.entrypoints import (
 )
 from .schemas import DescribeDeployment, ScheduleSpec
 
-__all__ = ["check", "check_schedules", "describe", "upcoming", "flow_name"]
+__all__ = ["check", "check_schedules", "describe", "upcoming", "flow_name", "notebook_path"]
 
 
-def _notebook_path(entrypoint: str, root_dir: Path) -> Path:
+def notebook_path(entrypoint: str, root_dir: Path) -> Path:
     path = (root_dir / entrypoint).resolve()
     if root_dir.resolve() not in path.parents:
         raise FlowDefinitionError(f"notebook {entrypoint!r} is outside the server root")
@@ -30,7 +30,7 @@ def check(
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """``(kind, validated parameters, parameter JSON schema)``, or a clear error."""
     if is_notebook(entrypoint):
-        declared = notebook_parameters(_notebook_path(entrypoint, root_dir))
+        declared = notebook_parameters(notebook_path(entrypoint, root_dir))
         values = validate_notebook_parameters(declared, parameters)
         json_types = {
             "int": "integer",

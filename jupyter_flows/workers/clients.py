@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["HttpClient", "LocalClient", "WorkerClientError"]
@@ -58,26 +60,46 @@ class HttpClient:
         self._call("POST", f"flow_runs/{run_id}/logs/append", {"items": lines})
 
 
+def _domain_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``FlowsError`` (NotFound, Conflict, ...) as ``WorkerClientError``, like HTTP errors."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from ..exceptions import FlowsError
+
+        try:
+            return method(*args, **kwargs)
+        except FlowsError as exc:
+            raise WorkerClientError(f"{method.__name__}: {exc}") from exc
+
+    return call
+
+
 class LocalClient:
     """The same calls straight on an ``OrchestrationService`` (the server's embedded worker)."""
 
     def __init__(self, service: Any):
         self.service = service
 
+    @_domain_errors
     def heartbeat(self, pool: str, worker: str) -> Any:
         return self.service.heartbeat(pool, worker).model_dump(mode="json")
 
+    @_domain_errors
     def claim(self, pool: str, worker: str, limit: int) -> list[dict[str, Any]]:
         return [c.model_dump(mode="json") for c in self.service.claim_runs(pool, worker, limit)]
 
+    @_domain_errors
     def read_run(self, run_id: str) -> dict[str, Any]:
         return dict(self.service.runs.read_flow_run(run_id).model_dump(mode="json"))
 
+    @_domain_errors
     def set_state(self, run_id: str, body: dict[str, Any]) -> Any:
         from ..orchestration.schemas import UpdateRunState
 
         return self.service.set_run_state(run_id, UpdateRunState(**body))
 
+    @_domain_errors
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
         from ..orchestration.schemas import AppendLogs
 

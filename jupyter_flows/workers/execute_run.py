@@ -1,34 +1,66 @@
 """The child process of a worker: runs one claimed flow run and records it.
 
-``python -m jupyter_flows.workers.execute_run FLOW_RUN_ID ENTRYPOINT PARAMETERS_JSON ROOT OUT``
-Exit code 0: Completed; 1: the flow failed; 2: it could not start.
+``python -m jupyter_flows.workers.execute_run --flow-run-id ID --entrypoint E
+--parameters JSON --output DIR [--root DIR]``
+
+A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel records its
+``%%task`` cells under flow run ``ID``. A Python entrypoint runs with the engine under
+``ID``. Exit code 0: Completed; 1: the flow failed; 2: it could not start.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "execute"]
+
+logger = logging.getLogger(__name__)
 
 
-def main(argv: list[str]) -> int:
-    flow_run_id, entrypoint, parameters_json, root, outputs = argv
-    parameters = json.loads(parameters_json)
-    root_dir, outputs_dir = Path(root), Path(outputs)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_flows.workers.execute_run",
+        description="Run one flow run of a deployment (a worker starts this per run).",
+    )
+    parser.add_argument("--flow-run-id", required=True, help="the flow run to record into")
+    parser.add_argument("--entrypoint", required=True, help="a.ipynb, path/file.py:fn or pkg:fn")
+    parser.add_argument("--parameters", default="{}", help="JSON object of parameters")
+    parser.add_argument("--output", required=True, help="directory for executed notebooks")
+    parser.add_argument("--root", default=".", help="directory entrypoints are relative to")
+    return parser
+
+
+def execute(
+    flow_run_id: str,
+    entrypoint: str,
+    parameters: dict[str, Any],
+    root_dir: Path,
+    outputs_dir: Path,
+) -> int:
+    """Run the entrypoint as flow run ``flow_run_id``; the process exit code."""
     from ..core.settings import get_recorder
     from ..core.states import Completed, Failed, Running
     from ..exceptions import FlowsError
     from ..execution.entrypoints import is_notebook, load_flow
 
-    recorder = get_recorder()
     if is_notebook(entrypoint):
-        from ..execution.notebook import run_notebook
+        from ..execution.notebook import notebook_env, run_notebook
+        from ..store.db import default_db_url
 
+        recorder = get_recorder()
         recorder.set_state("flow", flow_run_id, Running(), 1)
         recorder.flush()
+        source = root_dir / entrypoint
         out = outputs_dir / flow_run_id / Path(entrypoint).name
+        env = notebook_env(source, parameters, flow_run_id, str(default_db_url()))
         try:
-            run_notebook(root_dir / entrypoint, parameters, out, flow_run_id)
+            run_notebook(source, parameters, out, env)
         except FlowsError as exc:
             recorder.set_state("flow", flow_run_id, Failed(message=str(exc)), 1)
             recorder.flush()
@@ -48,5 +80,21 @@ def main(argv: list[str]) -> int:
     return 0 if state.is_completed() else 1
 
 
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        parameters = json.loads(args.parameters)
+    except ValueError as exc:
+        print(f"--parameters is not JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(parameters, dict):
+        print("--parameters must be a JSON object", file=sys.stderr)
+        return 2
+    root = Path(args.root).resolve()
+    return execute(
+        args.flow_run_id, args.entrypoint, parameters, root, Path(os.path.abspath(args.output))
+    )
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

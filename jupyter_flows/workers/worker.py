@@ -67,6 +67,13 @@ class Worker:
         self._stop = threading.Event()
         self._last_heartbeat = 0.0
 
+    @classmethod
+    def over_http(cls, url: str, token: str, pool: str = "default", **kwargs: Any) -> Worker:
+        """A worker of the server at ``url`` (``Authorization: token TOKEN``)."""
+        from .clients import HttpClient
+
+        return cls(HttpClient(url, token), pool, **kwargs)
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -100,10 +107,15 @@ class Worker:
             sys.executable,
             "-m",
             "jupyter_flows.workers.execute_run",
+            "--flow-run-id",
             run_id,
+            "--entrypoint",
             deployment["entrypoint"],
+            "--parameters",
             json.dumps(run.get("parameters") or {}),
+            "--root",
             str(self.root_dir),
+            "--output",
             str(self.outputs_dir),
         ]
         env = dict(self.env if self.env is not None else os.environ)
@@ -173,18 +185,11 @@ class Worker:
                 state = self.client.read_run(run_id)
             except WorkerClientError:
                 continue
-            if state.get("state_type") == "CANCELLING":
+            if _wants_cancel(state):
                 self._terminate(child)
                 del self.children[run_id]
-                self.client.set_state(
-                    run_id,
-                    {
-                        "type": "CANCELLED",
-                        "name": "Cancelled",
-                        "message": "cancelled",
-                        "worker": self.name,
-                    },
-                )
+                self._send_logs(child)
+                self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
 
     def _terminate(self, child: _Child) -> None:
         """Stop the run's process group (papermill and its kernel): TERM, then KILL."""
@@ -215,3 +220,16 @@ class Worker:
             self._report(run_id, "CRASHED", "Crashed", f"worker {self.name} shut down")
             del self.children[run_id]
         logger.info("worker %s stopped", self.name)
+
+
+def _wants_cancel(run: dict[str, Any]) -> bool:
+    """Cancelling now, or at any time since it was claimed.
+
+    The run's own process records Running as it starts, which may overwrite a Cancelling
+    set just before; the state history still has it.
+    """
+    if run.get("state_type") == "CANCELLING":
+        return True
+    return run.get("state_type") not in FINAL and any(
+        s.get("type") == "CANCELLING" for s in run.get("states") or []
+    )

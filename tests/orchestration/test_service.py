@@ -19,6 +19,7 @@ from jupyter_flows.orchestration.schemas import (
     CreateDeploymentRun,
     CreateWorkPool,
     ListDeploymentsQuery,
+    SchedulePreview,
     ScheduleSpec,
     UpdateDeployment,
     UpdateRunState,
@@ -196,3 +197,68 @@ class TestOneOffSchedule:
         assert service.read_deployment(dep).next_run_time == at
         with pytest.raises(ValueError, match="exactly one"):
             ScheduleSpec(date=at, cron="0 * * * *")
+
+
+class TestTransitions:
+    def test_workers_cannot_move_runs_backwards(self, service: OrchestrationService) -> None:
+        dep = deploy(service)
+        run = service.run_deployment(dep, CreateDeploymentRun())
+        service.claim_runs("default", "w", 1)
+        service.set_run_state(run.id, UpdateRunState(type="RUNNING", name="Running", worker="w"))
+        with pytest.raises(Conflict, match="cannot go from Running to Pending"):
+            service.set_run_state(run.id, UpdateRunState(type="PENDING", name="Pending"))
+        assert service.cancel_flow_run(run.id).state_name == "Cancelling"
+        assert service.cancel_flow_run(run.id).state_name == "Cancelling"  # idempotent
+        with pytest.raises(Conflict, match="cannot go from Cancelling to Running"):
+            service.set_run_state(run.id, UpdateRunState(type="RUNNING", name="Running"))
+        done = service.set_run_state(
+            run.id, UpdateRunState(type="CANCELLED", name="Cancelled", worker="w")
+        )
+        assert done.end_time is not None
+        with pytest.raises(Conflict, match="already ended Cancelled"):
+            service.set_run_state(run.id, UpdateRunState(type="COMPLETED", name="Completed"))
+        assert [s.type.value for s in done.states] == [
+            "SCHEDULED",
+            "PENDING",
+            "RUNNING",
+            "CANCELLING",
+            "CANCELLED",
+        ]
+
+    def test_crash_detection_spares_live_and_ended_runs(
+        self, service: OrchestrationService
+    ) -> None:
+        dep = deploy(service)
+        ended, live = (service.run_deployment(dep, CreateDeploymentRun()).id for _ in range(2))
+        service.claim_runs("default", "w", 2)
+        service.set_run_state(ended, UpdateRunState(type="COMPLETED", name="Completed"))
+        service.heartbeat("default", "w")
+        assert service.mark_crashed_runs(60) == []
+        assert service.mark_crashed_runs(-1) == [live]
+        assert service.runs.read_flow_run(ended).state_name == "Completed"
+
+    def test_run_now_twice_at_once_makes_two_runs(self, service: OrchestrationService) -> None:
+        dep = deploy(service)
+        ids = {service.run_deployment(dep, CreateDeploymentRun()).id for _ in range(20)}
+        assert len(ids) == 20
+
+
+class TestPreviews:
+    def test_preview_schedule(self, service: OrchestrationService) -> None:
+        times = service.preview_schedule(SchedulePreview(cron="0 6 * * *", n=3))
+        assert len(times) == 3 and all(t.hour == 6 and t.minute == 0 for t in times)
+        with pytest.raises(ScheduleError, match="0 25 \\* \\* \\*"):
+            service.preview_schedule(SchedulePreview(cron="0 25 * * *"))
+        with pytest.raises(ScheduleError, match="needs one of"):
+            service.preview_schedule(SchedulePreview())
+
+    def test_notebook_parameters(self, service: OrchestrationService) -> None:
+        found = {p.name: (p.type, p.default) for p in service.notebook_parameters("report.ipynb")}
+        assert found == {
+            "n": ("int", 3),
+            "name": ("str", "a"),
+            "rate": ("float", 0.5),
+            "flag": ("bool", True),
+        }
+        with pytest.raises(FlowDefinitionError, match="outside"):
+            service.notebook_parameters("../elsewhere.ipynb")

@@ -96,3 +96,59 @@ class TestScheduler:
         page = service.runs.read_flow_runs(deployment_id=dep, limit=100)
         late = [r for r in page.items if r.state_name == "Late"]
         assert len(late) == 1  # one catch-up run, not sixty
+
+
+class TestRestart:
+    def test_a_restarted_scheduler_creates_no_duplicates(
+        self, service: OrchestrationService
+    ) -> None:
+        dep = service.create_deployment(
+            CreateDeployment(
+                name="steady",
+                entrypoint="report.ipynb",
+                missed_runs="run_once",
+                schedules=[ScheduleSpec(interval_seconds=1)],
+            )
+        ).id
+        for _ in range(2):  # a server, then the same server again
+            scheduler = FlowsScheduler(service)
+            scheduler.start()
+            before = len(runs_of(service, dep))
+            try:
+                assert wait_for(lambda n=before: len(runs_of(service, dep)) >= n + 2)
+            finally:
+                scheduler.shutdown()
+        times = runs_of(service, dep)
+        assert len(times) == len(set(times))
+
+    def test_skip_policy_creates_no_catch_up_run(self, service: OrchestrationService) -> None:
+        dep = service.create_deployment(
+            CreateDeployment(
+                name="skipper",
+                entrypoint="report.ipynb",
+                missed_runs="skip",
+                schedules=[ScheduleSpec(interval_seconds=60)],
+            )
+        ).id
+        an_hour_ago = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+        assert service.create_scheduled_run(dep, an_hour_ago)
+        scheduler = FlowsScheduler(service)
+        scheduler.start()
+        scheduler.shutdown()
+        assert runs_of(service, dep) == [an_hour_ago]
+
+    def test_paused_deployments_have_no_jobs(self, service: OrchestrationService) -> None:
+        service.create_deployment(
+            CreateDeployment(
+                name="asleep",
+                entrypoint="report.ipynb",
+                paused=True,
+                schedules=[ScheduleSpec(interval_seconds=1)],
+            )
+        )
+        scheduler = FlowsScheduler(service)
+        scheduler.start()
+        try:
+            assert scheduler.job_ids() == []
+        finally:
+            scheduler.shutdown()

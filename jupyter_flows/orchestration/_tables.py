@@ -1,0 +1,66 @@
+"""Tables, state groups and the state-history insert shared by the service's modules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+
+from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord
+from ..store.orchestration_models import DeploymentRecord, WorkerRecord, WorkPoolRecord
+
+__all__ = [
+    "FLOW_RUN",
+    "STATE",
+    "LOG",
+    "DEPLOYMENT",
+    "POOL",
+    "WORKER",
+    "FINAL",
+    "ACTIVE",
+    "TRANSITIONS",
+    "now",
+    "record_state",
+]
+
+FLOW_RUN = FlowRunRecord.__table__  # type: ignore[attr-defined]
+STATE = RunStateRecord.__table__  # type: ignore[attr-defined]
+LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
+DEPLOYMENT = DeploymentRecord.__table__  # type: ignore[attr-defined]
+POOL = WorkPoolRecord.__table__  # type: ignore[attr-defined]
+WORKER = WorkerRecord.__table__  # type: ignore[attr-defined]
+
+FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+ACTIVE = ("PENDING", "RUNNING", "CANCELLING")
+_ENDS = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+#: The states a worker may report, by the run's current state (final states have none).
+TRANSITIONS: dict[str | None, set[str]] = {
+    None: {"PENDING", "RUNNING", *_ENDS},
+    "SCHEDULED": {"PENDING", "RUNNING", "CANCELLED", "CRASHED", "FAILED"},
+    "PENDING": {"PENDING", "RUNNING", *_ENDS},
+    "RUNNING": {"RUNNING", *_ENDS},
+    "PAUSED": {"RUNNING", *_ENDS},
+    "CANCELLING": set(_ENDS),
+}
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def record_state(
+    conn: Connection, run_id: str, type_: str, name: str, message: str | None, at: datetime
+) -> None:
+    """Append one row to the flow run's state history."""
+    conn.execute(
+        insert(STATE).values(
+            run_id=run_id,
+            run_kind="flow",
+            flow_run_id=run_id,
+            type=type_,
+            name=name,
+            timestamp=at,
+            message=message,
+        )
+    )

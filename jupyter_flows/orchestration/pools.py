@@ -1,0 +1,111 @@
+"""Work pools and their workers' heartbeats (a part of ``OrchestrationService``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+
+from ..exceptions import Conflict, NotFound
+from ._tables import ACTIVE, FLOW_RUN, POOL, WORKER, now
+from .schemas import CreateWorkPool, DescribeWorker, DescribeWorkPool, UpdateWorkPool
+
+__all__ = ["WorkPools", "WORKER_ONLINE"]
+
+logger = logging.getLogger(__name__)
+#: A worker is listed ``online`` if it sent a heartbeat this recently.
+WORKER_ONLINE = timedelta(seconds=60)
+
+
+class WorkPools:
+    """Create, read, update, pause work pools; record worker heartbeats."""
+
+    engine: Engine
+
+    def _ensure_default_pool(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.execute(select(POOL.c.name).where(POOL.c.name == "default")).first()
+                if exists is None:
+                    conn.execute(
+                        insert(POOL).values(
+                            name="default",
+                            type="process",
+                            concurrency_limit=None,
+                            paused=False,
+                            description="the server's embedded worker",
+                            created=now(),
+                        )
+                    )
+        except sa_exc.IntegrityError:
+            pass  # created concurrently by another server
+
+    def create_work_pool(self, body: CreateWorkPool) -> DescribeWorkPool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(POOL).values(**body.model_dump(), created=now()))
+        except sa_exc.IntegrityError:
+            raise Conflict(f"a work pool named {body.name!r} already exists") from None
+        return self.read_work_pool(body.name)
+
+    def read_work_pool(self, name: str) -> DescribeWorkPool:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(POOL).where(POOL.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFound(f"no work pool {name!r}")
+        return DescribeWorkPool.model_validate(dict(row))
+
+    def list_work_pools(self) -> list[DescribeWorkPool]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(POOL).order_by(POOL.c.name)).mappings().all()
+        return [DescribeWorkPool.model_validate(dict(r)) for r in rows]
+
+    def update_work_pool(self, name: str, body: UpdateWorkPool) -> DescribeWorkPool:
+        self.read_work_pool(name)
+        values = body.model_dump(exclude_unset=True)
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(update(POOL).where(POOL.c.name == name).values(**values))
+        return self.read_work_pool(name)
+
+    def set_work_pool_paused(self, name: str, paused: bool) -> DescribeWorkPool:
+        return self.update_work_pool(name, UpdateWorkPool(paused=paused))
+
+    def heartbeat(self, pool: str, worker: str) -> DescribeWorker:
+        """Record that ``worker`` of ``pool`` is alive, and so are the runs it holds."""
+        self.read_work_pool(pool)
+        at = now()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(WORKER)
+                .where(and_(WORKER.c.name == worker, WORKER.c.work_pool == pool))
+                .values(last_heartbeat=at)
+            ).rowcount
+            if not done:
+                conn.execute(insert(WORKER).values(name=worker, work_pool=pool, last_heartbeat=at))
+            conn.execute(
+                update(FLOW_RUN)
+                .where(and_(FLOW_RUN.c.worker == worker, FLOW_RUN.c.state_type.in_(ACTIVE)))
+                .values(heartbeat=at)
+            )
+        return DescribeWorker(name=worker, work_pool=pool, last_heartbeat=at, status="online")
+
+    def list_workers(self, pool: str | None = None) -> list[DescribeWorker]:
+        query = select(WORKER).order_by(WORKER.c.work_pool, WORKER.c.name)
+        if pool is not None:
+            query = query.where(WORKER.c.work_pool == pool)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        at = now()
+        return [
+            DescribeWorker(
+                name=r["name"],
+                work_pool=r["work_pool"],
+                last_heartbeat=r["last_heartbeat"],
+                status="online" if at - r["last_heartbeat"] < WORKER_ONLINE else "offline",
+            )
+            for r in rows
+        ]
