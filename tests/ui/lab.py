@@ -113,7 +113,16 @@ def check_source() -> None:
 def broken() -> None:
     check_source()
 
+@flow
+def child_report(total: int) -> str:
+    return f"{total} rows"
+
+@flow
+def nightly() -> str:
+    return child_report(square(3))
+
 etl(n=4)
+nightly()
 try:
     broken()
 except ValueError:
@@ -218,7 +227,8 @@ class Lab:
         return self.request(method, f"/jupyter-flows/api/{route}", body)
 
     def record_flows(self) -> None:
-        """Run two flows (one failing) in a separate process, into the lab's database."""
+        """Run ``etl``, ``nightly`` (with subflow ``child_report``) and a failing ``broken`` flow
+        in a separate process, into the lab's database."""
         subprocess.run(
             [PY, "-c", FLOWS_SCRIPT], env=self.env, cwd=self.root, check=True,
             capture_output=True, timeout=120,

@@ -7,6 +7,7 @@ Screenshots go to ``tests/artifacts/`` (panel.png, run-view.png, ...).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,86 @@ class TestDeployments:
         assert re.fullmatch(r"flow-run-[0-9a-f]{32}\.html", download.suggested_filename)
         html = Path(download.path()).read_text(encoding="utf-8")
         assert "<svg" in html and "etl" in html
+
+
+class TestNavigation:
+    def test_subflow_and_parent_links(self, recorded: Lab, page: Any) -> None:
+        run_row(page, "nightly").click()
+        parent = page.locator(".jp-Flows-run:visible")
+        expect(parent.locator(".jp-Flows-runHeader")).to_contain_text("nightly", timeout=15_000)
+        parent_id = parent.get_attribute("data-run-id")
+        # the subflow is a node of the graph and a row of the task table
+        expect(parent.locator(".jp-Flows-node")).to_have_count(2)
+        parent.get_by_role("button", name="open subflow run").click()
+        child = page.locator(".jp-Flows-run:visible")
+        expect(child.locator(".jp-Flows-runHeader")).to_contain_text("child_report")
+        assert child.get_attribute("data-run-id") != parent_id
+        child.get_by_role("button", name="Parent run").click()
+        expect(page.locator(".jp-Flows-run:visible")).to_have_attribute(
+            "data-run-id", parent_id or ""
+        )
+        # activating the subflow's graph node opens the child's view as well
+        node = page.locator(".jp-Flows-run:visible .jp-Flows-node[aria-label^='child_report']")
+        node.click()
+        expect(page.locator(".jp-Flows-run:visible .jp-Flows-runHeader")).to_contain_text(
+            "child_report"
+        )
+
+    def test_keyboard_opens_a_run_and_selects_a_task(self, recorded: Lab, page: Any) -> None:
+        row = run_row(page, "etl")
+        expect(row).to_be_visible(timeout=20_000)
+        row.focus()
+        page.keyboard.press("Enter")
+        view = page.locator(".jp-Flows-run:visible")
+        nodes = view.locator(".jp-Flows-node")
+        expect(nodes).to_have_count(6, timeout=15_000)
+        nodes.first.focus()
+        page.keyboard.press("Enter")
+        expect(nodes.first).to_have_attribute("data-selected", "true")
+        expect(view.locator("table.jp-Flows-table tr[data-selected='true']")).to_have_count(1)
+        page.keyboard.press("Space")  # again: unselected
+        expect(view.locator("table.jp-Flows-table tr[data-selected='true']")).to_have_count(0)
+
+    def test_commands_are_in_the_palette(self, lab: Lab, page: Any) -> None:
+        page.keyboard.press("Control+Shift+C")
+        search = page.locator(".lm-CommandPalette-input")
+        expect(search).to_be_focused(timeout=10_000)
+        search.fill("flow")
+        items = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel")
+        expect(items.filter(has_text="Show Flows Panel")).to_have_count(1)
+        expect(items.filter(has_text="Refresh Flows")).to_have_count(1)
+        search.fill("schedule this")
+        expect(items.filter(has_text="Schedule This Notebook")).to_have_count(1)
+
+
+def _luminance(css_color: str) -> float:
+    """0 (black) .. 1 (white) for an ``rgb(...)``/``rgba(...)`` CSS colour."""
+    r, g, b = (int(v) for v in re.findall(r"[\d.]+", css_color)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+class TestThemes:
+    def test_the_panel_follows_the_dark_theme(self, recorded: Lab, page: Any) -> None:
+        themes = "/lab/api/settings/@jupyterlab/apputils-extension:themes"
+        light_text = run_row(page, "etl").evaluate("el => getComputedStyle(el).color")
+        recorded.request("PUT", themes, {"raw": json.dumps({"theme": "JupyterLab Dark"})})
+        try:
+            page.goto(f"{recorded.url}lab?token={TOKEN}", timeout=60_000)
+            expect(page.locator("body")).to_have_attribute(
+                "data-jp-theme-light", "false", timeout=30_000
+            )
+            open_panel(page)
+            row = run_row(page, "etl")
+            expect(row).to_be_visible(timeout=20_000)
+            panel = page.locator(PANEL)
+            background = panel.evaluate("el => getComputedStyle(el).backgroundColor")
+            text = row.evaluate("el => getComputedStyle(el).color")
+            assert _luminance(background) < 0.3, background
+            assert _luminance(text) > 0.6, text
+            assert _luminance(light_text) < 0.4, light_text
+            screenshot(page, "panel-dark.png")
+        finally:
+            recorded.request("PUT", themes, {"raw": "{}"})
 
 
 class TestErrors:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from tests.ui.lab import Lab, wait_for
+from tests.ui.lab import TOKEN, Lab, open_panel, wait_for
 
 RUNS = 100_000
 
@@ -53,3 +54,20 @@ class TestManyRuns:
 
         wait_for(scrolled_and_loaded, 90, "the next page of runs")
         assert page.locator("ul.jp-Flows-runs > li").count() <= 40
+
+    def test_page_size_comes_from_the_settings(self, crowded: Lab, page: Any) -> None:
+        settings = "/lab/api/settings/jupyter-flows:plugin"
+        crowded.request("PUT", settings, {"raw": json.dumps({"pageSize": 120})})
+        try:
+
+            def first_page(request: Any) -> bool:
+                return "/jupyter-flows/api/flow_runs?" in request.url
+
+            with page.expect_request(first_page, timeout=60_000) as asked:
+                page.goto(f"{crowded.url}lab?token={TOKEN}", timeout=60_000)
+            assert "limit=120" in asked.value.url, asked.value.url
+            open_panel(page)
+            more = page.locator(".jp-Flows-more > span")
+            wait_for(lambda: more.inner_text() == f"120 of {RUNS}", 60, "120 runs loaded")
+        finally:
+            crowded.request("PUT", settings, {"raw": "{}"})
