@@ -2,7 +2,8 @@
 #
 #   make run     set up .venv if needed, then run examples/quickstart.py (embedded SQLite)
 #   make test    set up, install PostgreSQL if missing (root + apt-get), then
-#                ruff check, ruff format --check, mypy, pytest (the whole suite)
+#                ruff check, ruff format --check, mypy, jlpm lint:check, the extensions of a
+#                `pip install .` wheel (.ci/check-wheel), pytest (the whole suite)
 #   make lint    ruff check + ruff format --check + mypy
 #   make format  ruff format + ruff check --fix
 #   make bench   benchmarks/run.py --quick
@@ -36,7 +37,7 @@ LINT_STEPS := "$(VENV)/bin/ruff check ." "$(VENV)/bin/ruff format --check ." "$(
   "(cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm lint:check)" \
   "$(VENV)/bin/jupyter labextension list 2>&1 | grep 'jupyter-flows.*enabled.*OK' >/dev/null" \
   "$(VENV)/bin/jupyter server extension list 2>&1 | grep 'jupyter_flows.*OK' >/dev/null"
-TEST_STEPS := $(LINT_STEPS) "$(VPY) -m pytest $(PYTEST_ARGS)"
+TEST_STEPS := $(LINT_STEPS) ".ci/check-wheel $(PYTHON)" "$(VPY) -m pytest $(PYTEST_ARGS)"
 
 # Runs every step even after a failure (CI shows all problems at once); fails if any failed.
 define RUN_STEPS
