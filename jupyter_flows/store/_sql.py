@@ -66,6 +66,11 @@ def _insert(table: str, columns: tuple[str, ...], p: str, conflict: str = "") ->
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}){conflict}"
 
 
+#: states other processes end a run with (the server's crash detection, a worker's cancel):
+#: a late write of the run's own process (an orphan of a killed worker) must not undo them
+_ENDED_ELSEWHERE = "('CRASHED', 'CANCELLED')"
+
+
 def _run_insert(table: str, identity: tuple[str, ...], p: str) -> str:
     # A retried batch whose earlier commit did happen, or a run created twice, finds the
     # row: refresh its state columns (unless the new row has no state yet).
@@ -76,7 +81,10 @@ def _run_insert(table: str, identity: tuple[str, ...], p: str) -> str:
         for c in (*MUTABLE, "total_run_time")
     )
     columns = (*identity, *MUTABLE, "total_run_time")
-    conflict = f" ON CONFLICT (id) DO UPDATE SET {refresh} WHERE excluded.state_type IS NOT NULL"
+    conflict = (
+        f" ON CONFLICT (id) DO UPDATE SET {refresh} WHERE excluded.state_type IS NOT NULL"
+        f" AND COALESCE({table}.state_type, '') NOT IN {_ENDED_ELSEWHERE}"
+    )
     return _insert(table, columns, p, conflict)
 
 
@@ -86,6 +94,7 @@ def _run_update(table: str, p: str) -> str:
         f"run_count = {p}, start_time = COALESCE(start_time, {p}), end_time = {p}, "
         f"expected_start_time = COALESCE(expected_start_time, {p}), "
         f"total_run_time = total_run_time + {p} WHERE id = {p}"
+        f" AND COALESCE(state_type, '') NOT IN {_ENDED_ELSEWHERE}"
     )
 
 

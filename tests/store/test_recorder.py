@@ -7,6 +7,7 @@ import threading
 from datetime import timezone
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from jupyter_flows.core.records import LogInfo, ResultInfo
@@ -171,6 +172,28 @@ class TestRecorder:
         assert (run.state_name, run.start_time, run.end_time) == ("Completed", b.at(5), b.at(7))
         assert run.total_run_time == pytest.approx(2.0)
         assert [s.name for s in run.states] == ["Scheduled", "Running", "Completed"]
+
+    def test_a_late_process_does_not_undo_crashed_or_cancelled(
+        self, engine: Engine, store: RunStore
+    ) -> None:
+        """The orphaned run process of a killed worker finishes after the server's verdict."""
+        orphan = SqlRecorder(engine)
+        crashed, cancelled = b.flow_run(), b.flow_run()
+        for run in (crashed, cancelled):
+            orphan.flow_run_created(run)
+            orphan.set_state("flow", run.id, b.state(RUNNING, "Running", 1), 1)
+        orphan.flush()
+        with engine.begin() as conn:  # what the server's crash check and a cancel write
+            for run, state in ((crashed, "CRASHED"), (cancelled, "CANCELLED")):
+                conn.execute(
+                    text("UPDATE flow_run SET state_type = :t, state_name = :n WHERE id = :id"),
+                    {"t": state, "n": state.title(), "id": run.id},
+                )
+        orphan.set_state("flow", crashed.id, b.state(COMPLETED, "Completed", 9), 1)
+        orphan.set_state("flow", cancelled.id, b.state(FAILED, "Failed", 9), 1)
+        orphan.close()
+        assert store.read_flow_run(crashed.id).state_name == "Crashed"
+        assert store.read_flow_run(cancelled.id).state_name == "Cancelled"
 
     def test_failed_flush_keeps_the_records_for_a_retry(
         self, recorder: SqlRecorder, store: RunStore, engine: Engine, db_url: str
