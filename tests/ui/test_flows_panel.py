@@ -192,6 +192,12 @@ class TestDeployments:
         page.select_option(f"{PANEL} select[aria-label='Filter by deployment']", "")
         expect(rows.first).to_be_visible()
         screenshot(page, "panel.png")
+        # the executed notebook opens in the lab, with its outputs (label 'hello', 5 * 2)
+        view.get_by_role("button", name="Output notebook").click()
+        output = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
+        expect(output.filter(has_text="hello 10")).to_have_count(1, timeout=30_000)
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+        expect(tab).to_contain_text(f"flow-run-{runs[0]['id']}.ipynb")
 
     def test_cancel_stops_a_running_run(self, lab: Lab, page: Any) -> None:
         deployment = create_deployment(lab, "slow", entrypoint="slow.ipynb", parameters={})
