@@ -8,7 +8,14 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
 from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord
-from ..store.orchestration_models import DeploymentRecord, WorkerRecord, WorkPoolRecord
+from ..store.orchestration_models import (
+    AutomationRecord,
+    CursorRecord,
+    DeploymentRecord,
+    EventRecord,
+    WorkerRecord,
+    WorkPoolRecord,
+)
 
 __all__ = [
     "FLOW_RUN",
@@ -17,6 +24,9 @@ __all__ = [
     "DEPLOYMENT",
     "POOL",
     "WORKER",
+    "EVENT",
+    "AUTOMATION",
+    "CURSOR",
     "FINAL",
     "ACTIVE",
     "TRANSITIONS",
@@ -30,6 +40,9 @@ LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
 DEPLOYMENT = DeploymentRecord.__table__  # type: ignore[attr-defined]
 POOL = WorkPoolRecord.__table__  # type: ignore[attr-defined]
 WORKER = WorkerRecord.__table__  # type: ignore[attr-defined]
+EVENT = EventRecord.__table__  # type: ignore[attr-defined]
+AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
+CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 ACTIVE = ("PENDING", "RUNNING", "CANCELLING")

@@ -28,6 +28,16 @@ __all__ = [
     "UpdateRunState",
     "AppendLogs",
     "NotebookParameter",
+    "EventTrigger",
+    "AutomationAction",
+    "CreateAutomation",
+    "UpdateAutomation",
+    "DescribeAutomation",
+    "ListAutomationsResponse",
+    "CreateEvent",
+    "DescribeEvent",
+    "ListEventsQuery",
+    "ListEventsResponse",
 ]
 
 
@@ -190,3 +200,89 @@ class NotebookParameter(BaseModel):
     name: str
     type: str
     default: Any = None
+
+
+_EVENT_NAME = r"^[A-Za-z0-9_.:*?\[\]-]+$"
+
+
+class EventTrigger(_Model):
+    """Events named like ``event`` (a glob: ``flow-run.*``) whose payload has ``match``.
+
+    ``match`` compares payload keys with values (a list in the payload, like ``tags``, matches
+    when it contains the value). It fires on the ``threshold``-th matching event; with
+    ``within_seconds``, only events that close together count.
+    """
+
+    event: str = Field(min_length=1, max_length=200, pattern=_EVENT_NAME)
+    match: dict[str, Any] = Field(default_factory=dict)
+    threshold: int = Field(default=1, ge=1, le=10_000)
+    within_seconds: float | None = Field(default=None, gt=0)
+
+
+class AutomationAction(_Model):
+    """Run, pause or resume a deployment.
+
+    ``parameters`` of a run may take values from the event: ``"{{ event.path }}"`` is the
+    payload's ``path``.
+    """
+
+    type: Literal["run-deployment", "pause-deployment", "resume-deployment"]
+    deployment: str = Field(min_length=1)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+class CreateAutomation(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    enabled: bool = True
+    trigger: EventTrigger
+    action: AutomationAction
+
+
+class UpdateAutomation(_Model):
+    description: str | None = None
+    enabled: bool | None = None
+    trigger: EventTrigger | None = None
+    action: AutomationAction | None = None
+
+
+class DescribeAutomation(BaseModel):
+    id: str
+    name: str
+    description: str | None = None
+    enabled: bool
+    trigger: EventTrigger
+    action: AutomationAction
+    fired_count: int = 0
+    last_fired: datetime | None = None
+    created: datetime
+    updated: datetime
+
+
+class ListAutomationsResponse(BaseModel):
+    items: list[DescribeAutomation]
+
+
+class CreateEvent(_Model):
+    event: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+    resource: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class DescribeEvent(BaseModel):
+    id: int
+    event: str
+    resource: str | None = None
+    payload: dict[str, Any]
+    occurred: datetime
+
+
+class ListEventsQuery(_Model):
+    event: str | None = Field(default=None, description="a name or glob, e.g. flow-run.*")
+    after_id: int | None = Field(default=None, ge=0)
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ListEventsResponse(BaseModel):
+    items: list[DescribeEvent]

@@ -3,7 +3,8 @@
 Plain methods over the run database (SQLAlchemy Core); the server's handlers, the scheduler
 and the embedded worker call them. Domain problems raise the ``jupyter_flows.exceptions``
 tree; nothing here knows about HTTP. Work pools and workers live in ``pools``, claims and
-reported states in ``run_states``; this module holds deployments and the runs they create.
+reported states in ``run_states``, events and automations in ``automations``; this module
+holds deployments and the runs they create.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..store.repository import RunStore
 from ..store.schemas import DescribeFlowRun
 from . import deployments as _dep
 from ._tables import DEPLOYMENT, FLOW_RUN, now, record_state
+from .automations import Automations
 from .pools import WorkPools
 from .run_states import RunStates
 from .schemas import (
@@ -44,7 +46,7 @@ __all__ = ["OrchestrationService"]
 logger = logging.getLogger(__name__)
 
 
-class OrchestrationService(WorkPools, RunStates):
+class OrchestrationService(WorkPools, RunStates, Automations):
     """The orchestration domain over one run database."""
 
     def __init__(self, engine: Engine, root_dir: Path, outputs_dir: Path):

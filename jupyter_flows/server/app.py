@@ -2,8 +2,8 @@
 
 ``initialize_settings`` opens the run database (migrating it) and builds the services the
 handlers use; ``_start_jupyter_server_extension`` starts the background parts once the event
-loop runs (the scheduler, the embedded worker, the crashed-run check); ``stop_extension``
-stops them.
+loop runs (the scheduler, the embedded worker, the crashed-run check, the event reader that
+fires automations); ``stop_extension`` stops them.
 
 Kernels record their runs themselves, into ``$JUPYTER_FLOWS_DB_URL`` or the default database.
 When ``FlowsApp.db_url`` is configured explicitly, the server exports it as
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Float, TraitError, Unicode, default, validate
 
-from . import handlers_deployments, handlers_pools, handlers_runs
+from . import handlers_automations, handlers_deployments, handlers_pools, handlers_runs
 from .handlers import SETTINGS_KEY, FlowsAPIHandler, FlowsServices
 from .openapi import openapi_document, url_pattern
 
@@ -66,6 +68,17 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
     crash_check_interval = Float(
         10.0, config=True, help="Seconds between two checks for runs of vanished workers."
     )
+    automations_enabled = Bool(
+        True,
+        config=True,
+        help="Turn flow-run states into events and fire the automations they match.",
+    )
+    events_interval = Float(
+        1.0, config=True, help="Seconds between two reads of new events (for automations)."
+    )
+    event_retention_days = Float(
+        7.0, config=True, help="Events older than this many days are deleted."
+    )
 
     @default("db_url")
     def _default_db_url(self) -> str:
@@ -79,7 +92,9 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
 
         return str(data_dir() / "outputs")
 
-    @validate("heartbeat_timeout", "crash_check_interval")
+    @validate(
+        "heartbeat_timeout", "crash_check_interval", "events_interval", "event_retention_days"
+    )
     def _positive(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if value <= 0:
@@ -151,11 +166,36 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             checker = PeriodicCallback(self._mark_crashed_runs, self.crash_check_interval * 1000)
             checker.start()
             services.crash_checker = checker
+        if self.automations_enabled and services.event_reader is None:
+            try:  # read from now on (and from where it stopped after a restart)
+                await loop.run_in_executor(None, services.orchestration.start_cursors)
+            except Exception:
+                self.log.exception("jupyter-flows: the event reader did not start")
+            else:
+                reader = PeriodicCallback(self._process_events, self.events_interval * 1000)
+                reader.start()
+                services.event_reader = reader
         self.log.info(
-            "jupyter-flows: scheduler %s, embedded worker %s",
+            "jupyter-flows: scheduler %s, embedded worker %s, automations %s",
             "on" if services.scheduler else "off",
             "on" if services.worker else "off",
+            "on" if services.event_reader else "off",
         )
+
+    async def _process_events(self) -> None:
+        service = self.services.orchestration
+        loop = asyncio.get_running_loop()
+        try:
+            while await loop.run_in_executor(None, service.process_events, 500) == 500:
+                pass  # a backlog: keep reading
+            if time.monotonic() > self._next_prune:
+                self._next_prune = time.monotonic() + 600
+                keep = timedelta(days=self.event_retention_days)
+                await loop.run_in_executor(None, service.prune_events, keep)
+        except Exception:  # keep reading: the database may be back next time
+            self.log.exception("jupyter-flows: reading events for automations failed")
+
+    _next_prune = 0.0
 
     async def _mark_crashed_runs(self) -> None:
         service = self.services.orchestration
@@ -178,6 +218,9 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         if services.crash_checker is not None:
             services.crash_checker.stop()
             services.crash_checker = None
+        if services.event_reader is not None:
+            services.event_reader.stop()
+            services.event_reader = None
         if services.scheduler is not None:
             services.scheduler.shutdown()
             services.scheduler = None
@@ -191,4 +234,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_runs.ROUTES,
     *handlers_deployments.ROUTES,
     *handlers_pools.ROUTES,
+    *handlers_automations.ROUTES,
 ]

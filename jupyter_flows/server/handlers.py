@@ -58,6 +58,7 @@ class FlowsServices:
     scheduler: Any = None
     worker: Any = None
     crash_checker: Any = None
+    event_reader: Any = None
 
 
 def _validation_message(exc: ValidationError, where: str) -> str:

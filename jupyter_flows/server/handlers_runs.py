@@ -43,6 +43,7 @@ class HealthHandler(FlowsAPIHandler):
             db_url=mask_url(services.db_url),
             scheduler=services.scheduler is not None,
             embedded_worker=services.worker is not None,
+            automations=services.event_reader is not None,
         )
         self.reply(health)
 

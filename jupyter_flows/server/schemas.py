@@ -54,6 +54,7 @@ class DescribeHealth(BaseModel):
     db_url: str = Field(description="the run database URL, password masked")
     scheduler: bool
     embedded_worker: bool
+    automations: bool = Field(default=False, description="the event reader fires automations")
 
 
 class ListFlowsResponse(BaseModel):

@@ -174,6 +174,9 @@ TABLE_NAMES = (
     "deployment",
     "work_pool",
     "worker",
+    "event",
+    "automation",
+    "cursor",
 )
 
 

@@ -1,16 +1,25 @@
-"""Tables of the orchestration side: deployments, work pools and workers."""
+"""Tables of the orchestration side: deployments, work pools, workers, events, automations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, BigInteger, Integer
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
 
-__all__ = ["DeploymentRecord", "WorkPoolRecord", "WorkerRecord"]
+__all__ = [
+    "DeploymentRecord",
+    "WorkPoolRecord",
+    "WorkerRecord",
+    "EventRecord",
+    "AutomationRecord",
+    "CursorRecord",
+]
+
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class DeploymentRecord(SQLModel, table=True):
@@ -57,3 +66,43 @@ class WorkerRecord(SQLModel, table=True):
     name: str = Field(primary_key=True)
     work_pool: str = Field(primary_key=True)
     last_heartbeat: datetime = Field(sa_type=UTCDateTime)
+
+
+class EventRecord(SQLModel, table=True):
+    """Something that happened: a flow run's state change, or an event a user emitted."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_SERIAL)
+    event: str = Field(index=True)
+    resource: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    occurred: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class AutomationRecord(SQLModel, table=True):
+    """When events match ``trigger`` (``threshold`` of them ``within`` a window), do ``action``."""
+
+    __tablename__ = "automation"
+
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+    description: str | None = None
+    enabled: bool = True
+    trigger: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    action: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: times of the matching events that have not fired it yet (for thresholds)
+    pending: list[float] = Field(default_factory=list, sa_type=JSON)
+    fired_count: int = 0
+    last_fired: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created: datetime = Field(sa_type=UTCDateTime)
+    updated: datetime = Field(sa_type=UTCDateTime)
+
+
+class CursorRecord(SQLModel, table=True):
+    """How far a background reader got in a table (advanced with compare-and-set)."""
+
+    __tablename__ = "cursor"
+
+    name: str = Field(primary_key=True)
+    position: int = Field(sa_type=_SERIAL)

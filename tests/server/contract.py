@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # every operation: (method, route under api/), "{}" standing for any path parameter
 OPERATIONS = {
     ("get", "health"),
@@ -37,15 +39,26 @@ OPERATIONS = {
     ("post", "work_pools/{}/claim"),
     ("post", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/logs/append"),
+    ("get", "automations"),
+    ("post", "automations"),
+    ("get", "automations/{}"),
+    ("patch", "automations/{}"),
+    ("delete", "automations/{}"),
+    ("get", "events"),
+    ("post", "events"),
 }
 
 _EXECUTE = ("/run", "/cancel", "/claim", "/state", "/logs/append", "/workers/heartbeat")
 _READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
+#: arming or firing automations starts runs: execute, like "run now"
+_STARTS_RUNS = {("POST", "events"), ("POST", "automations"), ("PATCH", "automations/{}")}
 
 
 def expected_action(method: str, route: str) -> str:
     """The action the contract assigns: execute to start/stop runs and worker calls."""
     method = method.upper()
+    if (method, re.sub(r"\{\w*\}", "{}", route)) in _STARTS_RUNS:
+        return "execute"
     if method == "POST" and route.endswith(_EXECUTE):
         return "execute"
     if method == "POST" and route.endswith(_READ_POSTS):

@@ -1,0 +1,156 @@
+"""Events and automations over the REST API, and the server's event reader firing them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import write_notebook
+
+
+@pytest.fixture
+def jp_server_config(flows_db_url: str, tmp_path: Path, jp_root_dir: Path) -> dict[str, Any]:
+    write_notebook(jp_root_dir / "etl.ipynb", "n = 3")
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_flows": True}},
+        "FlowsApp": {
+            "db_url": flows_db_url,
+            "embedded_worker": False,
+            "scheduler_enabled": False,
+            "events_interval": 0.1,
+            "outputs_dir": str(tmp_path / "outputs"),
+        },
+    }
+
+
+async def _deploy(api: Any, name: str) -> dict[str, Any]:
+    status, body = await api(
+        "deployments", method="POST", body={"name": name, "entrypoint": "etl.ipynb"}
+    )
+    assert status == 201, body
+    return body  # type: ignore[no-any-return]
+
+
+async def _eventually(check: Any, timeout: float = 20) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.1)
+
+
+async def test_an_emitted_event_runs_a_deployment(
+    api: Any, flows_app: Any, jp_serverapp: Any
+) -> None:
+    await flows_app._start_jupyter_server_extension(jp_serverapp)
+    _, health = await api("health")
+    assert health["automations"] is True
+    target = await _deploy(api, "refresh")
+    automation = {
+        "name": "on-upload",
+        "trigger": {"event": "upload.done", "match": {"bucket": "raw"}},
+        "action": {
+            "type": "run-deployment",
+            "deployment": "refresh",
+            "parameters": {"n": "{{ event.rows }}"},
+        },
+    }
+    status, created = await api("automations", method="POST", body=automation)
+    assert status == 201, created
+    assert created["enabled"] and created["fired_count"] == 0
+    status, emitted = await api(
+        "events",
+        method="POST",
+        body={"event": "upload.done", "payload": {"bucket": "raw", "rows": 8}},
+    )
+    assert status == 201 and emitted["id"] > 0
+
+    async def started() -> Any:
+        _, page = await api("flow_runs", params={"deployment_id": target["id"]})
+        return page["items"]
+
+    runs = await _eventually(started)
+    assert [r["parameters"] for r in runs] == [{"n": 8}]
+    assert "automation:on-upload" in runs[0]["tags"]
+    _, described = await api("automations", "on-upload")
+    assert described["fired_count"] == 1 and described["last_fired"]
+    _, fired = await api("events", params={"event": "automation.*"})
+    assert [e["event"] for e in fired["items"]] == ["automation.triggered"]
+    assert fired["items"][0]["payload"]["flow_run_id"] == runs[0]["id"]
+
+    # the run's own states are events too
+    async def scheduled() -> Any:
+        _, page = await api("events", params={"event": "flow-run.Scheduled"})
+        return page["items"]
+
+    states = await _eventually(scheduled)
+    assert [e["payload"]["flow_run_id"] for e in states] == [runs[0]["id"]]
+
+    status, listed = await api("automations")
+    assert [a["name"] for a in listed["items"]] == ["on-upload"]
+    status, off = await api("automations", "on-upload", method="PATCH", body={"enabled": False})
+    assert status == 200 and off["enabled"] is False
+    status, _ = await api("automations", "on-upload", method="DELETE")
+    assert status == 204
+    status, gone = await api("automations", "on-upload")
+    assert status == 404 and "no automation 'on-upload'" in gone["message"]
+    await flows_app.stop_extension()
+    assert flows_app.services.event_reader is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"name": "a", "trigger": {"event": "x"}, "action": {"type": "run-deployment",
+             "deployment": "missing"}},
+            "action.deployment: no deployment 'missing'",
+        ),
+        (
+            {"name": "a", "trigger": {"event": "x", "threshold": 0},
+             "action": {"type": "run-deployment", "deployment": "refresh"}},
+            "trigger.threshold",
+        ),
+        (
+            {"name": "a", "trigger": {"event": "x"}, "action": {"type": "explode",
+             "deployment": "refresh"}},
+            "action.type",
+        ),
+        ({"name": "a", "action": {"type": "run-deployment", "deployment": "refresh"}}, "trigger"),
+    ],
+)  # fmt: skip
+async def test_bad_automations_are_400_naming_the_field(
+    api: Any, body: dict[str, Any], message: str
+) -> None:
+    await _deploy(api, "refresh")
+    status, reply = await api("automations", method="POST", body=body)
+    assert status == 400 and message in reply["message"], reply
+    _, listed = await api("automations")
+    assert listed["items"] == []
+
+
+async def test_bad_events_are_400(api: Any) -> None:
+    status, reply = await api("events", method="POST", body={"event": "with space"})
+    assert status == 400 and "event" in reply["message"]
+    status, reply = await api("events", method="POST", body={"payload": {}})
+    assert status == 400 and "event" in reply["message"]
+    status, reply = await api("events", params={"limit": "0"})
+    assert status == 400 and "limit" in reply["message"]
+
+
+async def test_a_duplicate_name_is_409(api: Any) -> None:
+    await _deploy(api, "refresh")
+    body = {
+        "name": "dup",
+        "trigger": {"event": "x"},
+        "action": {"type": "pause-deployment", "deployment": "refresh"},
+    }
+    assert (await api("automations", method="POST", body=body))[0] == 201
+    status, reply = await api("automations", method="POST", body=body)
+    assert status == 409 and "already exists" in reply["message"]
