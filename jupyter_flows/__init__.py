@@ -39,6 +39,7 @@ __all__ = [
     "cancel_flow_run",
     "read_flow_runs",
     "deploy",
+    "emit_event",
     "read_flow_run",
     "INPUTS",
     "TASK_SOURCE",
@@ -73,6 +74,19 @@ def deploy(target: Any, name: str, **options: Any) -> Any:
     from .orchestration.deploy import deploy as _deploy
 
     return _deploy(target, name, **options)
+
+
+def emit_event(
+    event: str, payload: dict[str, Any] | None = None, resource: str | None = None
+) -> Any:
+    """Record an event (``emit_event("data.arrived", {"path": p})``) in the default database.
+
+    Automations whose trigger matches it fire: the Jupyter server reads new events every
+    second. Inside a flow run, the payload names the run. Returns the stored event.
+    """
+    from .orchestration.automations import emit
+
+    return emit(event, payload, resource)
 
 
 def read_flow_run(flow_run_id: str) -> Any:

@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("jupyter_flows.cli.orchestration.RunApp", "Run a deployment now (--watch)."),
     "cancel": ("jupyter_flows.cli.orchestration.CancelApp", "Cancel a flow run."),
     "pools": ("jupyter_flows.cli.orchestration.PoolsApp", "List, create, pause work pools."),
+    "automations": (
+        "jupyter_flows.cli.automations.AutomationsApp",
+        "When events match, run, pause or resume a deployment.",
+    ),
+    "events": ("jupyter_flows.cli.automations.EventsApp", "List or emit events."),
 }
 
 

@@ -41,7 +41,7 @@ from .schemas import (
     UpdateDeployment,
 )
 
-__all__ = ["Automations", "insert_event", "matches", "fill_parameters"]
+__all__ = ["Automations", "emit", "insert_event", "matches", "fill_parameters"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,36 @@ def insert_event(conn: Connection, event: str, payload: Mapping[str, Any], **ext
     values = {"event": event, "payload": dict(payload), "occurred": extra.pop("at", None) or now()}
     result = conn.execute(insert(EVENT).values(**values, **extra))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def emit(
+    event: str,
+    payload: Mapping[str, Any] | None = None,
+    resource: str | None = None,
+    url: str | None = None,
+) -> DescribeEvent:
+    """Record an event in the run database ``url`` (default: the default database).
+
+    Inside a flow run, the payload gets the run's ``flow_run_id`` and ``flow_name`` (unless it
+    has them) and the resource defaults to the run. Raises ``ValueError`` on a bad name.
+    """
+    from ..core.context import flow_run_context
+    from ..store.api import run_store
+
+    body = CreateEvent.model_validate(
+        {"event": event, "payload": dict(payload or {}), "resource": resource}
+    )
+    context = flow_run_context.get()
+    if context is not None:
+        body.payload.setdefault("flow_run_id", context.flow_run.id)
+        body.payload.setdefault("flow_name", context.flow_run.flow_name)
+        body.resource = body.resource or f"flow-run/{context.flow_run.id}"
+    engine = run_store(url).engine
+    with engine.begin() as conn:
+        event_id = insert_event(conn, body.event, body.payload, resource=body.resource)
+    with engine.connect() as conn:
+        row = conn.execute(select(EVENT).where(EVENT.c.id == event_id)).mappings().one()
+    return DescribeEvent.model_validate(dict(row))
 
 
 def matches(trigger: EventTrigger, event: str, payload: Mapping[str, Any]) -> bool:

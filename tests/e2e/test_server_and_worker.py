@@ -209,6 +209,46 @@ class TestEndToEnd:
         times = [r["expected_start_time"] for r in e2e.runs(dep)]
         assert max(Counter(times).values()) == 1  # and no duplicates
 
+    def test_an_automation_chains_two_deployments(self, e2e: Env) -> None:
+        e2e.start_server()
+        e2e.start_worker()
+        for name in ("upstream", "downstream"):
+            assert e2e.cli("deploy", "etl.py:etl", "--name", name).returncode == 0
+        created = e2e.cli(
+            "automations", "create", "chain", "--on", "flow-run.Completed",
+            "--match", "deployment=upstream", "--run", "downstream", "--param", "n=21",
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        assert "when flow-run.Completed (deployment=upstream) -> run downstream" in created.stdout
+        watched = e2e.cli("run", "upstream", "--param", "n=1", "--watch", "--timeout", "120")
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+        downstream = e2e.get("deployments/downstream")["id"]
+
+        def chained() -> list[dict[str, Any]]:
+            return [r for r in e2e.runs(downstream) if r["state_name"] == "Completed"]
+
+        done = wait(chained, 120, "the automation's run of downstream to complete")
+        assert [r["parameters"] for r in done] == [{"n": 21}]
+        assert "automation:chain" in done[0]["tags"]
+        listed = e2e.cli("automations", "ls")
+        assert "chain" in listed.stdout and "fired 1x" in listed.stdout, listed.stdout
+        events = e2e.cli("events", "ls", "--event", "automation.*")
+        assert "automation.triggered" in events.stdout and done[0]["id"] in events.stdout
+
+        emitted = e2e.cli("events", "emit", "upload.done", "--payload", '{"rows": 3}')
+        assert emitted.returncode == 0 and "upload.done" in emitted.stdout
+        assert e2e.cli("automations", "disable", "chain").stdout.strip() == "chain: disabled"
+        # bad input: one line naming the problem, nothing created
+        bad = e2e.cli("events", "emit", "x", "--payload", "{oops")
+        assert bad.returncode == 2 and "--payload is not JSON" in bad.stderr
+        bad = e2e.cli("automations", "create", "b", "--on", "has space", "--run", "downstream")
+        assert bad.returncode == 1 and "trigger.event" in bad.stderr, bad.stderr
+        bad = e2e.cli("automations", "create", "b", "--on", "x", "--run", "nowhere")
+        assert bad.returncode == 1 and "no deployment 'nowhere'" in bad.stderr, bad.stderr
+        bad = e2e.cli("automations", "create", "b", "--on", "x")
+        assert bad.returncode == 2 and "--run, --pause, --resume" in bad.stderr
+        assert [a["name"] for a in e2e.get("automations")["items"]] == ["chain"]
+
     def test_python_entrypoint_run_now_with_watch(self, e2e: Env) -> None:
         e2e.start_server()
         assert e2e.cli("deploy", "etl.py:etl", "--name", "etl").returncode == 0

@@ -112,6 +112,28 @@ class TestEvents:
         with pytest.raises(ValidationError, match="event"):
             CreateEvent(event="has spaces")
 
+    def test_emit_event_from_a_flow(
+        self, service: OrchestrationService, db_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import jupyter_flows
+        from jupyter_flows import flow
+
+        monkeypatch.setenv("JUPYTER_FLOWS_DB_URL", db_url)
+
+        @flow
+        def producer(rows: int) -> int:
+            return int(jupyter_flows.emit_event("data.ready", {"rows": rows}).id)
+
+        event_id = producer(3)
+        got = events(service, "data.ready")
+        assert [e.id for e in got] == [event_id]
+        assert got[0].payload["rows"] == 3 and got[0].payload["flow_name"] == "producer"
+        assert got[0].resource == f"flow-run/{got[0].payload['flow_run_id']}"
+        outside = jupyter_flows.emit_event("data.ready", resource="bucket/raw")
+        assert outside.payload == {} and outside.resource == "bucket/raw"
+        with pytest.raises(ValueError, match="event"):
+            jupyter_flows.emit_event("not a name")
+
     def test_prune(self, service: OrchestrationService) -> None:
         with service.engine.begin() as conn:
             insert_event(conn, "old", {}, at=b.at(0))
