@@ -307,8 +307,13 @@ class Automations:
             if not rows:
                 return
             flow_states = [r for r in rows if r.run_kind == "flow"]
-            runs = _flow_runs(conn, {r.run_id for r in flow_states})
+            ids = {r.run_id for r in flow_states}
+            runs = _flow_runs(conn, ids)
+            last = _last_states(conn, ids, start)
             for r in flow_states:
+                if last.get(r.run_id) == (r.type, r.name):
+                    continue  # the state it is in, recorded again (the kernel, then the worker)
+                last[r.run_id] = (r.type, r.name)
                 run = runs.get(r.run_id, {})
                 payload = {
                     "flow_run_id": r.run_id,
@@ -429,3 +434,18 @@ def _flow_runs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
         .where(FLOW_RUN.c.id.in_(ids))
     ).mappings().all()  # fmt: skip
     return {r["id"]: dict(r) for r in rows}
+
+
+def _last_states(conn: Connection, ids: set[str], up_to: int) -> dict[str, tuple[str, str]]:
+    """The (type, name) of the last state row up to id ``up_to`` of each flow run in ``ids``."""
+    if not ids:
+        return {}
+    latest = (
+        select(func.max(STATE.c.id))
+        .where(and_(STATE.c.run_id.in_(ids), STATE.c.id <= up_to))
+        .group_by(STATE.c.run_id)
+    )
+    rows = conn.execute(
+        select(STATE.c.run_id, STATE.c.type, STATE.c.name).where(STATE.c.id.in_(latest))
+    ).all()
+    return {r.run_id: (r.type, r.name) for r in rows}

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from jupyter_flows.core.states import StateType
 from jupyter_flows.exceptions import Conflict, NotFound
+from jupyter_flows.orchestration._tables import record_state
 from jupyter_flows.orchestration.automations import insert_event
 from jupyter_flows.orchestration.schemas import (
     CreateAutomation,
@@ -94,6 +95,16 @@ class TestEvents:
         assert failed[0].payload["flow_name"] == "from_kernel"
         assert failed[0].payload["message"] == "boom"
         assert failed[0].occurred == b.at(2)
+
+    def test_a_state_recorded_twice_is_one_event(self, chained: OrchestrationService) -> None:
+        """A notebook run: the kernel records Completed, then the worker (with the output)."""
+        run = chained.run_deployment("upstream", CreateDeploymentRun())
+        finish(chained, run.id)
+        chained.process_events()  # the second Completed comes in a later batch
+        with chained.engine.begin() as conn:
+            record_state(conn, run.id, "COMPLETED", "Completed", "output: out.ipynb", b.at(9))
+        chained.process_events()
+        assert len(events(chained, "flow-run.Completed")) == 1
 
     def test_history_before_the_cursor_is_not_replayed(self, service: OrchestrationService) -> None:
         deploy(service, "old")
