@@ -1,4 +1,5 @@
-"""Orchestration benchmarks: schedule-to-start latency, REST list latency, notebook overhead.
+"""Orchestration benchmarks: schedule-to-start latency, REST list latency, notebook overhead,
+event processing for automations.
 
 Usage: ``python benchmarks/orchestration.py [--quick]``. Prints a table; figures are
 medians/percentiles of one run, with ratios taken in the same run.
@@ -92,6 +93,59 @@ def schedule_latency(tmp: Path, deployments: int, seconds: float) -> dict[str, f
         time.sleep(0.05)
     scheduler.shutdown()
     return {"runs": len(starts), "p50": pct(starts, 0.5), "p99": pct(starts, 0.99)}
+
+
+def event_throughput(tmp: Path, events: int) -> dict[str, float]:
+    """Flow-run states -> events -> 20 automations (one matches each 100th event): events/s."""
+    from jupyter_flows.orchestration._tables import FLOW_RUN, STATE
+    from jupyter_flows.orchestration.schemas import CreateAutomation, CreateDeployment
+    from jupyter_flows.orchestration.service import OrchestrationService
+    from jupyter_flows.store.db import open_store
+
+    root = tmp / "events-root"
+    root.mkdir()
+    notebook(root / "nb.ipynb", "pass")
+    service = OrchestrationService(open_store(f"sqlite:///{tmp / 'events.sqlite'}"), root, tmp)
+    service.create_deployment(CreateDeployment(name="target", entrypoint="nb.ipynb"))
+    for i in range(20):
+        service.create_automation(
+            CreateAutomation.model_validate(
+                {
+                    "name": f"a{i}",
+                    "trigger": {"event": "flow-run.Failed", "match": {"flow_name": f"f{i}"}},
+                    "action": {"type": "run-deployment", "deployment": "target"},
+                }
+            )
+        )
+    service.start_cursors()
+    now = datetime.now(timezone.utc)
+    runs, states = [], []
+    for i in range(events // 2):  # each run: Running, then Completed (every 100th: Failed)
+        run_id = f"{i:032x}"
+        failed = i % 100 == 0
+        runs.append(
+            {"id": run_id, "name": f"r{i}", "flow_name": f"f{i % 20}", "parameters": {},
+             "tags": [], "state_type": "FAILED" if failed else "COMPLETED",
+             "state_name": "Failed" if failed else "Completed", "created": now, "run_count": 1,
+             "total_run_time": 0.0}
+        )  # fmt: skip
+        for type_, name in (
+            ("RUNNING", "Running"),
+            (("FAILED", "Failed") if failed else ("COMPLETED", "Completed")),
+        ):
+            states.append(
+                {"run_id": run_id, "run_kind": "flow", "flow_run_id": run_id, "type": type_,
+                 "name": name, "timestamp": now}
+            )  # fmt: skip
+    with service.engine.begin() as conn:
+        conn.execute(FLOW_RUN.insert(), runs)
+        conn.execute(STATE.insert(), states)
+    started = time.perf_counter()
+    while service.process_events(500) == 500:
+        pass
+    elapsed = time.perf_counter() - started
+    fired = sum(a.fired_count for a in service.list_automations().items)
+    return {"events": events, "per_s": events / elapsed, "fired": fired}
 
 
 def free_port() -> int:
@@ -248,6 +302,7 @@ def main() -> None:
         sched = schedule_latency(tmp, 100, 8 if args.quick else 30)
         rest = rest_list(tmp, 100_000, 100 if args.quick else 500)
         nb = notebook_overhead(tmp, 3 if args.quick else 7)
+        events = event_throughput(tmp, 5_000 if args.quick else 50_000)
     print("jupyter-flows orchestration benchmarks")
     print(
         f"schedule -> start, 100 active schedules : p50 {sched['p50'] * 1000:.0f} ms, "
@@ -260,6 +315,10 @@ def main() -> None:
     print(
         f"notebook run vs bare papermill          : {nb['ours_s']:.2f} s vs {nb['bare_s']:.2f} s "
         f"({nb['overhead_pct']:+.0f}%; both fresh processes)"
+    )
+    print(
+        f"flow-run states -> automations          : {events['per_s']:,.0f} states/s "
+        f"({events['events']:,.0f} states, 20 automations, {events['fired']:.0f} runs started)"
     )
 
 
