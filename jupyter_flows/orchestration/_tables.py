@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
 
+from ..exceptions import NotFound
 from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord
 from ..store.orchestration_models import (
     AutomationRecord,
@@ -32,6 +34,7 @@ __all__ = [
     "TRANSITIONS",
     "now",
     "record_state",
+    "find_by_id_or_name",
 ]
 
 FLOW_RUN = FlowRunRecord.__table__  # type: ignore[attr-defined]
@@ -77,3 +80,18 @@ def record_state(
             message=message,
         )
     )
+
+
+def find_by_id_or_name(engine: Engine, table: Any, id_or_name: str, what: str) -> Any:
+    """The row of ``table`` whose id or name is ``id_or_name``; ``NotFound`` naming ``what``."""
+    with engine.connect() as conn:
+        found = (
+            conn.execute(
+                select(table).where((table.c.id == id_or_name) | (table.c.name == id_or_name))
+            )
+            .mappings()
+            .first()
+        )
+    if found is None:
+        raise NotFound(f"no {what} {id_or_name!r}")
+    return found

@@ -24,7 +24,16 @@ from sqlalchemy.engine import Connection, Engine
 from ..core.records import new_id
 from ..exceptions import Conflict, NotFound
 from ..store.repository import RunStore
-from ._tables import AUTOMATION, CURSOR, DEPLOYMENT, EVENT, FLOW_RUN, STATE, now
+from ._tables import (
+    AUTOMATION,
+    CURSOR,
+    DEPLOYMENT,
+    EVENT,
+    FLOW_RUN,
+    STATE,
+    find_by_id_or_name,
+    now,
+)
 from .schemas import (
     AutomationAction,
     CreateAutomation,
@@ -165,19 +174,7 @@ class Automations:
         return self.read_automation(str(row["id"]))
 
     def _automation_row(self, id_or_name: str) -> Any:
-        with self.engine.connect() as conn:
-            found = (
-                conn.execute(
-                    select(AUTOMATION).where(
-                        (AUTOMATION.c.id == id_or_name) | (AUTOMATION.c.name == id_or_name)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if found is None:
-            raise NotFound(f"no automation {id_or_name!r}")
-        return found
+        return find_by_id_or_name(self.engine, AUTOMATION, id_or_name, "automation")
 
     def read_automation(self, id_or_name: str) -> DescribeAutomation:
         return DescribeAutomation.model_validate(dict(self._automation_row(id_or_name)))

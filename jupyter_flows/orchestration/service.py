@@ -25,7 +25,7 @@ from ..exceptions import Conflict, NotFound, ScheduleError
 from ..store.repository import RunStore
 from ..store.schemas import DescribeFlowRun
 from . import deployments as _dep
-from ._tables import DEPLOYMENT, FLOW_RUN, now, record_state
+from ._tables import DEPLOYMENT, FLOW_RUN, find_by_id_or_name, now, record_state
 from .automations import Automations
 from .pools import WorkPools
 from .run_states import RunStates
@@ -100,19 +100,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         return self.read_deployment(str(row["id"]))
 
     def _deployment_row(self, id_or_name: str) -> Any:
-        with self.engine.connect() as conn:
-            found = (
-                conn.execute(
-                    select(DEPLOYMENT).where(
-                        (DEPLOYMENT.c.id == id_or_name) | (DEPLOYMENT.c.name == id_or_name)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if found is None:
-            raise NotFound(f"no deployment {id_or_name!r}")
-        return found
+        return find_by_id_or_name(self.engine, DEPLOYMENT, id_or_name, "deployment")
 
     def read_deployment(self, id_or_name: str) -> DescribeDeployment:
         return _dep.describe(self._deployment_row(id_or_name))
