@@ -69,7 +69,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
     def create_deployment(self, body: CreateDeployment) -> DescribeDeployment:
         kind, params, schema = _dep.check(body.entrypoint, body.parameters, self.root_dir)
         _dep.check_schedules(body.schedules)
-        self.read_work_pool(body.work_pool)
+        self._check_pool(body.work_pool)
         at = now()
         row = {
             "id": new_id(),
@@ -98,6 +98,13 @@ class OrchestrationService(WorkPools, RunStates, Automations):
             raise Conflict(f"a deployment named {body.name!r} already exists") from None
         self._changed()
         return self.read_deployment(str(row["id"]))
+
+    def _check_pool(self, name: str) -> None:
+        """A body naming a pool that does not exist is bad input (400), not a missing route."""
+        try:
+            self.read_work_pool(name)
+        except NotFound:
+            raise ValueError(f"work_pool: no work pool {name!r}") from None
 
     def _deployment_row(self, id_or_name: str) -> Any:
         return find_by_id_or_name(self.engine, DEPLOYMENT, id_or_name, "deployment")
@@ -141,7 +148,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
                 dict(s.model_dump(mode="json"), id=s.id or new_id()[-8:]) for s in body.schedules
             ]
         if body.work_pool is not None:
-            self.read_work_pool(body.work_pool)
+            self._check_pool(body.work_pool)
         for name in (
             "tags",
             "description",
