@@ -221,9 +221,8 @@ class Automations:
         stmt = select(EVENT)
         if query.event:
             if any(c in query.event for c in "*?"):
-                like = query.event.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                like = like.replace("*", "%").replace("?", "_")
-                stmt = stmt.where(EVENT.c.event.like(like, escape="\\"))
+                sqlite = self.engine.dialect.name == "sqlite"
+                stmt = stmt.where(*_glob_filter(query.event, prefix_range=sqlite))
             else:
                 stmt = stmt.where(EVENT.c.event == query.event)
         if query.after_id is not None:
@@ -446,3 +445,17 @@ def _last_states(conn: Connection, ids: set[str], up_to: int) -> dict[str, tuple
         select(STATE.c.run_id, STATE.c.type, STATE.c.name).where(STATE.c.id.in_(latest))
     ).all()
     return {r.run_id: (r.type, r.name) for r in rows}
+
+
+def _glob_filter(pattern: str, prefix_range: bool) -> list[Any]:
+    """SQL conditions for a glob of ``*`` and ``?``: a LIKE, and with ``prefix_range`` a range
+    on the literal prefix so that the ``event`` index is used (``automation.*``:
+    ``'automation.' <= event < 'automation/'``; only where text compares byte by byte, as in
+    SQLite: a PostgreSQL locale may order punctuation otherwise)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conditions = [EVENT.c.event.like(escaped.replace("*", "%").replace("?", "_"), escape="\\")]
+    prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    if prefix and prefix_range:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        conditions += [EVENT.c.event >= prefix, EVENT.c.event < upper]
+    return conditions

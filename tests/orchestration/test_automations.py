@@ -118,6 +118,9 @@ class TestEvents:
         service.emit_event(CreateEvent(event="data_other", payload={}))
         assert first.event == "data.arrived" and first.payload == {"rows": 3}
         assert [e.event for e in events(service, "data.*")] == ["data.arrived"]  # _ is literal
+        assert [e.event for e in events(service, "data?other")] == ["data_other"]
+        assert [e.event for e in events(service, "*.arrived")] == ["data.arrived"]
+        assert events(service, "Data.*") == []  # case matters, as in triggers
         later = service.list_events(ListEventsQuery(after_id=first.id))
         assert [e.event for e in later.items] == ["data_other"]
         with pytest.raises(ValidationError, match="event"):
