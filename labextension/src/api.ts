@@ -187,6 +187,30 @@ export namespace FlowsAPI {
     return reply.parameters;
   }
 
+  export async function automations(): Promise<Flows.IDescribeAutomation[]> {
+    const path = 'automations';
+    return (await requestAPI<Flows.IItems<Flows.IDescribeAutomation>>(path))
+      .items;
+  }
+
+  export function setAutomationEnabled(
+    automationId: string,
+    enabled: boolean
+  ): Promise<Flows.IDescribeAutomation> {
+    return requestAPI(
+      `automations/${id(automationId)}`,
+      json('PATCH', { enabled })
+    );
+  }
+
+  /** Events, newest first. */
+  export async function events(
+    q: Flows.IListEventsQuery = {}
+  ): Promise<Flows.IDescribeEvent[]> {
+    const path = `events${query({ ...q })}`;
+    return (await requestAPI<Flows.IItems<Flows.IDescribeEvent>>(path)).items;
+  }
+
   export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
     return (
       await requestAPI<Flows.IItems<Flows.IDescribeWorkPool>>('work_pools')

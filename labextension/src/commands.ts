@@ -15,7 +15,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 
 import { errorMessage, FlowsAPI } from './api';
 import { flowsIcon, scheduleIcon } from './icons';
-import { CommandIDs, Flows, IFlowsModel } from './tokens';
+import { CommandIDs, IFlowsModel } from './tokens';
 import { runDeploymentDialog } from './widgets/RunDialog';
 import { createRunWidget, RunView } from './widgets/RunView';
 import { scheduleNotebookDialog } from './widgets/ScheduleDialog';
@@ -47,13 +47,15 @@ function idOf(args: Record<string, unknown>): string {
   return id;
 }
 
-function findDeployment(
-  model: IFlowsModel,
-  id: string
-): Flows.IDescribeDeployment {
-  const found = model.deployments.find(d => d.id === id || d.name === id);
+/** The deployment or automation with this id (or name). */
+function find<T extends { id: string; name: string }>(
+  items: T[],
+  id: string,
+  what: string
+): T {
+  const found = items.find(item => item.id === id || item.name === id);
   if (!found) {
-    throw new Error(`no deployment ${id}`);
+    throw new Error(`no ${what} ${id}`);
   }
   return found;
 }
@@ -71,7 +73,7 @@ function download(filename: string, text: string, type: string): void {
 
 /**
  * Commands of the side panel and run views: open, refresh, cancel,
- * report, output notebook, run/pause deployments.
+ * report, output notebook, run/pause deployments, enable/disable automations.
  */
 export function addPanelCommands(
   app: JupyterFrontEnd,
@@ -175,7 +177,7 @@ export function addPanelCommands(
     label: 'Run Deployment Now',
     execute: args =>
       reporting('Starting the run failed', async () => {
-        const deployment = findDeployment(model, idOf(args));
+        const deployment = find(model.deployments, idOf(args), 'deployment');
         const run = await runDeploymentDialog(deployment);
         if (run) {
           Notification.success(`Started ${run.name} of ${deployment.name}.`, {
@@ -197,12 +199,25 @@ export function addPanelCommands(
     label: 'Pause or Resume Deployment',
     execute: args =>
       reporting('Changing the deployment failed', async () => {
-        const deployment = findDeployment(model, idOf(args));
+        const deployment = find(model.deployments, idOf(args), 'deployment');
         const updated = await FlowsAPI.setPaused(
           deployment.id,
           !deployment.paused
         );
         model.updateDeployment(updated);
+      })
+  });
+
+  commands.addCommand(CommandIDs.toggleAutomation, {
+    label: 'Enable or Disable Automation',
+    execute: args =>
+      reporting('Changing the automation failed', async () => {
+        const automation = find(model.automations, idOf(args), 'automation');
+        const updated = await FlowsAPI.setAutomationEnabled(
+          automation.id,
+          !automation.enabled
+        );
+        model.updateAutomation(updated);
       })
   });
 }

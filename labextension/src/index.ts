@@ -28,12 +28,13 @@ const PLUGIN_ID = 'jupyter-flows:plugin';
 const PANEL_ID = 'jupyter-flows-panel';
 
 /**
- * The model: one shared poll of runs, deployments and work pools; checks the
+ * The model: one shared poll of runs, deployments, automations and work pools; checks the
  * server extension on activation.
  */
 const modelPlugin: JupyterFrontEndPlugin<IFlowsModel> = {
   id: PLUGIN_ID,
-  description: 'Runs, deployments and work pools of jupyter-flows.',
+  description:
+    'Runs, deployments, automations and work pools of jupyter-flows.',
   autoStart: true,
   provides: IFlowsModel,
   optional: [ISettingRegistry],

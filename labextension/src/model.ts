@@ -15,6 +15,8 @@ export const MISSING_SERVER_EXTENSION =
 
 /** Every this many ticks the (rarely changing) list of flows is re-read. */
 const FLOWS_EVERY = 6;
+/** How many of the latest automation events are read per poll. */
+const AUTOMATION_EVENTS = 50;
 /** The server's largest page. */
 const MAX_LIMIT = 1000;
 
@@ -77,6 +79,14 @@ export class FlowsModel implements IFlowsModel, IDisposable {
 
   get workers(): Flows.IDescribeWorker[] {
     return this._workers;
+  }
+
+  get automations(): Flows.IDescribeAutomation[] {
+    return this._automations;
+  }
+
+  get automationEvents(): Flows.IDescribeEvent[] {
+    return this._automationEvents;
   }
 
   get orchestrationError(): string | null {
@@ -179,6 +189,14 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     this._changed.emit();
   }
 
+  /** Replace one automation after an action (enable, disable) without waiting for the poll. */
+  updateAutomation(automation: Flows.IDescribeAutomation): void {
+    this._automations = this._automations.map(a =>
+      a.id === automation.id ? automation : a
+    );
+    this._changed.emit();
+  }
+
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -254,14 +272,19 @@ export class FlowsModel implements IFlowsModel, IDisposable {
 
   private async _fetchOrchestration(): Promise<void> {
     try {
-      const [deployments, pools, workers] = await Promise.all([
-        FlowsAPI.deployments(),
-        FlowsAPI.workPools(),
-        FlowsAPI.workers()
-      ]);
+      const [deployments, pools, workers, automations, events] =
+        await Promise.all([
+          FlowsAPI.deployments(),
+          FlowsAPI.workPools(),
+          FlowsAPI.workers(),
+          FlowsAPI.automations(),
+          FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS })
+        ]);
       this._deployments = deployments.items;
       this._workPools = pools;
       this._workers = workers;
+      this._automations = automations;
+      this._automationEvents = events;
       this._orchestrationError = null;
     } catch (error) {
       if (errorStatus(error) !== 404) {
@@ -269,7 +292,7 @@ export class FlowsModel implements IFlowsModel, IDisposable {
       }
       // a server without the deployments part: the runs still work
       this._orchestrationError =
-        'Deployments and work pools are not available on this server.';
+        'Deployments, automations and work pools are not available on this server.';
     }
   }
 
@@ -285,6 +308,8 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _deployments: Flows.IDescribeDeployment[] = [];
   private _workPools: Flows.IDescribeWorkPool[] = [];
   private _workers: Flows.IDescribeWorker[] = [];
+  private _automations: Flows.IDescribeAutomation[] = [];
+  private _automationEvents: Flows.IDescribeEvent[] = [];
   private _orchestrationError: string | null = null;
   private _error: string | null = null;
   private _loading = true;

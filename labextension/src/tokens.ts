@@ -20,6 +20,7 @@ export namespace CommandIDs {
   export const openOutput = 'jupyter-flows:open-output';
   export const runDeployment = 'jupyter-flows:run-deployment';
   export const toggleDeployment = 'jupyter-flows:toggle-deployment';
+  export const toggleAutomation = 'jupyter-flows:toggle-automation';
   export const scheduleNotebook = 'jupyter-flows:schedule-notebook';
 }
 
@@ -263,6 +264,74 @@ export namespace Flows {
     last_heartbeat: string;
     status: 'online' | 'offline';
   }
+
+  /** Events named like `event` (a glob) whose payload has `match`. */
+  export interface IEventTrigger {
+    event: string;
+    match: Record<string, unknown>;
+    threshold: number;
+    within_seconds?: number | null;
+  }
+
+  export interface IAutomationAction {
+    type: 'run-deployment' | 'pause-deployment' | 'resume-deployment';
+    deployment: string;
+    parameters: Record<string, unknown>;
+    tags: string[];
+  }
+
+  export interface ICreateAutomation {
+    name: string;
+    description?: string | null;
+    enabled?: boolean;
+    trigger: IEventTrigger;
+    action: IAutomationAction;
+  }
+
+  export interface IUpdateAutomation {
+    description?: string | null;
+    enabled?: boolean | null;
+    trigger?: IEventTrigger | null;
+    action?: IAutomationAction | null;
+  }
+
+  export interface IDescribeAutomation {
+    id: string;
+    name: string;
+    description?: string | null;
+    enabled: boolean;
+    trigger: IEventTrigger;
+    action: IAutomationAction;
+    fired_count: number;
+    last_fired?: string | null;
+    created: string;
+    updated: string;
+  }
+
+  export interface ICreateEvent {
+    event: string;
+    resource?: string | null;
+    payload?: Record<string, unknown>;
+  }
+
+  /**
+   * An event; `automation.triggered` / `automation.failed` have the payload
+   * {automation, action, deployment, cause, flow_run_id?, error?}.
+   */
+  export interface IDescribeEvent {
+    id: number;
+    event: string;
+    resource?: string | null;
+    payload: Record<string, unknown>;
+    occurred: string;
+  }
+
+  export interface IListEventsQuery {
+    /** A name or glob, e.g. `flow-run.*`. */
+    event?: string;
+    after_id?: number;
+    limit?: number;
+  }
 }
 
 /**
@@ -288,6 +357,9 @@ export interface IFlowsModel {
   readonly deployments: Flows.IDescribeDeployment[];
   readonly workPools: Flows.IDescribeWorkPool[];
   readonly workers: Flows.IDescribeWorker[];
+  readonly automations: Flows.IDescribeAutomation[];
+  /** The latest `automation.*` events, newest first. */
+  readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */
   readonly orchestrationError: string | null;
   readonly error: string | null;
@@ -297,6 +369,8 @@ export interface IFlowsModel {
   refresh(): Promise<void>;
   /** Show a deployment changed by an action before the next poll. */
   updateDeployment(deployment: Flows.IDescribeDeployment): void;
+  /** Show an automation changed by an action before the next poll. */
+  updateAutomation(automation: Flows.IDescribeAutomation): void;
 }
 
 /**
@@ -304,5 +378,5 @@ export interface IFlowsModel {
  */
 export const IFlowsModel = new Token<IFlowsModel>(
   'jupyter-flows:IFlowsModel',
-  'The runs, deployments and work pools shown in the Flows panel.'
+  'The runs, deployments, automations and work pools shown in the Flows panel.'
 );

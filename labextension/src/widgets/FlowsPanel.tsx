@@ -1,11 +1,13 @@
 /**
- * The left side panel: runs (filtered, paged), deployments, work pools.
+ * The left side panel: runs (filtered, paged), deployments, automations,
+ * work pools.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useState } from 'react';
 
+import { AutomationList } from '../components/AutomationList';
 import { DeploymentList } from '../components/DeploymentList';
 import { useClock, useSignal } from '../components/hooks';
 import { RunFilter } from '../components/RunFilter';
@@ -38,6 +40,10 @@ function Panel(props: {
   const onToggle = (d: Flows.IDescribeDeployment) =>
     withBusy(d.id, () =>
       commands.execute(CommandIDs.toggleDeployment, { id: d.id })
+    );
+  const onToggleAutomation = (a: Flows.IDescribeAutomation) =>
+    withBusy(a.id, () =>
+      commands.execute(CommandIDs.toggleAutomation, { id: a.id })
     );
   const onRun = (d: Flows.IDescribeDeployment) =>
     withBusy(d.id, () =>
@@ -109,6 +115,21 @@ function Panel(props: {
             onShowRuns={d =>
               (model.filter = { ...model.filter, deploymentId: d.id })
             }
+          />
+        )}
+      </Section>
+      <Section
+        id="automations"
+        title="Automations"
+        count={model.automations.length}
+      >
+        {!model.orchestrationError && (
+          <AutomationList
+            automations={model.automations}
+            events={model.automationEvents}
+            now={now}
+            busy={busy}
+            onToggle={a => void onToggleAutomation(a)}
           />
         )}
       </Section>

@@ -1,0 +1,148 @@
+import React from 'react';
+
+import { formatRelative, formatTime, parseTime } from '../format';
+import { Flows } from '../tokens';
+
+const VERBS: Record<Flows.IAutomationAction['type'], string> = {
+  'run-deployment': 'run',
+  'pause-deployment': 'pause',
+  'resume-deployment': 'resume'
+};
+
+/**
+ * "when flow-run.Completed (deployment = upstream) 3× within 60 s → run downstream".
+ */
+export function describeAutomation(
+  automation: Flows.IDescribeAutomation
+): string {
+  const { trigger, action } = automation;
+  const match = Object.entries(trigger.match).map(
+    ([key, value]) =>
+      `${key} = ${typeof value === 'string' ? value : JSON.stringify(value)}`
+  );
+  let when = trigger.event;
+  if (match.length) {
+    when += ` (${match.join(', ')})`;
+  }
+  if (trigger.threshold > 1) {
+    when += ` ${trigger.threshold}×`;
+    if (trigger.within_seconds) {
+      when += ` within ${trigger.within_seconds} s`;
+    }
+  }
+  return `when ${when} → ${VERBS[action.type]} ${action.deployment}`;
+}
+
+/**
+ * The newest `automation.*` event of each automation (by name), ignoring
+ * events older than the automation (an earlier one of the same name).
+ */
+function lastOutcomes(
+  automations: Flows.IDescribeAutomation[],
+  events: Flows.IDescribeEvent[]
+): Map<string, Flows.IDescribeEvent> {
+  const outcomes = new Map<string, Flows.IDescribeEvent>();
+  for (const a of automations) {
+    const created = parseTime(a.created) ?? 0;
+    const last = events.find(
+      e =>
+        e.payload.automation === a.name &&
+        (parseTime(e.occurred) ?? 0) >= created
+    );
+    if (last) {
+      outcomes.set(a.name, last);
+    }
+  }
+  return outcomes;
+}
+
+function fired(automation: Flows.IDescribeAutomation, now: number): string {
+  const n = automation.fired_count;
+  if (n === 0) {
+    return 'never fired';
+  }
+  const when = formatRelative(automation.last_fired, now);
+  const last = when === 'now' ? 'just now' : when;
+  return `fired ${n} ${n === 1 ? 'time' : 'times'} · last ${last}`;
+}
+
+/**
+ * Automations: what triggers them, what they do, how often they fired,
+ * their last failure and an enabled toggle.
+ */
+export function AutomationList(props: {
+  automations: Flows.IDescribeAutomation[];
+  events: Flows.IDescribeEvent[];
+  now: number;
+  busy: Set<string>;
+  onToggle: (automation: Flows.IDescribeAutomation) => void;
+}): JSX.Element {
+  if (props.automations.length === 0) {
+    return (
+      <p className="jp-Flows-empty">
+        No automations yet. Create one with{' '}
+        <code>jupyter flows automations create</code> or POST{' '}
+        <code>/jupyter-flows/api/automations</code>.
+      </p>
+    );
+  }
+  const outcomes = lastOutcomes(props.automations, props.events);
+  return (
+    <ul className="jp-Flows-list" aria-label="Automations">
+      {props.automations.map(a => {
+        const outcome = outcomes.get(a.name);
+        const failed = outcome?.event === 'automation.failed';
+        return (
+          <li
+            key={a.id}
+            className="jp-Flows-automation"
+            data-automation={a.name}
+            data-enabled={a.enabled ? 'true' : 'false'}
+          >
+            <div className="jp-Flows-rowMain">
+              <span
+                className="jp-Flows-automationName"
+                title={a.description ?? ''}
+              >
+                {a.name}
+              </span>
+              <span className="jp-Flows-detail jp-Flows-automationRule">
+                {describeAutomation(a)}
+              </span>
+              <span
+                className="jp-Flows-detail"
+                title={a.last_fired ? formatTime(a.last_fired) : ''}
+              >
+                {fired(a, props.now)}
+              </span>
+            </div>
+            <div className="jp-Flows-rowActions">
+              <button
+                className="jp-Flows-toggle"
+                role="switch"
+                aria-checked={a.enabled}
+                aria-label={`${a.name} enabled`}
+                title={
+                  a.enabled ? 'Disable the automation' : 'Enable the automation'
+                }
+                disabled={props.busy.has(a.id)}
+                onClick={() => props.onToggle(a)}
+              >
+                {a.enabled ? 'Enabled' : 'Disabled'}
+              </button>
+            </div>
+            {failed && outcome && (
+              <p
+                className="jp-Flows-automationError"
+                title={formatTime(outcome.occurred)}
+              >
+                Failed {formatRelative(outcome.occurred, props.now)}:{' '}
+                {String(outcome.payload.error ?? 'unknown error')}
+              </p>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
