@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,21 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
+#: "[IPKernelApp] WARNING | ..." (Jupyter apps), "12:00:01.234 | ERROR   | ..." (run logs)
+_LEVEL_IN_LINE = re.compile(r"^(?:\[[\w.-]+\]\s+|[\d:.]+\s+\|\s+)(\w+)\s*\|")
+#: notices of the kernel papermill starts on 127.0.0.1 that say nothing about the run
+_NOISE = ("Kernel is running over TCP without encryption",)
+
+
+def log_line(line: str) -> dict[str, Any] | None:
+    """A line of a run's output as a log record (its level read from the line), or ``None``."""
+    if any(noise in line for noise in _NOISE):
+        return None
+    found = _LEVEL_IN_LINE.match(line)
+    level = _LEVELS.get(found.group(1).upper(), 20) if found else 20
+    return {"level": level, "message": line}
 
 
 @dataclass
@@ -145,11 +161,10 @@ class Worker:
 
     def _send_logs(self, child: _Child) -> None:
         lines, child.lines = child.lines, []
-        if lines:
+        records = [r for r in map(log_line, lines[-500:]) if r is not None]
+        if records:
             try:
-                self.client.append_logs(
-                    child.run_id, [{"level": 20, "message": line} for line in lines[-500:]]
-                )
+                self.client.append_logs(child.run_id, records)
             except WorkerClientError as exc:
                 logger.warning("could not send logs of %s: %s", child.run_id, exc)
 

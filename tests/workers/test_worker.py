@@ -14,7 +14,7 @@ from jupyter_flows.orchestration.schemas import CreateDeployment, CreateDeployme
 from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
 from jupyter_flows.workers.clients import LocalClient
-from jupyter_flows.workers.worker import Worker
+from jupyter_flows.workers.worker import Worker, log_line
 from tests.helpers import write_notebook
 
 FLOW = """
@@ -109,6 +109,8 @@ class TestWorker:
         assert run.parameters["n"] == 5
         out = tmp_path / "outputs" / run_id / "tasks.ipynb"
         assert "total 10" in out.read_text()  # parameters were injected
+        logs = service.runs.read_logs(run_id)
+        assert not any("without encryption" in log.message for log in logs)
 
     def test_failing_cell_fails_the_run(self, setup: Any) -> None:
         service, worker, _ = setup
@@ -130,3 +132,21 @@ class TestWorker:
         run = run_until(worker, service, run_id, {"Cancelled"})
         assert run.state_name == "Cancelled"
         assert process.poll() is not None  # the subprocess was stopped
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("[IPKernelApp] WARNING | Parent appears to have exited, shutting down.", 30),
+        ("12:00:01.234 | ERROR   | Task run 'load-0' - ValueError: bad", 40),
+        ("[NbConvertApp] Executing notebook with kernel: python3", 20),
+        ("plain output", 20),
+    ],
+)
+def test_log_levels_are_read_from_the_lines(line: str, level: int) -> None:
+    assert log_line(line) == {"level": level, "message": line}
+
+
+def test_kernel_transport_notices_are_dropped() -> None:
+    notice = "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ..."
+    assert log_line(notice) is None
