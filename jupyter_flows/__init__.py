@@ -84,7 +84,7 @@ def emit_event(
     Automations whose trigger matches it fire: the Jupyter server reads new events every
     second. Inside a flow run, the payload names the run. Returns the stored event.
     """
-    from .orchestration.automations import emit
+    from .orchestration.events import emit
 
     return emit(event, payload, resource)
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from jupyter_flows.core.states import StateType
 from jupyter_flows.exceptions import Conflict, NotFound
 from jupyter_flows.orchestration._tables import record_state
-from jupyter_flows.orchestration.automations import insert_event
+from jupyter_flows.orchestration.events import insert_event
 from jupyter_flows.orchestration.schemas import (
     CreateAutomation,
     CreateDeployment,
