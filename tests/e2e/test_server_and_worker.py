@@ -238,6 +238,23 @@ class TestEndToEnd:
         emitted = e2e.cli("events", "emit", "upload.done", "--payload", '{"rows": 3}')
         assert emitted.returncode == 0 and "upload.done" in emitted.stdout
         assert e2e.cli("automations", "disable", "chain").stdout.strip() == "chain: disabled"
+
+        # an event emitted (by a kernel, into the database) while the server is down is
+        # handled once it is back: nothing is lost
+        created = e2e.cli(
+            "automations", "create", "on-upload", "--on", "upload.done",
+            "--run", "downstream", "--param", "n={{ event.rows }}",
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        e2e.stop_server()
+        code = "import jupyter_flows; jupyter_flows.emit_event('upload.done', {'rows': 5})"
+        subprocess.run([PY, "-c", code], env=e2e.env, check=True, timeout=120)
+        e2e.start_server()
+
+        def uploaded() -> list[dict[str, Any]]:
+            return [r for r in e2e.runs(downstream) if r["parameters"] == {"n": 5}]
+
+        assert len(wait(uploaded, 60, "the run for the event emitted while down")) == 1
         # bad input: one line naming the problem, nothing created
         bad = e2e.cli("events", "emit", "x", "--payload", "{oops")
         assert bad.returncode == 2 and "--payload is not JSON" in bad.stderr
@@ -247,7 +264,7 @@ class TestEndToEnd:
         assert bad.returncode == 1 and "no deployment 'nowhere'" in bad.stderr, bad.stderr
         bad = e2e.cli("automations", "create", "b", "--on", "x")
         assert bad.returncode == 2 and "--run, --pause, --resume" in bad.stderr
-        assert [a["name"] for a in e2e.get("automations")["items"]] == ["chain"]
+        assert [a["name"] for a in e2e.get("automations")["items"]] == ["chain", "on-upload"]
 
     def test_python_entrypoint_run_now_with_watch(self, e2e: Env) -> None:
         e2e.start_server()
