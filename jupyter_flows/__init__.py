@@ -69,7 +69,8 @@ def read_flow_runs(**filters: Any) -> Any:
 def deploy(target: Any, name: str, **options: Any) -> Any:
     """Create a deployment on a running server: ``deploy(etl, "nightly", cron="0 6 * * *")``.
 
-    Options: cron, interval, timezone, parameters, work_pool, tags, description, url, token.
+    Options: cron, interval, timezone, parameters, work_pool, tags, description, triggers
+    (run it when events happen), url, token.
     """
     from .orchestration.deploy import deploy as _deploy
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..core.flows import Flow
 from ..exceptions import FlowDefinitionError
+from .schemas import EventTrigger
 
 __all__ = ["deploy", "entrypoint_of", "server_client"]
 
@@ -61,6 +62,7 @@ def deploy(
     work_pool: str = "default",
     tags: list[str] | None = None,
     description: str | None = None,
+    triggers: list[dict[str, Any]] | None = None,
     url: str | None = None,
     token: str | None = None,
     root_dir: Path | None = None,
@@ -68,6 +70,12 @@ def deploy(
     """Create a deployment of a flow (or a notebook path) on the server; returns it.
 
     ``jupyter_flows.deploy(etl, "nightly", cron="0 6 * * *", parameters={"n": 5})``
+
+    ``triggers`` run it when events happen, as Prefect's deployment triggers do: each is an
+    automation trigger (``{"event": "flow-run.Completed", "match": {"deployment": "extract"}}``,
+    optionally ``threshold``, ``within_seconds``) plus optional run ``parameters``
+    (``"{{ event.KEY }}"`` takes a value of the event). They become automations named
+    ``<name>-trigger-1``, ``-2``...
     """
     schedules: list[dict[str, Any]] = []
     if cron:
@@ -83,5 +91,15 @@ def deploy(
         "tags": tags or [],
         "description": description,
     }
-    created: dict[str, Any] = server_client(url, token)._call("POST", "deployments", body)
+    checked = []  # bad triggers fail here, before the deployment exists
+    for trigger in triggers or []:
+        when = {k: v for k, v in trigger.items() if k != "parameters"}
+        EventTrigger.model_validate(when)
+        checked.append((when, trigger.get("parameters") or {}))
+    client = server_client(url, token)
+    created: dict[str, Any] = client._call("POST", "deployments", body)
+    for i, (when, params) in enumerate(checked, start=1):
+        action = {"type": "run-deployment", "deployment": created["id"], "parameters": params}
+        automation = {"name": f"{name}-trigger-{i}", "trigger": when, "action": action}
+        created.setdefault("triggers", []).append(client._call("POST", "automations", automation))
     return created

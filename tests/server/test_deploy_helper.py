@@ -57,3 +57,38 @@ class TestDeployHelper:
             await asyncio.to_thread(
                 deploy, "job.py:job", "bad", parameters={"m": 1}, url=url, token=token
             )
+
+    async def test_deploy_with_a_trigger(
+        self,
+        jp_serverapp: Any,
+        jp_http_port: int,
+        jp_base_url: str,
+        api: Any,
+        jp_root_dir: Path,
+    ) -> None:
+        (jp_root_dir / "job.py").write_text(
+            "from jupyter_flows import flow\n@flow\ndef job(n: int) -> int:\n    return n\n"
+        )
+        url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
+        token = jp_serverapp.identity_provider.token
+        trigger = {"event": "upload.done", "parameters": {"n": "{{ event.rows }}"}}
+        created = await asyncio.to_thread(
+            deploy, "job.py:job", "on-upload", triggers=[trigger], url=url, token=token
+        )
+        [automation] = created["triggers"]
+        assert automation["name"] == "on-upload-trigger-1"
+        assert automation["action"] == {
+            "type": "run-deployment",
+            "deployment": created["id"],
+            "parameters": {"n": "{{ event.rows }}"},
+            "tags": [],
+        }
+        status, listed = await api("automations")
+        assert [a["trigger"]["event"] for a in listed["items"]] == ["upload.done"]
+        with pytest.raises(ValueError, match="event"):
+            await asyncio.to_thread(
+                deploy, "job.py:job", "bad-trigger", triggers=[{"event": "a b"}], url=url,
+                token=token,
+            )  # fmt: skip
+        status, _ = await api("deployments", "bad-trigger")
+        assert status == 404  # checked before anything was created
