@@ -19,6 +19,16 @@ def tiny(n: int = 1) -> int:
     return n
 
 
+@pytest.fixture
+def server(jp_serverapp: Any, jp_http_port: int, jp_base_url: str, jp_root_dir: Path) -> Any:
+    """(url, token) of the running server, whose root has ``job.py:job``."""
+    (jp_root_dir / "job.py").write_text(
+        "from jupyter_flows import flow\n@flow\ndef job(n: int) -> int:\n    return n\n"
+    )
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
+    return url, jp_serverapp.identity_provider.token
+
+
 class TestDeployHelper:
     def test_entrypoints(self, tmp_path: Path) -> None:
         assert entrypoint_of(tiny) == f"{__name__}:tiny"
@@ -28,19 +38,8 @@ class TestDeployHelper:
         with pytest.raises(FlowDefinitionError, match="notebook or REPL"):
             entrypoint_of(namespace["repl_flow"])
 
-    async def test_deploy_to_a_running_server(
-        self,
-        jp_serverapp: Any,
-        jp_http_port: int,
-        jp_base_url: str,
-        api: Any,
-        jp_root_dir: Path,
-    ) -> None:
-        (jp_root_dir / "job.py").write_text(
-            "from jupyter_flows import flow\n@flow\ndef job(n: int) -> int:\n    return n\n"
-        )
-        url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
-        token = jp_serverapp.identity_provider.token
+    async def test_deploy_to_a_running_server(self, server: tuple[str, str], api: Any) -> None:
+        url, token = server
         created = await asyncio.to_thread(
             deploy,
             "job.py:job",
@@ -58,19 +57,8 @@ class TestDeployHelper:
                 deploy, "job.py:job", "bad", parameters={"m": 1}, url=url, token=token
             )
 
-    async def test_deploy_with_a_trigger(
-        self,
-        jp_serverapp: Any,
-        jp_http_port: int,
-        jp_base_url: str,
-        api: Any,
-        jp_root_dir: Path,
-    ) -> None:
-        (jp_root_dir / "job.py").write_text(
-            "from jupyter_flows import flow\n@flow\ndef job(n: int) -> int:\n    return n\n"
-        )
-        url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
-        token = jp_serverapp.identity_provider.token
+    async def test_deploy_with_a_trigger(self, server: tuple[str, str], api: Any) -> None:
+        url, token = server
         trigger = {"event": "upload.done", "parameters": {"n": "{{ event.rows }}"}}
         created = await asyncio.to_thread(
             deploy, "job.py:job", "on-upload", triggers=[trigger], url=url, token=token
