@@ -246,6 +246,8 @@ class Automations(Events):
                 body = CreateDeploymentRun(
                     parameters=fill_parameters(action.parameters, payload),
                     tags=[*action.tags, f"automation:{automation}"],
+                    message=f"by automation {automation!r} on {payload.get('event')}"
+                    f" (event {payload.get('event_id')})",
                 )
                 outcome["flow_run_id"] = self.run_deployment(action.deployment, body).id
             else:

@@ -125,6 +125,9 @@ class ListDeploymentsResponse(BaseModel):
 class CreateDeploymentRun(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+    message: str | None = Field(
+        default=None, max_length=500, description="why it runs (the Scheduled state's message)"
+    )
 
 
 class SchedulePreview(_Model):

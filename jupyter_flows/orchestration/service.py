@@ -182,7 +182,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         )
         at = now()
         for _ in range(5):  # "now" is taken by another run of it: a microsecond later
-            run_id = self._create_run(row, params, at, "Scheduled", body.tags)
+            run_id = self._create_run(row, params, at, "Scheduled", body.tags, body.message)
             if run_id is not None:
                 return self.runs.read_flow_run(run_id)
             at += timedelta(microseconds=1)
@@ -227,7 +227,13 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         )
 
     def _create_run(
-        self, row: Any, params: dict[str, Any], at: datetime, state_name: str, tags: list[str]
+        self,
+        row: Any,
+        params: dict[str, Any],
+        at: datetime,
+        state_name: str,
+        tags: list[str],
+        message: str | None = None,
     ) -> str | None:
         run_id = new_id()
         at_now = now()
@@ -240,7 +246,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
             "tags": sorted({*row["tags"], *tags}),
             "state_type": "SCHEDULED",
             "state_name": state_name,
-            "state_message": None,
+            "state_message": message,
             "created": at_now,
             "expected_start_time": at,
             "run_count": 0,
@@ -251,7 +257,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(FLOW_RUN).values(**values))
-                record_state(conn, run_id, "SCHEDULED", state_name, None, at_now)
+                record_state(conn, run_id, "SCHEDULED", state_name, message, at_now)
         except sa_exc.IntegrityError:
             return None  # (deployment, scheduled time) exists: another server was first
         return run_id

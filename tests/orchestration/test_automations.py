@@ -177,6 +177,7 @@ class TestAutomations:
         started = [r for r in runs_of(chained, "downstream") if r["id"] != other.id]
         assert len(started) == 1  # exactly once
         assert started[0]["parameters"]["n"] == 7 and "automation:chain" in started[0]["tags"]
+        assert started[0]["state_message"].startswith("by automation 'chain' on flow-run.Completed")
         fired = events(chained, "automation.triggered")
         assert [e.payload["flow_run_id"] for e in fired] == [started[0]["id"]]
         assert fired[0].payload["cause"] == "flow-run.Completed"
