@@ -73,8 +73,10 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         if not url:
             print("jupyter flows worker: no server: pass --url and --token", file=sys.stderr)
             self.exit(2)
+        client = HttpClient(url, token)
+        _warn_if_other_database(client)
         worker = Worker(
-            HttpClient(url, token),
+            client,
             self.pool,
             name=self.worker_name or None,
             limit=self.limit,
@@ -85,6 +87,26 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
         worker.run()
+
+
+def _warn_if_other_database(client: Any) -> None:
+    """Say so when this worker's runs record their tasks and logs where the server won't look."""
+    from ..store.db import default_db_url, mask_url
+    from ..workers.clients import WorkerClientError
+
+    try:
+        served = client._call("GET", "health")["db_url"]
+    except (WorkerClientError, KeyError, TypeError):
+        return  # the worker's own loop reports an unreachable server
+    local = mask_url(default_db_url())
+    if served != local:
+        logging.getLogger(__name__).warning(
+            "this worker's runs record their task runs and logs into %s, but the server reads "
+            "%s: set JUPYTER_FLOWS_DB_URL to the server's database to see them there (run "
+            "states reach the server either way)",
+            local,
+            served,
+        )
 
 
 main = WorkerApp.launch_instance

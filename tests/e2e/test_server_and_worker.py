@@ -266,6 +266,33 @@ class TestEndToEnd:
         assert bad.returncode == 2 and "--run, --pause, --resume" in bad.stderr
         assert [a["name"] for a in e2e.get("automations")["items"]] == ["chain", "on-upload"]
 
+    def test_a_worker_on_another_database_is_told(self, e2e: Env, tmp_path: Path) -> None:
+        e2e.start_server()
+
+        def first_lines(db_url: str) -> str:
+            """The worker's log up to the line saying it polls."""
+            env = dict(e2e.env, JUPYTER_FLOWS_DB_URL=db_url)
+            args = ["worker", "--url", e2e.url, "--token", TOKEN, "--name", "other"]
+            proc = subprocess.Popen(
+                [PY, "-m", "jupyter_flows.cli.app", *args],
+                env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            e2e.procs.append(proc)
+            assert proc.stderr is not None
+            lines = []
+            for line in proc.stderr:
+                lines.append(line)
+                if "polls pool" in line:
+                    break
+            proc.terminate()
+            proc.communicate(timeout=30)  # and close the pipe
+            return "".join(lines)
+
+        elsewhere = first_lines(f"sqlite:///{tmp_path / 'elsewhere.sqlite'}")
+        assert "elsewhere.sqlite, but the server reads" in elsewhere, elsewhere
+        assert "JUPYTER_FLOWS_DB_URL" in elsewhere
+        assert "but the server reads" not in first_lines(e2e.db_url)
+
     def test_python_entrypoint_run_now_with_watch(self, e2e: Env) -> None:
         e2e.start_server()
         assert e2e.cli("deploy", "etl.py:etl", "--name", "etl").returncode == 0
