@@ -51,6 +51,14 @@ __all__ = [
 
 
 def _default_recorder() -> Any:
+    import os
+
+    record_url = os.environ.get("JUPYTER_FLOWS_RECORD_URL")
+    if record_url and not os.environ.get("JUPYTER_FLOWS_DB_URL"):
+        # a run process of a worker that reaches the server, not its database
+        from .workers.http_recorder import HttpRecorder
+
+        return HttpRecorder(record_url, os.environ.get("JUPYTER_FLOWS_RECORD_TOKEN", ""))
     from .store.recorder import SqlRecorder
 
     return SqlRecorder.from_default_url()

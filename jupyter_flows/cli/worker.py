@@ -34,7 +34,10 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
     """Poll a work pool over HTTP and execute its runs in subprocesses."""
 
     name = "jupyter-flows-worker"
-    description = "Run the flow runs of a work pool (token auth; no database credentials)."
+    description = (
+        "Run the flow runs of a work pool (token auth; no database credentials: runs record "
+        "their task runs and logs through the server unless JUPYTER_FLOWS_DB_URL is set)."
+    )
     examples = "jupyter flows worker --pool default --url http://127.0.0.1:8888 --token TOKEN"
     pool = Unicode("default", config=True, help="Work pool to poll.")
     url = Unicode(
@@ -73,8 +76,14 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         if not url:
             print("jupyter flows worker: no server: pass --url and --token", file=sys.stderr)
             self.exit(2)
+        from ..workers.http_recorder import RECORD_TOKEN_ENV, RECORD_URL_ENV
+
         client = HttpClient(url, token)
-        _warn_if_other_database(client)
+        env = dict(os.environ)
+        if os.environ.get("JUPYTER_FLOWS_DB_URL"):
+            _warn_if_other_database(client)  # runs record into that database themselves
+        else:  # runs record through the server
+            env.update({RECORD_URL_ENV: url, RECORD_TOKEN_ENV: token})
         worker = Worker(
             client,
             self.pool,
@@ -83,6 +92,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
             poll_interval=self.poll_interval,
             root_dir=Path(self.root or os.getcwd()),
             grace=self.grace,
+            env=env,
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())

@@ -118,9 +118,12 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         base_url = self.serverapp.base_url if self.serverapp else "/"
         if base_url.rstrip("/"):
             document["servers"] = [{"url": base_url.rstrip("/")}]
+        from ..store.recorder import SqlRecorder
+
         self.settings[SETTINGS_KEY] = FlowsServices(
             db_url=self.db_url,
             engine=engine,
+            recorder=SqlRecorder(engine),
             runs=RunStore(engine),
             orchestration=OrchestrationService(engine, root_dir, outputs_dir),
             root_dir=root_dir,
@@ -227,6 +230,8 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         if services.worker is not None:
             worker, services.worker = services.worker, None
             await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+        if services.recorder is not None:
+            services.recorder.close()
         services.engine.dispose()
 
 

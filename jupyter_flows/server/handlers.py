@@ -59,6 +59,7 @@ class FlowsServices:
     worker: Any = None
     crash_checker: Any = None
     event_reader: Any = None
+    recorder: Any = None  # store.recorder.SqlRecorder for POST records
 
 
 def _validation_message(exc: ValidationError, where: str) -> str:

@@ -1,6 +1,9 @@
-"""Work pools, workers, and the worker protocol (heartbeat, claim, run state, log lines)."""
+"""Work pools, workers, and the worker protocol (heartbeat, claim, run state, log lines,
+records of run processes without database access)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -19,6 +22,7 @@ from ..store.schemas import DescribeFlowRun
 from .handlers import FlowsAPIHandler
 from .openapi import doc
 from .schemas import (
+    AppendRecords,
     ClaimRunsResponse,
     ListWorkersQuery,
     ListWorkersResponse,
@@ -141,7 +145,30 @@ class RunLogsAppendHandler(FlowsAPIHandler):
         self.no_content()
 
 
+def _replay(recorder: Any, items: list[Any]) -> None:
+    from ..core.record_codec import replay
+
+    replay(items, recorder)
+    recorder.flush()
+
+
+class RecordsHandler(FlowsAPIHandler):
+    @doc(
+        "Run processes without database access record flow and task runs, states and logs",
+        body=AppendRecords,
+        status=204,
+        action="execute",
+    )
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self) -> None:
+        body = self.body(AppendRecords)
+        await self.blocking(_replay, self.services.recorder, body.items)
+        self.no_content()
+
+
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
+    ("records", RecordsHandler),
     ("work_pools", WorkPoolsHandler),
     ("work_pools/{name}", WorkPoolHandler),
     ("work_pools/{name}/pause", WorkPoolPauseHandler),

@@ -7,7 +7,7 @@ into the JSON bodies the routes send, so every response has a schema in the Open
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,3 +147,11 @@ class ListWorkersResponse(BaseModel):
 
 class ClaimRunsResponse(BaseModel):
     items: list[ClaimedRun]
+
+
+class AppendRecords(BaseModel):
+    """What run processes without database access recorded (``core.record_codec``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(max_length=10_000)

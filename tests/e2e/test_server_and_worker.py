@@ -293,6 +293,46 @@ class TestEndToEnd:
         assert "JUPYTER_FLOWS_DB_URL" in elsewhere
         assert "but the server reads" not in first_lines(e2e.db_url)
 
+    def test_a_worker_without_database_records_through_the_server(
+        self, e2e: Env, tmp_path: Path
+    ) -> None:
+        (e2e.root / "tasks.py").write_text(
+            "from jupyter_flows import flow, get_run_logger, task\n"
+            "@task\ndef double(xs: list[int]) -> list[int]:\n"
+            "    get_run_logger().info('doubling %d values', len(xs))\n    return xs + xs\n"
+            "@flow\ndef twice(n: int) -> int:\n    return len(double(double([n])))\n"
+        )
+        write_notebook(
+            e2e.root / "cells.ipynb", "n = 2", "%load_ext jupyter_flows",
+            "%%task load\nvalues = list(range(n))", "%%task total\nresult = sum(values)",
+        )  # fmt: skip
+        e2e.start_server()
+        # the worker's machine: its own home, no database URL, only the server's URL and token
+        env = {k: v for k, v in e2e.env.items() if k != "JUPYTER_FLOWS_DB_URL"}
+        env["JUPYTER_FLOWS_HOME"] = str(tmp_path / "elsewhere")
+        worker = subprocess.Popen(
+            [PY, "-m", "jupyter_flows.cli.app", "worker", "--url", e2e.url, "--token", TOKEN,
+             "--poll-interval", "0.5", "--root", str(e2e.root), "--name", "remote"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        e2e.procs.append(worker)
+        for entrypoint, name in (("tasks.py:twice", "twice"), ("cells.ipynb", "cells")):
+            assert e2e.cli("deploy", entrypoint, "--name", name, "--param", "n=3").returncode == 0
+            watched = e2e.cli("run", name, "--watch", "--timeout", "120")
+            assert watched.returncode == 0, watched.stdout + watched.stderr
+        runs = {r["flow_name"]: r for r in e2e.get("flow_runs?limit=10")["items"]}
+        twice = e2e.get(f"flow_runs/{runs['twice']['id']}")
+        assert [t["state_name"] for t in twice["task_runs"]] == ["Completed", "Completed"]
+        assert twice["worker"] == "remote" and len(twice["edges"]) == 1
+        logs = e2e.get(f"flow_runs/{twice['id']}/logs")["items"]
+        assert any("doubling 2 values" in line["message"] for line in logs)
+        cells = e2e.get(f"flow_runs/{runs['cells']['id']}")
+        assert {t["task_name"]: t["state_name"] for t in cells["task_runs"]} == {
+            "load": "Completed",
+            "total": "Completed",
+        }
+        assert not (tmp_path / "elsewhere" / "flows.sqlite").exists()  # nothing stayed behind
+
     def test_python_entrypoint_run_now_with_watch(self, e2e: Env) -> None:
         e2e.start_server()
         assert e2e.cli("deploy", "etl.py:etl", "--name", "etl").returncode == 0

@@ -39,6 +39,7 @@ OPERATIONS = {
     ("post", "work_pools/{}/claim"),
     ("post", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/logs/append"),
+    ("post", "records"),
     ("get", "automations"),
     ("post", "automations"),
     ("get", "automations/{}"),
@@ -51,7 +52,12 @@ OPERATIONS = {
 _EXECUTE = ("/run", "/cancel", "/claim", "/state", "/logs/append", "/workers/heartbeat")
 _READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
 #: arming or firing automations starts runs: execute, like "run now"
-_STARTS_RUNS = {("POST", "events"), ("POST", "automations"), ("PATCH", "automations/{}")}
+_STARTS_RUNS = {
+    ("POST", "events"),
+    ("POST", "automations"),
+    ("PATCH", "automations/{}"),
+    ("POST", "records"),  # what run processes record: the worker protocol
+}
 
 
 def expected_action(method: str, route: str) -> str:

@@ -1,0 +1,105 @@
+"""``HttpRecorder``: a run recorder for processes with a server URL but no database.
+
+A worker started with ``--url``/``--token`` (and no ``JUPYTER_FLOWS_DB_URL``) gives its run
+processes ``JUPYTER_FLOWS_RECORD_URL`` and ``JUPYTER_FLOWS_RECORD_TOKEN``: their flows, task
+runs, states and logs then reach the server's database through ``POST records``, in batches
+(every second, when a batch is full, and on ``flush``). While the server is unreachable the
+calls are kept, and sent once it answers again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from typing import Any
+
+from ..core.record_codec import encode
+from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.states import State
+from .clients import HttpClient, WorkerClientError
+
+__all__ = ["HttpRecorder", "RECORD_URL_ENV", "RECORD_TOKEN_ENV"]
+
+logger = logging.getLogger(__name__)
+
+RECORD_URL_ENV = "JUPYTER_FLOWS_RECORD_URL"
+RECORD_TOKEN_ENV = "JUPYTER_FLOWS_RECORD_TOKEN"
+
+
+class HttpRecorder:
+    """Sends what the engine records to a jupyter-flows server."""
+
+    def __init__(self, url: str, token: str, interval: float = 1.0, batch: int = 1000):
+        self.client = HttpClient(url, token)
+        self.interval = interval
+        self.batch = batch
+        self._items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._warned = False
+        self._thread = threading.Thread(target=self._loop, name="flows-http-recorder", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    # -- RunRecorder -------------------------------------------------------------------
+
+    def flow_run_created(self, run: FlowRunInfo) -> None:
+        self._add(encode("flow_run_created", run))
+
+    def task_run_created(self, run: TaskRunInfo) -> None:
+        self._add(encode("task_run_created", run))
+
+    def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None:
+        self._add(encode("set_state", kind, run_id, state, run_count))
+
+    def log(self, record: LogInfo) -> None:
+        self._add(encode("log", record))
+
+    def result_stored(self, info: ResultInfo) -> None:
+        self._add(encode("result_stored", info))
+
+    def flush(self) -> None:
+        """Send everything recorded so far; kept for later if the server does not answer."""
+        with self._send_lock:
+            while True:
+                with self._lock:
+                    items, self._items = self._items[: self.batch], self._items[self.batch :]
+                if not items:
+                    return
+                try:
+                    self.client._call("POST", "records", {"items": items})
+                except WorkerClientError as exc:
+                    with self._lock:
+                        self._items[:0] = items
+                    if not self._warned:
+                        self._warned = True
+                        logger.warning("runs are not recorded on the server yet: %s", exc)
+                    return
+                self._warned = False
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _add(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            self._items.append(item)
+            full = len(self._items) >= self.batch
+        if full:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if not self._closed:
+                self.flush()

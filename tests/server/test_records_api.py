@@ -1,0 +1,84 @@
+"""Run processes without database access record through ``POST records`` (real server)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jupyter_flows.core import settings
+from jupyter_flows.workers.clients import HttpClient
+from jupyter_flows.workers.http_recorder import HttpRecorder
+from tests.server.conftest import demo
+
+
+def _run_demo(recorder: HttpRecorder, n: int) -> str:
+    previous = settings.set_recorder(recorder)
+    try:
+        state = demo(n, return_state=True)
+        recorder.flush()
+    finally:
+        settings.set_recorder(previous)
+    assert state.run_id
+    return state.run_id
+
+
+def _server(jp_serverapp: Any, jp_http_port: int, jp_base_url: str) -> tuple[str, str]:
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}"
+    return url, jp_serverapp.identity_provider.token
+
+
+async def test_a_flow_run_recorded_over_http(
+    api: Any, jp_serverapp: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    url, token = _server(jp_serverapp, jp_http_port, jp_base_url)
+    recorder = HttpRecorder(url, token)
+    try:
+        run_id = await asyncio.to_thread(_run_demo, recorder, 3)
+    finally:
+        await asyncio.to_thread(recorder.close)
+    status, run = await api("flow_runs", run_id)
+    assert status == 200, run
+    assert (run["flow_name"], run["state_name"], run["parameters"]) == (
+        "api-demo",
+        "Completed",
+        {"n": 3},
+    )
+    assert {t["task_name"]: t["state_name"] for t in run["task_runs"]} == {
+        "double": "Completed",
+        "boom": "Failed",
+    }
+    assert run["edges"], "the graph's edges came along"
+    status, logs = await api("flow_runs", run_id, "logs")
+    assert any("bad values" in line["message"] for line in logs["items"])
+
+
+async def test_records_wait_for_an_unreachable_server(
+    api: Any, jp_serverapp: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    recorder = HttpRecorder("http://127.0.0.1:9", "no-token", interval=3600)
+    try:
+        run_id = await asyncio.to_thread(_run_demo, recorder, 4)  # flush fails: kept
+        status, _ = await api("flow_runs", run_id)
+        assert status == 404
+        recorder.client = HttpClient(*_server(jp_serverapp, jp_http_port, jp_base_url))
+        await asyncio.to_thread(recorder.flush)
+    finally:
+        await asyncio.to_thread(recorder.close)
+    status, run = await api("flow_runs", run_id)
+    assert status == 200 and run["parameters"] == {"n": 4} and len(run["task_runs"]) == 2
+
+
+async def test_bad_records_are_400_and_change_nothing(api: Any) -> None:
+    body = {
+        "items": [
+            {"op": "set_state", "kind": "flow", "run_id": "r1",
+             "state": {"type": "RUNNING", "name": "Running"}},
+            {"op": "drop_table"},
+        ]
+    }  # fmt: skip
+    status, reply = await api("records", method="POST", body=body)
+    assert status == 400 and "items[1].op" in reply["message"], reply
+    status, page = await api("flow_runs")
+    assert page["items"] == []
+    status, reply = await api("records", method="POST", body={"items": "nope"})
+    assert status == 400 and "items" in reply["message"]
