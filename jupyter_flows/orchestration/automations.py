@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 _OWN_EVENTS = "automation."
 
 
-_TEMPLATE = re.compile(r"^\{\{\s*event\.([A-Za-z0-9_]+)\s*\}\}$")
+_PLACEHOLDER = re.compile(r"\{\{\s*event\.([A-Za-z0-9_]+)\s*\}\}")
 
 
 def matches(trigger: EventTrigger, event: str, payload: Mapping[str, Any]) -> bool:
@@ -63,13 +63,24 @@ def matches(trigger: EventTrigger, event: str, payload: Mapping[str, Any]) -> bo
 
 
 def fill_parameters(parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
-    """``parameters`` with every ``"{{ event.key }}"`` replaced by ``payload["key"]``."""
+    """``parameters`` with ``{{ event.KEY }}`` placeholders filled from the event's payload.
+
+    A value that is only a placeholder takes the payload value as it is (a number stays a
+    number); placeholders inside a longer string are formatted into it.
+    """
     filled = {}
     for name, value in parameters.items():
-        found = _TEMPLATE.match(value) if isinstance(value, str) else None
-        if found and found.group(1) not in payload:
-            raise ValueError(f"parameter {name!r}: the event has no {found.group(1)!r}")
-        filled[name] = payload[found.group(1)] if found else value
+        if not isinstance(value, str) or "{{" not in value:
+            filled[name] = value
+            continue
+        for key in _PLACEHOLDER.findall(value):
+            if key not in payload:
+                raise ValueError(f"parameter {name!r}: the event has no {key!r}")
+        whole = _PLACEHOLDER.fullmatch(value.strip())
+        if whole:
+            filled[name] = payload[whole.group(1)]
+        else:
+            filled[name] = _PLACEHOLDER.sub(lambda m: str(payload[m.group(1)]), value)
     return filled
 
 

@@ -4,7 +4,8 @@ A worker started with ``--url``/``--token`` (and no ``JUPYTER_FLOWS_DB_URL``) gi
 processes ``JUPYTER_FLOWS_RECORD_URL`` and ``JUPYTER_FLOWS_RECORD_TOKEN``: their flows, task
 runs, states and logs then reach the server's database through ``POST records``, in batches
 (every second, when a batch is full, and on ``flush``). While the server is unreachable the
-calls are kept, and sent once it answers again.
+calls are kept, and sent once it answers again (beyond ``max_kept`` records, new log lines
+are dropped; runs and states never are).
 """
 
 from __future__ import annotations
@@ -30,10 +31,19 @@ RECORD_TOKEN_ENV = "JUPYTER_FLOWS_RECORD_TOKEN"
 class HttpRecorder:
     """Sends what the engine records to a jupyter-flows server."""
 
-    def __init__(self, url: str, token: str, interval: float = 1.0, batch: int = 1000):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        interval: float = 1.0,
+        batch: int = 1000,
+        max_kept: int = 200_000,
+    ):
         self.client = HttpClient(url, token)
         self.interval = interval
         self.batch = batch
+        self.max_kept = max_kept
+        self.dropped_logs = 0
         self._items: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -92,6 +102,13 @@ class HttpRecorder:
 
     def _add(self, item: dict[str, Any]) -> None:
         with self._lock:
+            if len(self._items) >= self.max_kept and item["op"] == "log":
+                # the server has been away long: keep runs and states, drop new log lines
+                self.dropped_logs += 1
+                if self.dropped_logs == 1:
+                    logger.warning("server away: dropping log lines beyond %d kept records",
+                                   self.max_kept)  # fmt: skip
+                return
             self._items.append(item)
             full = len(self._items) >= self.batch
         if full:

@@ -313,3 +313,16 @@ class TestAutomations:
             assert chained.read_automation("each").fired_count == 10
         finally:
             engine.dispose()
+
+
+def test_fill_parameters() -> None:
+    from jupyter_flows.orchestration.automations import fill_parameters
+
+    payload = {"rows": 9, "path": "raw/a.csv"}
+    filled = fill_parameters(
+        {"n": "{{ event.rows }}", "uri": "s3://bucket/{{event.path}}?n={{ event.rows }}", "k": 1},
+        payload,
+    )
+    assert filled == {"n": 9, "uri": "s3://bucket/raw/a.csv?n=9", "k": 1}
+    with pytest.raises(ValueError, match="parameter 'uri': the event has no 'day'"):
+        fill_parameters({"uri": "s3://{{ event.day }}/x"}, payload)

@@ -82,3 +82,19 @@ async def test_bad_records_are_400_and_change_nothing(api: Any) -> None:
     assert page["items"] == []
     status, reply = await api("records", method="POST", body={"items": "nope"})
     assert status == 400 and "items" in reply["message"]
+
+
+def test_log_lines_beyond_the_limit_are_dropped_while_away() -> None:
+    from jupyter_flows.core.records import LogInfo
+    from jupyter_flows.core.states import State, StateType
+
+    recorder = HttpRecorder("http://127.0.0.1:9", "no-token", interval=3600, max_kept=3)
+    try:
+        line = LogInfo("r", None, 20, "x", "hello", State(StateType.RUNNING, "R").timestamp)
+        for _ in range(5):
+            recorder.log(line)
+        recorder.set_state("flow", "r", State(StateType.COMPLETED, "Completed"), 1)
+        assert recorder.dropped_logs == 2
+        assert [i["op"] for i in recorder._items] == ["log", "log", "log", "set_state"]
+    finally:
+        recorder._closed = True  # nothing to send to: do not wait for the unreachable server
