@@ -51,14 +51,11 @@ __all__ = [
 
 
 def _default_recorder() -> Any:
-    import os
+    from .workers.http_recorder import from_environment
 
-    record_url = os.environ.get("JUPYTER_FLOWS_RECORD_URL")
-    if record_url and not os.environ.get("JUPYTER_FLOWS_DB_URL"):
-        # a run process of a worker that reaches the server, not its database
-        from .workers.http_recorder import HttpRecorder
-
-        return HttpRecorder(record_url, os.environ.get("JUPYTER_FLOWS_RECORD_TOKEN", ""))
+    over_http = from_environment()  # a run process of a worker that reaches only the server
+    if over_http is not None:
+        return over_http
     from .store.recorder import SqlRecorder
 
     return SqlRecorder.from_default_url()

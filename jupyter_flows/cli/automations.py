@@ -94,10 +94,10 @@ jupyter flows automations disable chain
         if not self.on or len(targets) != 1:
             self.fail("create needs --on EVENT and one of --run, --pause, --resume DEPLOYMENT", 2)
         try:
-            match = _parse_params(self.match)
+            match = _parse_params(self.match, "--match")
             params = _parse_params(self.param)
         except ValueError as exc:
-            self.fail(str(exc).replace("--param", "--match/--param"), 2)
+            self.fail(str(exc), 2)
         trigger: dict[str, Any] = {"event": self.on, "match": match, "threshold": self.threshold}
         if self.within:
             trigger["within_seconds"] = self.within

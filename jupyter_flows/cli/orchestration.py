@@ -16,12 +16,12 @@ __all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
+def _parse_params(items: list[str], option: str = "--param") -> dict[str, Any]:
     params: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--param takes key=value, got {item!r}")
+            raise ValueError(f"{option} takes key=value, got {item!r}")
         try:
             params[key] = json.loads(value)
         except ValueError:

@@ -49,15 +49,14 @@ CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 
 FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 ACTIVE = ("PENDING", "RUNNING", "CANCELLING")
-_ENDS = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 #: The states a worker may report, by the run's current state (final states have none).
 TRANSITIONS: dict[str | None, set[str]] = {
-    None: {"PENDING", "RUNNING", *_ENDS},
+    None: {"PENDING", "RUNNING", *FINAL},
     "SCHEDULED": {"PENDING", "RUNNING", "CANCELLED", "CRASHED", "FAILED"},
-    "PENDING": {"PENDING", "RUNNING", *_ENDS},
-    "RUNNING": {"RUNNING", *_ENDS},
-    "PAUSED": {"RUNNING", *_ENDS},
-    "CANCELLING": set(_ENDS),
+    "PENDING": {"PENDING", "RUNNING", *FINAL},
+    "RUNNING": {"RUNNING", *FINAL},
+    "PAUSED": {"RUNNING", *FINAL},
+    "CANCELLING": set(FINAL),
 }
 
 

@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 _OWN_EVENTS = "automation."
 
 
+def _run_tag(automation: str) -> str:
+    """The tag of the runs an automation starts (``automation:<name>``)."""
+    return f"automation:{automation}"
+
+
 _PLACEHOLDER = re.compile(r"\{\{\s*event\.([A-Za-z0-9_]+)\s*\}\}")
 
 
@@ -217,15 +222,15 @@ class Automations(Events):
         """The payloads of the events that fire ``automation``; its counters updated."""
         trigger = EventTrigger.model_validate(automation["trigger"])
         pending = list(automation["pending"] or [])
-        own_tag = f"automation:{automation['name']}"
+        own_tag = _run_tag(automation["name"])
         fired: list[dict[str, Any]] = []
         last: datetime | None = None
         for event in events:
-            payload = {**event["payload"], "event": event["event"], "event_id": event["id"]}
             if not matches(trigger, event["event"], event["payload"]):
                 continue
             if own_tag in (event["payload"].get("tags") or []):
                 continue  # a run this automation started: no self-triggering loops
+            payload = {**event["payload"], "event": event["event"], "event_id": event["id"]}
             at: datetime = event["occurred"]
             pending.append(at.timestamp())
             if trigger.within_seconds is not None:
@@ -256,7 +261,7 @@ class Automations(Events):
             if action.type == "run-deployment":
                 body = CreateDeploymentRun(
                     parameters=fill_parameters(action.parameters, payload),
-                    tags=[*action.tags, f"automation:{automation}"],
+                    tags=[*action.tags, _run_tag(automation)],
                     message=f"by automation {automation!r} on {payload.get('event')}"
                     f" (event {payload.get('event_id')})",
                 )

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from ._tables import CURSOR, DEPLOYMENT, EVENT, FLOW_RUN, STATE, now
 from .schemas import CreateEvent, DescribeEvent, ListEventsQuery, ListEventsResponse
 
-__all__ = ["Events", "CursorMoved", "emit", "insert_event"]
+__all__ = ["Events", "CursorMoved", "emit", "insert_event", "store_event"]
 
 
 class CursorMoved(Exception):
@@ -57,10 +57,13 @@ def emit(
         body.payload.setdefault("flow_run_id", context.flow_run.id)
         body.payload.setdefault("flow_name", context.flow_run.flow_name)
         body.resource = body.resource or f"flow-run/{context.flow_run.id}"
-    engine = run_store(url).engine
+    return store_event(run_store(url).engine, body)
+
+
+def store_event(engine: Engine, body: CreateEvent) -> DescribeEvent:
+    """Append the event ``body`` and return it as stored (with its id and time)."""
     with engine.begin() as conn:
         event_id = insert_event(conn, body.event, body.payload, resource=body.resource)
-    with engine.connect() as conn:
         row = conn.execute(select(EVENT).where(EVENT.c.id == event_id)).mappings().one()
     return DescribeEvent.model_validate(dict(row))
 
@@ -71,9 +74,7 @@ class Events:
     engine: Engine
 
     def emit_event(self, body: CreateEvent) -> DescribeEvent:
-        with self.engine.begin() as conn:
-            event_id = insert_event(conn, body.event, body.payload, resource=body.resource)
-        return self.list_events(ListEventsQuery(after_id=event_id - 1, limit=1)).items[0]
+        return store_event(self.engine, body)
 
     def list_events(self, query: ListEventsQuery) -> ListEventsResponse:
         """Newest first; with ``after_id``, the ones after it, oldest first (to follow)."""

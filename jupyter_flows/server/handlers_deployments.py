@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -14,7 +12,6 @@ from ..orchestration.schemas import (
     ListDeploymentsQuery,
     ListDeploymentsResponse,
     SchedulePreview,
-    ScheduleSpec,
     UpdateDeployment,
 )
 from ..store.schemas import DescribeFlowRun
@@ -124,22 +121,9 @@ class SchedulePreviewHandler(FlowsAPIHandler):
     @web.authenticated
     @authorized(action="read")  # computes, changes nothing
     async def post(self) -> None:
-        from ..scheduling.triggers import next_times
-
         body = self.body(SchedulePreview)
-        spec = self.validate(ScheduleSpec, body.model_dump(exclude={"n"}, exclude_none=True))
-        times = await self.blocking(next_times, spec, body.n)
+        times = await self.blocking(self.services.orchestration.preview_schedule, body)
         self.reply(ListRunTimesResponse(items=times))
-
-
-def _notebook_parameters(root_dir: Path, relative: str) -> NotebookParametersResponse:
-    from ..execution.entrypoints import notebook_parameters
-
-    root = root_dir.resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents:
-        raise ValueError(f"path: {relative!r} is not under the server root")
-    return NotebookParametersResponse.model_validate({"parameters": notebook_parameters(path)})
 
 
 class NotebookParametersHandler(FlowsAPIHandler):
@@ -153,8 +137,8 @@ class NotebookParametersHandler(FlowsAPIHandler):
     @authorized(action="read")  # reads a notebook, changes nothing
     async def post(self) -> None:
         body = self.body(ReadNotebookParameters)
-        root = self.services.root_dir
-        self.reply(await self.blocking(_notebook_parameters, root, body.path))
+        found = await self.blocking(self.services.orchestration.notebook_parameters, body.path)
+        self.reply(NotebookParametersResponse(parameters=found))
 
 
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [

@@ -52,7 +52,7 @@ def execute(
     if is_notebook(entrypoint):
         from ..execution.notebook import notebook_env, run_notebook
         from ..store.db import default_db_url
-        from .http_recorder import RECORD_URL_ENV
+        from .http_recorder import record_url
 
         recorder = get_recorder()
         recorder.set_state("flow", flow_run_id, Running(), 1)
@@ -60,8 +60,7 @@ def execute(
         source = root_dir / entrypoint
         out = outputs_dir / flow_run_id / Path(entrypoint).name
         # the kernel records like this process: into the database, or to the server over HTTP
-        over_http = os.environ.get(RECORD_URL_ENV) and not os.environ.get("JUPYTER_FLOWS_DB_URL")
-        db_url = None if over_http else str(default_db_url())
+        db_url = None if record_url() else str(default_db_url())
         env = notebook_env(source, parameters, flow_run_id, db_url)
         try:
             run_notebook(source, parameters, out, env)

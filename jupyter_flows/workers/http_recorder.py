@@ -12,20 +12,35 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from typing import Any
 
 from ..core.record_codec import encode
 from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
 from ..core.states import State
-from .clients import HttpClient, WorkerClientError
 
-__all__ = ["HttpRecorder", "RECORD_URL_ENV", "RECORD_TOKEN_ENV"]
+__all__ = ["HttpRecorder", "RECORD_URL_ENV", "RECORD_TOKEN_ENV", "record_url", "from_environment"]
 
 logger = logging.getLogger(__name__)
 
 RECORD_URL_ENV = "JUPYTER_FLOWS_RECORD_URL"
 RECORD_TOKEN_ENV = "JUPYTER_FLOWS_RECORD_TOKEN"
+#: where a process records when it has a database (``store.db.DB_URL_ENV``; not imported, to
+#: keep this module free of SQL)
+_DB_URL_ENV = "JUPYTER_FLOWS_DB_URL"
+
+
+def record_url() -> str | None:
+    """The server this process records through: set by a worker, and no database URL given."""
+    url = os.environ.get(RECORD_URL_ENV)
+    return url if url and not os.environ.get(_DB_URL_ENV) else None
+
+
+def from_environment() -> HttpRecorder | None:
+    """An ``HttpRecorder`` when ``record_url()`` says so."""
+    url = record_url()
+    return HttpRecorder(url, os.environ.get(RECORD_TOKEN_ENV, "")) if url else None
 
 
 class HttpRecorder:
@@ -39,6 +54,8 @@ class HttpRecorder:
         batch: int = 1000,
         max_kept: int = 200_000,
     ):
+        from .clients import HttpClient  # here: the check above stays free of urllib
+
         self.client = HttpClient(url, token)
         self.interval = interval
         self.batch = batch
@@ -73,6 +90,8 @@ class HttpRecorder:
 
     def flush(self) -> None:
         """Send everything recorded so far; kept for later if the server does not answer."""
+        from .clients import WorkerClientError
+
         with self._send_lock:
             while True:
                 with self._lock:
