@@ -12,18 +12,11 @@ from tests.helpers import write_notebook
 
 
 @pytest.fixture
-def jp_server_config(flows_db_url: str, tmp_path: Path, jp_root_dir: Path) -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any], jp_root_dir: Path) -> dict[str, Any]:
+    """The shared server config, reading events every 0.1 s; ``etl.ipynb`` in the root."""
     write_notebook(jp_root_dir / "etl.ipynb", "n = 3")
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_flows": True}},
-        "FlowsApp": {
-            "db_url": flows_db_url,
-            "embedded_worker": False,
-            "scheduler_enabled": False,
-            "events_interval": 0.1,
-            "outputs_dir": str(tmp_path / "outputs"),
-        },
-    }
+    flows = dict(jp_server_config["FlowsApp"], events_interval=0.1)
+    return {**jp_server_config, "FlowsApp": flows}
 
 
 async def _deploy(api: Any, name: str) -> dict[str, Any]:
