@@ -96,7 +96,13 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
-        worker.run()
+        from ..workers.clients import WorkerAuthError
+
+        try:
+            worker.run()
+        except WorkerAuthError as exc:
+            print(f"jupyter flows worker: {exc}", file=sys.stderr)
+            self.exit(2)
 
 
 def _warn_if_other_database(client: Any) -> None:

@@ -271,9 +271,14 @@ def run_flow(
     return_state: bool = False,
     *,
     flow_run_id: str | None = None,
+    flow_run_name: str | None = None,
     deployment_id: str | None = None,
 ) -> Any:
-    """Run ``flow`` to a final state, recording everything; flushes before returning."""
+    """Run ``flow`` to a final state, recording everything; flushes before returning.
+
+    ``flow_run_id`` and ``flow_run_name`` name a run made elsewhere (a deployment's run,
+    claimed by a worker) that this call runs.
+    """
     parent = flow_run_context.get()
     recorder = parent.recorder if parent is not None else get_recorder()
     error: FlowsError | None = None
@@ -283,7 +288,7 @@ def run_flow(
         params, error = dict(kwargs), exc
     info = FlowRunInfo(
         flow_run_id or new_id(),
-        generate_run_name(),
+        flow_run_name or generate_run_name(),
         flow.name,
         flow.version,
         flow.description,

@@ -26,6 +26,7 @@ __all__ = [
     "NullRecorder",
     "TeeRecorder",
     "new_id",
+    "refusal",
 ]
 
 RunKind = Literal["flow", "task"]
@@ -127,6 +128,16 @@ class RunRecorder(Protocol):
         ...
 
 
+def refusal(recorder: object, run_id: str) -> tuple[str, str | None] | None:
+    """``(state type, name)`` a run is in if ``recorder`` had a state of it refused, else None.
+
+    A recorder that writes through the state policy (``SqlRecorder``, ``HttpRecorder``)
+    answers ``rejected(run_id)``; the others never refuse.
+    """
+    rejected = getattr(recorder, "rejected", None)
+    return rejected(run_id) if rejected is not None else None
+
+
 class TeeRecorder:
     """Sends every event to a primary recorder, then to observers (e.g. a live widget).
 
@@ -162,6 +173,9 @@ class TeeRecorder:
 
     def result_stored(self, info: ResultInfo) -> None:
         self.primary.result_stored(info)
+
+    def rejected(self, run_id: str) -> tuple[str, str | None] | None:
+        return refusal(self.primary, run_id)
 
     def flush(self) -> None:
         self.primary.flush()

@@ -21,6 +21,7 @@ __all__ = [
     "RunLogHandler",
     "install_print_capture",
     "log_prints_var",
+    "set_console_echo",
 ]
 
 FLOW_LOGGER = "jupyter_flows.flow_runs"
@@ -62,9 +63,22 @@ class RunLogHandler(logging.Handler):
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is now (Jupyter and pytest swap it)."""
 
+    echo = True
+
     def emit(self, record: logging.LogRecord) -> None:
+        if not _StderrHandler.echo:
+            return
         self.stream = sys.stderr
         super().emit(record)
+
+
+def set_console_echo(on: bool) -> None:
+    """Also print run log lines on stderr (the default), or only record them.
+
+    A worker's run process turns it off: the worker stores what the process prints as
+    run logs too, so an echoed line would be stored twice.
+    """
+    _StderrHandler.echo = on
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, Engine
 
+from ..core import state_policy
 from ..exceptions import NotFound
-from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord
+from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord, TaskRunRecord
 from ..store.orchestration_models import (
     AutomationRecord,
     CursorRecord,
@@ -21,6 +22,7 @@ from ..store.orchestration_models import (
 
 __all__ = [
     "FLOW_RUN",
+    "TASK_RUN",
     "STATE",
     "LOG",
     "DEPLOYMENT",
@@ -31,13 +33,13 @@ __all__ = [
     "CURSOR",
     "FINAL",
     "ACTIVE",
-    "TRANSITIONS",
     "now",
     "record_state",
     "find_by_id_or_name",
 ]
 
 FLOW_RUN = FlowRunRecord.__table__  # type: ignore[attr-defined]
+TASK_RUN = TaskRunRecord.__table__  # type: ignore[attr-defined]
 STATE = RunStateRecord.__table__  # type: ignore[attr-defined]
 LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
 DEPLOYMENT = DeploymentRecord.__table__  # type: ignore[attr-defined]
@@ -47,17 +49,9 @@ EVENT = EventRecord.__table__  # type: ignore[attr-defined]
 AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 
-FINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
-ACTIVE = ("PENDING", "RUNNING", "CANCELLING")
-#: The states a worker may report, by the run's current state (final states have none).
-TRANSITIONS: dict[str | None, set[str]] = {
-    None: {"PENDING", "RUNNING", *FINAL},
-    "SCHEDULED": {"PENDING", "RUNNING", "CANCELLED", "CRASHED", "FAILED"},
-    "PENDING": {"PENDING", "RUNNING", *FINAL},
-    "RUNNING": {"RUNNING", *FINAL},
-    "PAUSED": {"RUNNING", *FINAL},
-    "CANCELLING": set(FINAL),
-}
+#: The state groups of ``core.state_policy``, as the strings stored in the tables.
+FINAL = tuple(sorted(t.value for t in state_policy.FINAL))
+ACTIVE = tuple(sorted(t.value for t in state_policy.ACTIVE))
 
 
 def now() -> datetime:

@@ -13,17 +13,18 @@ from ..exceptions import Conflict, NotFound
 from ._tables import ACTIVE, FLOW_RUN, POOL, WORKER, now
 from .schemas import CreateWorkPool, DescribeWorker, DescribeWorkPool, UpdateWorkPool
 
-__all__ = ["WorkPools", "WORKER_ONLINE"]
+__all__ = ["WorkPools"]
 
 logger = logging.getLogger(__name__)
-#: A worker is listed ``online`` if it sent a heartbeat this recently.
-WORKER_ONLINE = timedelta(seconds=60)
 
 
 class WorkPools:
     """Create, read, update, pause work pools; record worker heartbeats."""
 
     engine: Engine
+    #: a worker is listed ``online`` if it sent a heartbeat this recently (the same
+    #: timeout after which its runs end Crashed)
+    heartbeat_timeout: float
 
     def _ensure_default_pool(self) -> None:
         try:
@@ -99,13 +100,13 @@ class WorkPools:
             query = query.where(WORKER.c.work_pool == pool)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        at = now()
+        cutoff = now() - timedelta(seconds=self.heartbeat_timeout)
         return [
             DescribeWorker(
                 name=r["name"],
                 work_pool=r["work_pool"],
                 last_heartbeat=r["last_heartbeat"],
-                status="online" if at - r["last_heartbeat"] < WORKER_ONLINE else "offline",
+                status="online" if r["last_heartbeat"] >= cutoff else "offline",
             )
             for r in rows
         ]

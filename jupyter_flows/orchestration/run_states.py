@@ -14,24 +14,33 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from ..exceptions import Conflict
+from ..core.state_policy import Decision, propose
+from ..core.states import StateType
+from ..exceptions import Conflict, NotFound
 from ..store.repository import RunStore
-from ..store.schemas import DescribeFlowRun
-from ._tables import (
-    ACTIVE,
-    DEPLOYMENT,
-    FINAL,
-    FLOW_RUN,
-    LOG,
-    TRANSITIONS,
-    now,
-    record_state,
+from ._tables import ACTIVE, DEPLOYMENT, FINAL, FLOW_RUN, LOG, now, record_state
+from .run_endings import end_descendants
+from .schemas import (
+    AppendLogs,
+    ClaimedRun,
+    DescribeDeployment,
+    DescribeRunState,
+    DescribeWorkPool,
+    UpdateRunState,
 )
-from .schemas import AppendLogs, ClaimedRun, DescribeDeployment, DescribeWorkPool, UpdateRunState
 
 __all__ = ["RunStates"]
 
 logger = logging.getLogger(__name__)
+
+_STATE_COLUMNS = (
+    FLOW_RUN.c.id,
+    FLOW_RUN.c.state_type,
+    FLOW_RUN.c.state_name,
+    FLOW_RUN.c.state_message,
+    FLOW_RUN.c.worker,
+    FLOW_RUN.c.heartbeat,
+)
 
 
 class RunStates:
@@ -112,39 +121,57 @@ class RunStates:
                 record_state(conn, run_id, "PENDING", "Pending", f"claimed by {worker}", at)
         return bool(won)
 
-    def set_run_state(self, run_id: str, body: UpdateRunState) -> DescribeFlowRun:
-        """A state a worker reports; ``Conflict`` if the run can't go there from where it is."""
-        run = self.runs.read_flow_run(run_id)
-        current = run.state_type.value if run.state_type else None
-        if current in FINAL:
-            raise Conflict(f"flow run {run_id} already ended {run.state_name}")
-        if body.type not in TRANSITIONS.get(current, set()):
-            raise Conflict(f"flow run {run_id} cannot go from {run.state_name} to {body.name}")
-        if body.worker is not None and run.worker not in (None, body.worker):
-            raise Conflict(f"flow run {run_id} is claimed by {run.worker!r}")
+    def read_run_state(self, run_id: str) -> DescribeRunState:
+        """The light state view of a flow run (one row, no task runs, logs or history)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_STATE_COLUMNS).where(FLOW_RUN.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"no flow run {run_id!r}")
+        return DescribeRunState(**row._mapping)
+
+    def set_run_state(self, run_id: str, body: UpdateRunState) -> DescribeRunState:
+        """A state a worker (or the server) proposes, decided by the state policy.
+
+        Accepted: recorded (a final state ends the run's unfinished task and subflow runs
+        too). Ignored: the run is already there, nothing changes. Rejected: ``Conflict``
+        (the run ended, is being cancelled, or is another worker's).
+        """
+        current = self.read_run_state(run_id)
+        if body.worker is not None and current.worker not in (None, body.worker):
+            raise Conflict(f"flow run {run_id} is claimed by {current.worker!r}")
+        return self._propose(current, body.type, body.name, body.message)
+
+    def _propose(
+        self, current: DescribeRunState, type_: str, name: str, message: str | None
+    ) -> DescribeRunState:
+        run_id = current.id
+        before = StateType(current.state_type) if current.state_type else None
+        verdict = propose(before, StateType(type_), current.state_name, name)
+        if verdict.decision is Decision.REJECT:
+            raise Conflict(f"flow run {run_id}: {verdict.reason}")
+        if verdict.decision is Decision.IGNORE:
+            return current.model_copy(update={"decision": "ignore"})
         at = now()
-        values: dict[str, Any] = {
-            "state_type": body.type,
-            "state_name": body.name,
-            "state_message": body.message,
-        }
-        if body.type == "RUNNING" and run.start_time is None:
-            values["start_time"] = at
-        if body.type in FINAL:
+        values: dict[str, Any] = {"state_type": type_, "state_name": name, "state_message": message}
+        if type_ == "RUNNING":
+            values["start_time"] = func.coalesce(FLOW_RUN.c.start_time, at)
+        if type_ in FINAL:
             values["end_time"] = at
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(FLOW_RUN)
-                .where(and_(FLOW_RUN.c.id == run_id, _state_is(current)))
+                .where(and_(FLOW_RUN.c.id == run_id, _state_is(current.state_type)))
                 .values(**values)
             ).rowcount
             if not done:  # it changed since we read it: decide again on the new state
                 raise Conflict(f"flow run {run_id} changed state meanwhile; try again")
-            record_state(conn, run_id, body.type, body.name, body.message, at)
-        return self.runs.read_flow_run(run_id)
+            record_state(conn, run_id, type_, name, message, at)
+            if type_ in FINAL:
+                end_descendants(conn, run_id, type_, message or name, at)
+        return self.read_run_state(run_id).model_copy(update={"decision": "accept"})
 
     def append_logs(self, run_id: str, body: AppendLogs) -> None:
-        self.runs.read_flow_run(run_id)
+        self.read_run_state(run_id)
         rows = [
             {
                 "flow_run_id": run_id,
@@ -160,58 +187,49 @@ class RunStates:
             with self.engine.begin() as conn:
                 conn.execute(insert(LOG), rows)
 
-    def cancel_flow_run(self, run_id: str) -> DescribeFlowRun:
-        """Scheduled or unclaimed: Cancelled now; held by a worker: Cancelling (it stops it)."""
-        run = self.runs.read_flow_run(run_id)
-        state = run.state_type.value if run.state_type else None
+    def cancel_flow_run(self, run_id: str) -> DescribeRunState:
+        """Not started: Cancelled now; held by a worker or a process: Cancelling.
+
+        A Cancelling run is ended Cancelled by whoever runs it (its worker stops the run
+        process; a kernel stops between cells); the policy refuses it any other state.
+        """
+        current = self.read_run_state(run_id)
+        state = current.state_type
         if state in FINAL:
-            raise Conflict(f"flow run {run_id} already ended {run.state_name}")
+            raise Conflict(f"flow run {run_id} already ended {current.state_name}")
         if state == "CANCELLING":
-            return run
-        if state in ("RUNNING", "PAUSED") or (state == "PENDING" and run.worker):
-            at = now()
-            message = "cancellation requested"
-            with self.engine.begin() as conn:
-                done = conn.execute(
-                    update(FLOW_RUN)
-                    .where(and_(FLOW_RUN.c.id == run_id, _state_is(state)))
-                    .values(state_type="CANCELLING", state_name="Cancelling", state_message=message)
-                ).rowcount
-                if not done:
-                    raise Conflict(f"flow run {run_id} changed state meanwhile; try again")
-                record_state(conn, run_id, "CANCELLING", "Cancelling", message, at)
-            return self.runs.read_flow_run(run_id)
-        return self.set_run_state(
-            run_id, UpdateRunState(type="CANCELLED", name="Cancelled", message="cancelled")
-        )
+            return current
+        if state in ("RUNNING", "PAUSED") or (state == "PENDING" and current.worker):
+            return self._propose(current, "CANCELLING", "Cancelling", "cancellation requested")
+        return self._propose(current, "CANCELLED", "Cancelled", "cancelled")
 
     def mark_crashed_runs(self, heartbeat_timeout: float) -> list[str]:
-        """Active runs whose worker sent no heartbeat for ``heartbeat_timeout`` s end Crashed."""
+        """Active runs whose worker sent no heartbeat for ``heartbeat_timeout`` s end Crashed.
+
+        Safe with several servers on one database: each run is moved by a conditional
+        UPDATE, so exactly one of them records the crash.
+        """
         cutoff = now() - timedelta(seconds=heartbeat_timeout)
         with self.engine.connect() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    select(FLOW_RUN.c.id).where(
-                        and_(
-                            FLOW_RUN.c.state_type.in_(ACTIVE),
-                            FLOW_RUN.c.worker.is_not(None),
-                            FLOW_RUN.c.heartbeat < cutoff,
-                        )
+            rows = conn.execute(
+                select(*_STATE_COLUMNS).where(
+                    and_(
+                        FLOW_RUN.c.state_type.in_(ACTIVE),
+                        FLOW_RUN.c.worker.is_not(None),
+                        FLOW_RUN.c.heartbeat < cutoff,
                     )
                 )
-            ]
+            ).all()
         crashed = []
-        message = f"its worker sent no heartbeat for {heartbeat_timeout:g} s"
-        for run_id in ids:
+        for row in rows:
+            current = DescribeRunState(**row._mapping)
+            message = f"its worker {current.worker} sent no heartbeat for {heartbeat_timeout:g} s"
             try:
-                self.set_run_state(
-                    run_id, UpdateRunState(type="CRASHED", name="Crashed", message=message)
-                )
+                self._propose(current, "CRASHED", "Crashed", message)
             except Conflict:
-                continue  # it ended meanwhile
-            crashed.append(run_id)
-            logger.warning("flow run %s crashed: %s", run_id, message)
+                continue  # it ended meanwhile, or another server crashed it first
+            crashed.append(current.id)
+            logger.warning("flow run %s crashed: %s", current.id, message)
         return crashed
 
 

@@ -26,6 +26,9 @@ __all__ = [
     "ClaimRuns",
     "ClaimedRun",
     "UpdateRunState",
+    "DescribeRunState",
+    "RefusedRun",
+    "RecordsVerdict",
     "AppendLogs",
     "NotebookParameter",
     "EventTrigger",
@@ -186,6 +189,35 @@ class UpdateRunState(_Model):
     name: str
     message: str | None = None
     worker: str | None = None
+
+
+class DescribeRunState(BaseModel):
+    """The light state view of a flow run (what workers and run processes poll)."""
+
+    id: str
+    state_type: str | None
+    state_name: str | None
+    state_message: str | None = None
+    worker: str | None = None
+    heartbeat: datetime | None = None
+    #: for a proposed state: ``accept`` (recorded) or ``ignore`` (the run is already there)
+    decision: Literal["accept", "ignore"] | None = None
+
+
+class RefusedRun(BaseModel):
+    """A run whose proposed states were refused: the state it is in instead."""
+
+    type: str
+    name: str | None = None
+
+
+class RecordsVerdict(BaseModel):
+    """What became of posted records: the runs (by id) whose states were refused.
+
+    Their run process must stop them: they ended or are being cancelled elsewhere.
+    """
+
+    rejected: dict[str, RefusedRun] = {}
 
 
 class LogLine(_Model):

@@ -49,8 +49,12 @@ logger = logging.getLogger(__name__)
 class OrchestrationService(WorkPools, RunStates, Automations):
     """The orchestration domain over one run database."""
 
-    def __init__(self, engine: Engine, root_dir: Path, outputs_dir: Path):
+    def __init__(
+        self, engine: Engine, root_dir: Path, outputs_dir: Path, heartbeat_timeout: float = 60.0
+    ):
         self.engine = engine
+        #: a worker silent this long is offline, and its active runs end Crashed
+        self.heartbeat_timeout = heartbeat_timeout
         self.root_dir = Path(root_dir)
         self.outputs_dir = Path(outputs_dir)
         self.runs = RunStore(engine)

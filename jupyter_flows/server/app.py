@@ -125,7 +125,9 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             engine=engine,
             recorder=SqlRecorder(engine),
             runs=RunStore(engine),
-            orchestration=OrchestrationService(engine, root_dir, outputs_dir),
+            orchestration=OrchestrationService(
+                engine, root_dir, outputs_dir, heartbeat_timeout=self.heartbeat_timeout
+            ),
             root_dir=root_dir,
             outputs_dir=outputs_dir,
             openapi=document,

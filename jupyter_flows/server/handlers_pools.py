@@ -12,13 +12,15 @@ from ..orchestration.schemas import (
     AppendLogs,
     ClaimRuns,
     CreateWorkPool,
+    DescribeRunState,
     DescribeWorker,
     DescribeWorkPool,
+    RecordsVerdict,
+    RefusedRun,
     UpdateRunState,
     UpdateWorkPool,
     WorkerHeartbeat,
 )
-from ..store.schemas import DescribeFlowRun
 from .handlers import FlowsAPIHandler
 from .openapi import doc
 from .schemas import (
@@ -121,9 +123,17 @@ class ClaimHandler(FlowsAPIHandler):
 
 
 class RunStateHandler(FlowsAPIHandler):
+    @doc("The light state view of a flow run (what workers poll)", DescribeRunState)
+    @web.authenticated
+    @authorized
+    async def get(self, flow_run_id: str) -> None:
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.read_run_state, flow_run_id))
+
     @doc(
-        "A worker reports a run's state (409 once the run is final)",
-        DescribeFlowRun,
+        "A worker proposes a run's state: accepted or ignored (decision), 409 if the state"
+        " policy refuses it (the run ended, is being cancelled, or is another worker's)",
+        DescribeRunState,
         body=UpdateRunState,
         action="execute",
     )
@@ -145,26 +155,35 @@ class RunLogsAppendHandler(FlowsAPIHandler):
         self.no_content()
 
 
-def _replay(recorder: Any, items: list[Any]) -> None:
+def _replay(recorder: Any, items: list[Any]) -> RecordsVerdict:
     from ..core.record_codec import replay
 
     replay(items, recorder)
     recorder.flush()
+    rejected: dict[str, RefusedRun] = {}
+    for item in items:
+        run_id = item.get("run_id") or (item.get("info") or {}).get("id")
+        if not isinstance(run_id, str):
+            continue
+        refused = recorder.rejected(run_id)
+        if refused is not None:
+            rejected[run_id] = RefusedRun(type=refused[0], name=refused[1])
+    return RecordsVerdict(rejected=rejected)
 
 
 class RecordsHandler(FlowsAPIHandler):
     @doc(
-        "Run processes without database access record flow and task runs, states and logs",
+        "Run processes without database access record flow and task runs, states and logs;"
+        " the answer names the runs whose states the state policy refused",
+        RecordsVerdict,
         body=AppendRecords,
-        status=204,
         action="execute",
     )
     @web.authenticated
     @authorized(action="execute")
     async def post(self) -> None:
         body = self.body(AppendRecords)
-        await self.blocking(_replay, self.services.recorder, body.items)
-        self.no_content()
+        self.reply(await self.blocking(_replay, self.services.recorder, body.items))
 
 
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [

@@ -10,6 +10,7 @@ from tornado import web
 
 from .._version import __version__
 from ..exceptions import NotFound
+from ..orchestration.schemas import DescribeRunState
 from ..store.db import mask_url
 from ..store.schemas import (
     DescribeFlowRun,
@@ -191,7 +192,12 @@ class FlowRunOutputHandler(FlowsAPIHandler):
 
 
 class FlowRunCancelHandler(FlowsAPIHandler):
-    @doc("Cancel a flow run", DescribeFlowRun, action="execute")
+    @doc(
+        "Cancel a flow run: Cancelled if not started, else Cancelling until its worker or"
+        " process stops it",
+        DescribeRunState,
+        action="execute",
+    )
     @web.authenticated
     @authorized(action="execute")
     async def post(self, flow_run_id: str) -> None:

@@ -5,6 +5,12 @@ latest state; a run inserted by an earlier batch gets one UPDATE per batch. Valu
 converted here, once, and written with the driver's ``executemany`` (no per-value
 SQLAlchemy type processing). Nothing is forgotten until its transaction commits, so a
 failed batch is retried, together with newer events, by the next ``write``.
+
+Every state passes the one state policy (``core.state_policy``): in Python, against the
+run's state as this writer knows it (read from the database first for a run created
+elsewhere), and again in SQL against the row, for what other writers did meanwhile. A
+refused state is not written, neither to the run row nor to its history, and the run is
+listed in ``rejected`` so its process can stop.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from jupyter_flows.core.records import FlowRunInfo, LogInfo, ResultInfo, TaskRunInfo, new_id
-from jupyter_flows.core.states import TERMINAL_TYPES, State, StateType
+from jupyter_flows.core.state_policy import ACCEPTED, FINAL, Decision, propose
+from jupyter_flows.core.states import State, StateType
 
 from . import _sql
 from .db import store_error
@@ -34,6 +41,9 @@ _RUNNING = StateType.RUNNING
 _SCHEDULED = StateType.SCHEDULED
 
 StateEvent = tuple[str, str, State, int]  # (kind, run_id, state, run_count)
+#: How many refused runs ``Batcher.rejected`` remembers (the oldest are forgotten first).
+MAX_REJECTED = 10_000
+_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -105,7 +115,9 @@ class Batcher:
         self.engine = engine
         dialect = engine.dialect.name
         self._dt: Callable[[datetime | None], Any] = datetime_converter(dialect)
-        self._sql = _sql.statements("?" if dialect == "sqlite" else "%s")
+        self._placeholder = "?" if dialect == "sqlite" else "%s"
+        self._sql = _sql.statements(self._placeholder)
+        self._sane_rowcount = bool(engine.dialect.supports_sane_multi_rowcount)
         self.reset()
 
     def reset(self) -> None:
@@ -114,6 +126,8 @@ class Batcher:
         self._flow_runs: dict[str, _Run] = {}
         self._dirty: list[_Run] = []
         self._known_flows: set[str] = set()
+        #: runs whose proposed states were refused: run id -> (state type, name) they are in
+        self.rejected: dict[str, tuple[str, str | None]] = {}
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             name: [] for name in ("flow", "input", "state", "log", "result")
         }
@@ -128,10 +142,12 @@ class Batcher:
 
         Raises ``StoreError`` (keeping everything for the next call) if the DB write fails.
         """
-        self._take(events)
-        if not self._dirty and not any(self._rows.values()):
-            return 0
         try:
+            if events.states:
+                self._read_unknown(events)
+            self._take(events)
+            if not self._dirty and not any(self._rows.values()):
+                return 0
             with self.engine.begin() as conn:
                 count = self._execute(conn)
         except (sa_exc.SQLAlchemyError, OSError, ValueError, TypeError) as e:
@@ -141,6 +157,46 @@ class Batcher:
             ) from None
         self._committed()
         return count
+
+    # -- the state policy ------------------------------------------------------------------
+
+    def _read_unknown(self, events: Events) -> None:
+        """Learn the database's state of runs this writer has not seen (made elsewhere)."""
+        created = {info.id for info, _ in events.flow_runs}
+        created.update(info.id for info in events.task_runs)
+        wanted: dict[str, set[str]] = {"flow": set(), "task": set()}
+        for kind, run_id, _, _ in events.states:
+            known = self._runs if kind == "task" else self._flow_runs
+            if run_id not in known and run_id not in created:
+                wanted[kind].add(run_id)
+        for kind, ids in wanted.items():
+            if not ids:
+                continue
+            known = self._runs if kind == "task" else self._flow_runs
+            with self.engine.connect() as conn:
+                for run_id, type_, name, flow_run_id in self._select_states(conn, kind, ids):
+                    run = known[run_id] = _Run(kind, run_id, flow_run_id, ())
+                    if type_ is not None:
+                        run.state = State(StateType(type_), name or type_.title())
+
+    def _select_states(
+        self, conn: Connection, kind: str, ids: set[str] | list[str]
+    ) -> list[tuple[str, str | None, str | None, str | None]]:
+        table = "task_run" if kind == "task" else "flow_run"
+        ordered = list(ids)
+        found: list[tuple[str, str | None, str | None, str | None]] = []
+        for i in range(0, len(ordered), _CHUNK):
+            chunk = ordered[i : i + _CHUNK]
+            sql = _sql.read_states(table, self._placeholder, len(chunk))
+            found.extend(tuple(r) for r in conn.exec_driver_sql(sql, tuple(chunk)))  # type: ignore[misc]
+        return found
+
+    def _refuse(self, run_id: str, state: State | None) -> None:
+        rejected = self.rejected
+        rejected.pop(run_id, None)
+        if len(rejected) >= MAX_REJECTED:
+            del rejected[next(iter(rejected))]
+        rejected[run_id] = (state.type.value, state.name) if state else ("", None)
 
     # -- events -> rows ------------------------------------------------------------------
 
@@ -249,14 +305,23 @@ class Batcher:
         tasks, flows, dirty = self._runs, self._flow_runs, self._dirty
         append = self._rows["state"].append
         type_text = _TYPE_TEXT
+        accepted, reject = ACCEPTED, Decision.REJECT
         for kind, run_id, state, run_count in states:
             runs = tasks if kind == "task" else flows
             run = runs.get(run_id)
             if run is None:  # created by another process, or finished and forgotten
                 run = runs[run_id] = _Run(kind, run_id, run_id if kind == "flow" else None, ())
+            type_ = state.type
+            current = run.state
+            if current is not None and (
+                (current.type, type_) not in accepted
+                or (current.type is type_ and current.name == state.name)
+            ):
+                if propose(current.type, type_, current.name, state.name).decision is reject:
+                    self._refuse(run_id, current)
+                continue  # refused or already there: nothing is written
             ts = state.timestamp
             ts_db = dt(ts)
-            type_ = state.type
             message = state.message
             if message is not None:
                 message = clean_text(message)
@@ -269,7 +334,7 @@ class Batcher:
                 run.running_since = ts
                 if run.start is None:
                     run.start = ts_db
-            run.end = ts_db if type_ in TERMINAL_TYPES else None
+            run.end = ts_db if type_ in FINAL else None
             if type_ is _SCHEDULED and run.expected is None and state.scheduled_time is not None:
                 run.expected = dt(state.scheduled_time)
             run.state = state
@@ -289,29 +354,66 @@ class Batcher:
         task_updates: list[tuple[Any, ...]] = []
         for run in self._dirty:
             if run.inserted:
-                update = (*run.mutable(), run.total - run.written_total, run.id)
+                if run.state is None:
+                    continue  # created twice, no state yet: nothing to change
+                update = (*run.mutable(), run.total - run.written_total, run.id, run.state.type)
                 (task_updates if run.kind == "task" else flow_updates).append(update)
             elif run.kind == "task":
                 task_inserts.append((*run.row, *run.mutable(), run.total))
             else:
                 flow_inserts.append((*run.row, *run.mutable(), run.total))
-        batches = (
-            (sql.flow, rows["flow"]),
-            (sql.flow_run_insert, flow_inserts),
-            (sql.task_run_insert, task_inserts),
-            (sql.flow_run_update, flow_updates),
-            (sql.task_run_update, task_updates),
+        execute = self._run
+        execute(conn, sql.flow, rows["flow"])
+        changed = execute(conn, sql.flow_run_insert, flow_inserts)
+        changed += execute(conn, sql.task_run_insert, task_inserts)
+        changed += execute(conn, sql.flow_run_update, flow_updates)
+        changed += execute(conn, sql.task_run_update, task_updates)
+        runs = len(flow_inserts) + len(task_inserts) + len(flow_updates) + len(task_updates)
+        if changed != runs or not self._sane_rowcount:
+            self._drop_refused(conn)
+        for statement, params in (
             (sql.task_run_input, rows["input"]),
             (sql.run_state, rows["state"]),
             (sql.run_log, rows["log"]),
             (sql.result_record, rows["result"]),
-        )
-        count = 0
-        for statement, params in batches:
-            if params:
-                conn.exec_driver_sql(statement, params if len(params) > 1 else params[0])
-                count += len(params)
-        return count
+        ):
+            execute(conn, statement, params)
+        return runs + sum(len(r) for r in rows.values())
+
+    @staticmethod
+    def _run(conn: Connection, statement: str, params: list[tuple[Any, ...]]) -> int:
+        """Execute ``statement`` for every row of ``params``; the rows it changed."""
+        if not params:
+            return 0
+        result = conn.exec_driver_sql(statement, params if len(params) > 1 else params[0])
+        return int(result.rowcount)
+
+    def _drop_refused(self, conn: Connection) -> None:
+        """Another writer moved some runs meanwhile: keep no history of refused states."""
+        refused: set[tuple[str, str]] = set()
+        for kind in ("flow", "task"):
+            mine = {r.id: r for r in self._dirty if r.kind == kind and r.state is not None}
+            if not mine:
+                continue
+            found = {row[0]: row for row in self._select_states(conn, kind, list(mine))}
+            for run_id, run in mine.items():
+                state = run.state
+                assert state is not None
+                row = found.get(run_id)
+                if row is not None and (row[1], row[2]) == (_TYPE_TEXT[state.type], state.name):
+                    continue
+                refused.add((kind, run_id))
+                if row is None or row[1] is None:
+                    run.state = None
+                    continue
+                run.state = State(StateType(row[1]), row[2] or row[1].title())
+                self._refuse(run_id, run.state)
+                logger.info(
+                    "%s run %s is %s: its state %s was refused", kind, run_id, row[2], state.name
+                )
+        if refused:
+            states = self._rows["state"]
+            states[:] = [r for r in states if (r[1], r[0]) not in refused]
 
     def _committed(self) -> None:
         tasks, flows = self._runs, self._flow_runs
@@ -324,7 +426,7 @@ class Batcher:
             # written as an UPDATE that keeps the database's start time and run time.
             state = run.state
             if state is not None and (
-                state.type in TERMINAL_TYPES or (run.kind == "flow" and run.running_since is None)
+                state.type in FINAL or (run.kind == "flow" and run.running_since is None)
             ):
                 (tasks if run.kind == "task" else flows).pop(run.id, None)
         self._dirty = []

@@ -5,7 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-__all__ = ["Statements", "statements", "FLOW_RUN_IDENTITY", "TASK_RUN_IDENTITY", "MUTABLE"]
+from jupyter_flows.core.state_policy import allowed_pairs
+
+__all__ = [
+    "Statements",
+    "statements",
+    "read_states",
+    "FLOW_RUN_IDENTITY",
+    "TASK_RUN_IDENTITY",
+    "MUTABLE",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +75,21 @@ def _insert(table: str, columns: tuple[str, ...], p: str, conflict: str = "") ->
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}){conflict}"
 
 
-#: states other processes end a run with (the server's crash detection, a worker's cancel):
-#: a late write of the run's own process (an orphan of a killed worker) must not undo them
-_ENDED_ELSEWHERE = "('CRASHED', 'CANCELLED')"
+def _accepted(current: str, proposed: str) -> str:
+    """SQL: the state policy accepts ``current -> proposed`` (pairs from ``core.state_policy``).
+
+    The recorder decides each state in Python against what it knows; this guard is for
+    what another writer did meanwhile (the server's crash detection, a cancel, a claim),
+    so a late write never undoes a final state or a Cancelling.
+    """
+    pairs = ", ".join(f"'{a}>{b}'" for a, b in allowed_pairs())
+    return f"(COALESCE({current}, '') || '>' || {proposed}) IN ({pairs})"
 
 
 def _run_insert(table: str, identity: tuple[str, ...], p: str) -> str:
     # A retried batch whose earlier commit did happen, or a run created twice, finds the
-    # row: refresh its state columns (unless the new row has no state yet).
+    # row: refresh its state columns (unless the new row has no state yet, or the policy
+    # refuses the move from the row's state).
     refresh = ", ".join(
         f"{c} = COALESCE({table}.{c}, excluded.{c})"
         if c in ("start_time", "expected_start_time")
@@ -83,7 +99,7 @@ def _run_insert(table: str, identity: tuple[str, ...], p: str) -> str:
     columns = (*identity, *MUTABLE, "total_run_time")
     conflict = (
         f" ON CONFLICT (id) DO UPDATE SET {refresh} WHERE excluded.state_type IS NOT NULL"
-        f" AND COALESCE({table}.state_type, '') NOT IN {_ENDED_ELSEWHERE}"
+        f" AND {_accepted(f'{table}.state_type', 'excluded.state_type')}"
     )
     return _insert(table, columns, p, conflict)
 
@@ -94,8 +110,15 @@ def _run_update(table: str, p: str) -> str:
         f"run_count = {p}, start_time = COALESCE(start_time, {p}), end_time = {p}, "
         f"expected_start_time = COALESCE(expected_start_time, {p}), "
         f"total_run_time = total_run_time + {p} WHERE id = {p}"
-        f" AND COALESCE(state_type, '') NOT IN {_ENDED_ELSEWHERE}"
+        f" AND {_accepted('state_type', f'CAST({p} AS TEXT)')}"
     )
+
+
+def read_states(table: str, p: str, count: int) -> str:
+    """SELECT the state columns of ``count`` runs of ``table`` by id."""
+    marks = ", ".join([p] * count)
+    flow = "flow_run_id" if table == "task_run" else "id"
+    return f"SELECT id, state_type, state_name, {flow} FROM {table} WHERE id IN ({marks})"
 
 
 def statements(p: str) -> Statements:

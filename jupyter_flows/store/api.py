@@ -17,7 +17,7 @@ from .db import default_db_url
 from .repository import RunStore
 from .schemas import DescribeFlowRun, ListFlowRunsResponse
 
-__all__ = ["run_store", "read_flow_runs", "read_flow_run"]
+__all__ = ["run_store", "read_flow_runs", "read_flow_run", "read_state_type"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +66,22 @@ def read_flow_run(flow_run_id: str, *, url: str | None = None) -> DescribeFlowRu
     """One flow run with its task runs, states, logs and edges; raises ``NotFound``."""
     get_recorder().flush()
     return run_store(url).read_flow_run(flow_run_id)
+
+
+def read_state_type(flow_run_id: str, *, url: str | None = None) -> str | None:
+    """The state type of a flow run, read in one light query (``NotFound`` if none).
+
+    What a run process or a kernel polls to learn that its run was cancelled or crashed.
+    """
+    from sqlalchemy import select
+
+    from jupyter_flows.exceptions import NotFound
+
+    from .models import FlowRunRecord
+
+    table = FlowRunRecord.__table__  # type: ignore[attr-defined]
+    with run_store(url).engine.connect() as conn:
+        row = conn.execute(select(table.c.state_type).where(table.c.id == flow_run_id)).first()
+    if row is None:
+        raise NotFound(f"no flow run {flow_run_id!r}")
+    return None if row[0] is None else str(row[0])

@@ -124,6 +124,14 @@ class SqlRecorder:
         if self._idle:
             self._wake()
 
+    def rejected(self, run_id: str) -> tuple[str, str | None] | None:
+        """``(state type, name)`` the run is in, if the state policy refused a state of it.
+
+        Its process should stop the run: it ended (Crashed, Cancelled...) or is being
+        cancelled elsewhere.
+        """
+        return self._batcher.rejected.get(run_id)
+
     # -- writing --------------------------------------------------------------------------
 
     def flush(self) -> None:

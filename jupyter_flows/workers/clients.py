@@ -9,11 +9,19 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["HttpClient", "LocalClient", "WorkerClientError"]
+__all__ = ["HttpClient", "LocalClient", "WorkerClientError", "WorkerAuthError", "StateConflict"]
 
 
 class WorkerClientError(Exception):
     """The server refused or could not be reached."""
+
+
+class WorkerAuthError(WorkerClientError):
+    """The server does not accept this client's token (HTTP 401/403): retrying won't help."""
+
+
+class StateConflict(WorkerClientError):
+    """The state policy refused a proposed state (HTTP 409): the run is not where we thought."""
 
 
 class HttpClient:
@@ -38,7 +46,14 @@ class HttpClient:
                 detail = json.loads(detail).get("message", detail)
             except ValueError:
                 pass
-            raise WorkerClientError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
+            if exc.code in (401, 403):
+                raise WorkerAuthError(
+                    f"the server at {self.base} refused this token (HTTP {exc.code} on "
+                    f"{method} {path}: {detail}): check --token / JUPYTER_FLOWS_TOKEN and that "
+                    "the user may execute runs"
+                ) from None
+            error = StateConflict if exc.code == 409 else WorkerClientError
+            raise error(f"{method} {path}: HTTP {exc.code}: {detail}") from None
         except OSError as exc:
             raise WorkerClientError(f"{method} {path}: {exc}") from None
         return json.loads(text) if text else None
@@ -53,6 +68,10 @@ class HttpClient:
     def read_run(self, run_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"flow_runs/{run_id}"))
 
+    def read_run_state(self, run_id: str) -> dict[str, Any]:
+        """The light state view (``DescribeRunState``)."""
+        return dict(self._call("GET", f"flow_runs/{run_id}/state"))
+
     def set_state(self, run_id: str, body: dict[str, Any]) -> Any:
         return self._call("POST", f"flow_runs/{run_id}/state", body)
 
@@ -65,10 +84,12 @@ def _domain_errors(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> Any:
-        from ..exceptions import FlowsError
+        from ..exceptions import Conflict, FlowsError
 
         try:
             return method(*args, **kwargs)
+        except Conflict as exc:
+            raise StateConflict(f"{method.__name__}: {exc}") from exc
         except FlowsError as exc:
             raise WorkerClientError(f"{method.__name__}: {exc}") from exc
 
@@ -94,10 +115,14 @@ class LocalClient:
         return dict(self.service.runs.read_flow_run(run_id).model_dump(mode="json"))
 
     @_domain_errors
+    def read_run_state(self, run_id: str) -> dict[str, Any]:
+        return dict(self.service.read_run_state(run_id).model_dump(mode="json"))
+
+    @_domain_errors
     def set_state(self, run_id: str, body: dict[str, Any]) -> Any:
         from ..orchestration.schemas import UpdateRunState
 
-        return self.service.set_run_state(run_id, UpdateRunState(**body))
+        return self.service.set_run_state(run_id, UpdateRunState(**body)).model_dump(mode="json")
 
     @_domain_errors
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:

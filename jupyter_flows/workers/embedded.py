@@ -1,7 +1,14 @@
-"""The server's own worker for the ``default`` pool (a thread, in-process client)."""
+"""The server's own worker for the ``default`` pool (a thread, in-process client).
+
+Each server process's embedded worker has its own name (``embedded-<host>-<pid>-<random>``):
+with several servers on one database, the runs of one that dies stop heart-beating and end
+Crashed, whatever the others do.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -9,7 +16,12 @@ from typing import Any
 from .clients import LocalClient
 from .worker import Worker
 
-__all__ = ["EmbeddedWorker"]
+__all__ = ["EmbeddedWorker", "embedded_worker_name"]
+
+
+def embedded_worker_name() -> str:
+    """A name no other server process has: host, pid and a random suffix."""
+    return f"embedded-{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
 class EmbeddedWorker:
@@ -27,7 +39,7 @@ class EmbeddedWorker:
         self.worker = Worker(
             LocalClient(service),
             "default",
-            name="embedded",
+            name=embedded_worker_name(),
             limit=limit,
             root_dir=root_dir,
             outputs_dir=outputs_dir,

@@ -1,11 +1,14 @@
 """The child process of a worker: runs one claimed flow run and records it.
 
-``python -m jupyter_flows.workers.execute_run --flow-run-id ID --entrypoint E
---parameters JSON --output DIR [--root DIR]``
+``python -m jupyter_flows.workers.execute_run --flow-run-id ID [--flow-run-name NAME]
+--entrypoint E --parameters JSON --output DIR [--root DIR]``
 
 A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel records its
 ``%%task`` cells under flow run ``ID``. A Python entrypoint runs with the engine under
-``ID``. Exit code 0: Completed; 1: the flow failed; 2: it could not start.
+``ID``. Run log lines are recorded, not echoed: the worker stores what this process prints.
+A ``RunGuard`` stops the process (and what it started) once the run ended or is being
+cancelled elsewhere, or its worker is gone. Exit code 0: Completed; 1: the flow failed;
+2: it could not start; 3 (``EXIT_FENCED``): stopped by the guard.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .run_guard import RunGuard
 
 __all__ = ["main", "execute"]
 
@@ -29,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run one flow run of a deployment (a worker starts this per run).",
     )
     parser.add_argument("--flow-run-id", required=True, help="the flow run to record into")
+    parser.add_argument("--flow-run-name", default=None, help="the flow run's name")
     parser.add_argument("--entrypoint", required=True, help="a.ipynb, path/file.py:fn or pkg:fn")
     parser.add_argument("--parameters", default="{}", help="JSON object of parameters")
     parser.add_argument("--output", required=True, help="directory for executed notebooks")
@@ -42,8 +49,43 @@ def execute(
     parameters: dict[str, Any],
     root_dir: Path,
     outputs_dir: Path,
+    flow_run_name: str | None = None,
 ) -> int:
     """Run the entrypoint as flow run ``flow_run_id``; the process exit code."""
+    from ..core.run_logging import set_console_echo
+    from ..core.settings import get_recorder
+
+    set_console_echo(False)
+    guard = RunGuard(flow_run_id, _state_reader(flow_run_id), get_recorder()).start()
+    try:
+        return _execute(flow_run_id, entrypoint, parameters, root_dir, outputs_dir, flow_run_name)
+    finally:
+        guard.stop()
+
+
+def _state_reader(flow_run_id: str) -> Callable[[], str | None]:
+    """How this process reads its run's state: from the server, or from the database."""
+    from .http_recorder import RECORD_TOKEN_ENV, record_url
+
+    url = record_url()
+    if url:
+        from .clients import HttpClient
+
+        client = HttpClient(url, os.environ.get(RECORD_TOKEN_ENV, ""), timeout=10)
+        return lambda: client.read_run_state(flow_run_id).get("state_type")
+    from ..store.api import read_state_type
+
+    return lambda: read_state_type(flow_run_id)
+
+
+def _execute(
+    flow_run_id: str,
+    entrypoint: str,
+    parameters: dict[str, Any],
+    root_dir: Path,
+    outputs_dir: Path,
+    flow_run_name: str | None,
+) -> int:
     from ..core.settings import get_recorder
     from ..core.states import Completed, Failed, Running
     from ..exceptions import FlowsError
@@ -79,7 +121,14 @@ def execute(
     except FlowsError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    state = run_flow(flow, (), parameters, return_state=True, flow_run_id=flow_run_id)
+    state = run_flow(
+        flow,
+        (),
+        parameters,
+        return_state=True,
+        flow_run_id=flow_run_id,
+        flow_run_name=flow_run_name,
+    )
     return 0 if state.is_completed() else 1
 
 
@@ -95,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root = Path(args.root).resolve()
     return execute(
-        args.flow_run_id, args.entrypoint, parameters, root, Path(os.path.abspath(args.output))
+        args.flow_run_id,
+        args.entrypoint,
+        parameters,
+        root,
+        Path(os.path.abspath(args.output)),
+        args.flow_run_name,
     )
 
 

@@ -62,6 +62,7 @@ class HttpRecorder:
         self.max_kept = max_kept
         self.dropped_logs = 0
         self._items: list[dict[str, Any]] = []
+        self._rejected: dict[str, tuple[str, str | None]] = {}
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._wake = threading.Event()
@@ -99,7 +100,7 @@ class HttpRecorder:
                 if not items:
                     return
                 try:
-                    self.client._call("POST", "records", {"items": items})
+                    verdict = self.client._call("POST", "records", {"items": items})
                 except WorkerClientError as exc:
                     with self._lock:
                         self._items[:0] = items
@@ -108,6 +109,12 @@ class HttpRecorder:
                         logger.warning("runs are not recorded on the server yet: %s", exc)
                     return
                 self._warned = False
+                for run_id, refused in ((verdict or {}).get("rejected") or {}).items():
+                    self._rejected[run_id] = (refused.get("type", ""), refused.get("name"))
+
+    def rejected(self, run_id: str) -> tuple[str, str | None] | None:
+        """``(state type, name)`` the run is in, if the server refused a state of it."""
+        return self._rejected.get(run_id)
 
     def close(self) -> None:
         if self._closed:

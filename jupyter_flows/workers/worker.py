@@ -1,9 +1,12 @@
 """``Worker``: polls a work pool, runs each claimed flow run in a subprocess, reports back.
 
 Heartbeats keep its runs alive on the server (a silent worker's runs end Crashed).
-Cancellation: a run the server marks Cancelling has its subprocess terminated, then it ends
-Cancelled. ``stop()`` (SIGTERM for ``jupyter flows worker``) stops claiming, gives running
-runs ``grace`` seconds, then terminates them and reports them Crashed.
+Each run process is in its own process group; its ``RunGuard`` stops it if this worker dies.
+Cancellation: a run the server marks Cancelling has its process group terminated (TERM,
+then KILL after ``grace``), then it ends Cancelled; a run the server ended (Crashed) is
+stopped the same way. ``stop()`` (SIGTERM for ``jupyter flows worker``) stops claiming,
+gives running runs ``grace`` seconds, then terminates them and reports them Crashed. A
+server that refuses the worker's token stops it with ``WorkerAuthError``.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clients import WorkerClientError
+from ..core.state_policy import FINAL as _FINAL_TYPES
+from .clients import StateConflict, WorkerAuthError, WorkerClientError
+from .run_guard import EXIT_FENCED
 
 __all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
-FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+FINAL = frozenset(t.value for t in _FINAL_TYPES)
+#: Log lines sent per request (every line is sent, in order, in batches of this size).
+LOG_BATCH = 1000
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 #: "[IPKernelApp] WARNING | ..." (Jupyter apps), "12:00:01.234 | ERROR   | ..." (run logs)
@@ -96,13 +103,20 @@ class Worker:
     def run(self) -> None:
         """Poll until ``stop()``; then wind down the running runs."""
         logger.info("worker %s polls pool %r", self.name, self.pool)
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except WorkerClientError as exc:
-                logger.warning("worker %s: %s", self.name, exc)
-            self._stop.wait(self.poll_interval)
-        self._shutdown()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.tick()
+                except WorkerAuthError:
+                    raise
+                except WorkerClientError as exc:
+                    logger.warning("worker %s: %s", self.name, exc)
+                self._stop.wait(self.poll_interval)
+        except WorkerAuthError as exc:
+            logger.error("worker %s stops: %s", self.name, exc)
+            raise
+        finally:
+            self._shutdown()
 
     def tick(self) -> None:
         """One round: heartbeat, reap finished children, cancel, claim new runs."""
@@ -125,6 +139,8 @@ class Worker:
             "jupyter_flows.workers.execute_run",
             "--flow-run-id",
             run_id,
+            "--flow-run-name",
+            str(run.get("name") or ""),
             "--entrypoint",
             deployment["entrypoint"],
             "--parameters",
@@ -160,22 +176,31 @@ class Worker:
             stream.close()
 
     def _send_logs(self, child: _Child) -> None:
-        lines, child.lines = child.lines, []
-        records = [r for r in map(log_line, lines[-500:]) if r is not None]
-        if records:
+        """Send every line the run printed since the last call, in order (kept on failure)."""
+        taken = len(child.lines)
+        if not taken:
+            return
+        lines = child.lines[:taken]
+        records = [r for r in map(log_line, lines) if r is not None]
+        for i in range(0, len(records), LOG_BATCH):
             try:
-                self.client.append_logs(child.run_id, records)
+                self.client.append_logs(child.run_id, records[i : i + LOG_BATCH])
             except WorkerClientError as exc:
-                logger.warning("could not send logs of %s: %s", child.run_id, exc)
+                logger.warning("could not send logs of %s (kept): %s", child.run_id, exc)
+                kept = [r["message"] for r in records[i:]]
+                del child.lines[:taken]
+                child.lines[:0] = kept
+                return
+        del child.lines[:taken]
 
     def _report(self, run_id: str, type_: str, name: str, message: str | None) -> None:
+        """Propose a state; the state policy refusing it (the run ended) is no error."""
         try:
-            state = self.client.read_run(run_id)
-            if state.get("state_type") in FINAL:
-                return  # the run recorded its own final state
             self.client.set_state(
                 run_id, {"type": type_, "name": name, "message": message, "worker": self.name}
             )
+        except StateConflict as exc:
+            logger.info("run %s: %s not recorded: %s", run_id, name, exc)
         except WorkerClientError as exc:
             logger.warning("could not report %s for %s: %s", name, run_id, exc)
 
@@ -187,24 +212,36 @@ class Worker:
                 continue
             if child.reader is not None:
                 child.reader.join(timeout=5)
+            self._signal(child, signal.SIGKILL)  # whatever of its group is left (a kernel)
             self._send_logs(child)
             del self.children[run_id]
             if code == 0:
                 self._report(run_id, "COMPLETED", "Completed", None)
+            elif code == EXIT_FENCED or self._state_of(run_id) == "CANCELLING":
+                self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
             else:
                 self._report(run_id, "FAILED", "Failed", f"run process exited with code {code}")
 
+    def _state_of(self, run_id: str) -> str | None:
+        try:
+            return self.client.read_run_state(run_id).get("state_type")
+        except WorkerClientError:
+            return None
+
     def _cancel_requested(self) -> None:
+        """Stop the runs the server is cancelling (then Cancelled) or has ended (Crashed)."""
         for run_id, child in list(self.children.items()):
-            try:
-                state = self.client.read_run(run_id)
-            except WorkerClientError:
-                continue
-            if _wants_cancel(state):
+            state = self._state_of(run_id)
+            if state == "CANCELLING" or state in FINAL:
                 self._terminate(child)
                 del self.children[run_id]
                 self._send_logs(child)
-                self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
+                if state == "CANCELLING":
+                    self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
+                else:
+                    logger.warning(
+                        "run %s ended %s elsewhere: its process is stopped", run_id, state
+                    )
 
     def _terminate(self, child: _Child) -> None:
         """Stop the run's process group (papermill and its kernel): TERM, then KILL."""
@@ -235,16 +272,3 @@ class Worker:
             self._report(run_id, "CRASHED", "Crashed", f"worker {self.name} shut down")
             del self.children[run_id]
         logger.info("worker %s stopped", self.name)
-
-
-def _wants_cancel(run: dict[str, Any]) -> bool:
-    """Cancelling now, or at any time since it was claimed.
-
-    The run's own process records Running as it starts, which may overwrite a Cancelling
-    set just before; the state history still has it.
-    """
-    if run.get("state_type") == "CANCELLING":
-        return True
-    return run.get("state_type") not in FINAL and any(
-        s.get("type") == "CANCELLING" for s in run.get("states") or []
-    )

@@ -37,6 +37,7 @@ OPERATIONS = {
     ("get", "workers"),
     ("post", "work_pools/{}/workers/heartbeat"),
     ("post", "work_pools/{}/claim"),
+    ("get", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/logs/append"),
     ("post", "records"),

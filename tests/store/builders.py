@@ -56,3 +56,8 @@ def data(upstream: TaskRunInfo, parameter: str) -> TaskInput:
 
 def wait_for(upstream: TaskRunInfo) -> TaskInput:
     return TaskInput(upstream.id, "wait_for")
+
+
+def now_plus(seconds: float) -> datetime:
+    """The current time plus ``seconds`` (for states recorded next to the server's)."""
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds / 1000)

@@ -9,7 +9,7 @@ import pytest
 from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
 from jupyter_flows.workers.clients import HttpClient, LocalClient, WorkerClientError
-from jupyter_flows.workers.worker import Worker, _wants_cancel
+from jupyter_flows.workers.worker import Worker
 
 
 class TestLocalClient:
@@ -34,18 +34,3 @@ class TestHttpWorker:
         assert (worker.pool, worker.limit) == ("etl", 3)
         with pytest.raises(WorkerClientError, match="work_pools/etl/workers/heartbeat"):
             worker.client.heartbeat("etl", "w")  # nothing listens on port 1
-
-
-class TestCancelDetection:
-    @pytest.mark.parametrize(
-        ("state", "history", "expected"),
-        [
-            ("CANCELLING", [], True),
-            ("RUNNING", ["PENDING", "CANCELLING", "RUNNING"], True),  # overwritten by the run
-            ("RUNNING", ["PENDING", "RUNNING"], False),
-            ("COMPLETED", ["CANCELLING", "COMPLETED"], False),
-        ],
-    )
-    def test_cancel_requested(self, state: str, history: list[str], expected: bool) -> None:
-        run = {"state_type": state, "states": [{"type": t} for t in history]}
-        assert _wants_cancel(run) is expected
