@@ -1,9 +1,12 @@
 """jupyter-flows benchmarks: orchestration overhead, persisted, on the embedded SQLite default.
 
-Usage: ``python benchmarks/run.py [--quick] [--json FILE]``. Every scenario runs in a fresh
-process with a fresh database, and checks that every state transition is in the database
-when the flow returns. Figures are medians of several repeats, reported with ratios taken
-in the same run (the machines are noisy).
+Usage: ``python benchmarks/run.py [--quick] [--json FILE] [--suite NAME ...]``. Every
+scenario runs in a fresh process with a fresh database, and checks that every state
+transition is in the database when the flow returns. Figures are medians of several repeats,
+reported with ratios taken in the same run (the machines are noisy).
+
+The other suites (``SUITES``) are scripts of their own; ``--suite NAME`` (or ``--suite all``)
+runs them after these, with ``--quick`` passed on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,19 @@ import textwrap
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: the other benchmark suites: name -> (script in this directory, what it measures)
+SUITES = {
+    "orchestration": (
+        "orchestration.py",
+        "schedule-to-start latency, REST list latency, notebook overhead, automations",
+    ),
+    "read_paths": (
+        "read_paths.py",
+        "p50/p99 latency and bytes of the run list (100,000 runs) and of a run view's reads "
+        "(detail, task-run and log pages, graph) of a 10,000-task run",
+    ),
+}
 
 # Reference figures for Prefect 3.9 on this kind of machine (from the project's issue #2).
 PREFECT = {
@@ -166,6 +182,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--suite",
+        action="append",
+        default=[],
+        choices=[*SUITES, "all"],
+        help="also run another suite: "
+        + "; ".join(f"{name}: {what}" for name, (_, what) in SUITES.items()),
+    )
     args = parser.parse_args()
     repeats = 3 if args.quick else 5
     n_seq = 2000 if args.quick else 10000
@@ -244,6 +268,11 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
+    suites = list(SUITES) if "all" in args.suite else list(dict.fromkeys(args.suite))
+    for name in suites:
+        script = os.path.join(HERE, SUITES[name][0])
+        print(flush=True)
+        subprocess.run([sys.executable, script, *(["--quick"] if args.quick else [])], check=True)
 
 
 if __name__ == "__main__":

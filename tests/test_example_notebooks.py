@@ -17,6 +17,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'notebooks.sqlite'}"
     monkeypatch.setenv("JUPYTER_FLOWS_DB_URL", url)  # inherited by papermill's kernel
+    monkeypatch.setenv("JUPYTER_FLOWS_HOME", str(tmp_path / "home"))  # its own result cache
     return url
 
 
@@ -52,22 +53,43 @@ class TestExampleNotebooks:
 
 
 class TestNotebookFlowUnderPapermill:
-    def test_pipeline_dag_states_and_parameters(
+    TASKS = ("load", "clean", "feature_square", "feature_target", "model", "summary")
+
+    def test_each_task_cell_is_a_flow_run_ended_with_it(
         self, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("JUPYTER_FLOWS_NOTEBOOK", "pipeline-nb")
         execute(ROOT / "notebooks/02_notebook_pipeline.ipynb", tmp_path / "out.ipynb", n_rows=50)
-        runs = read_flow_runs(flow_name="pipeline-nb", url=db_url).items
-        session = read_flow_run(runs[-1].id, url=db_url)
-        assert session.state_name == "Completed"  # ended when papermill shut the kernel down
-        assert session.parameters["n_rows"] == 50
-        states = {t.task_name: t.state_name for t in session.task_runs}
-        assert states == {
-            name: "Completed"
-            for name in ("load", "clean", "feature_square", "feature_target", "model", "summary")
-        }
-        names = {t.id: t.task_name for t in session.task_runs}
-        edges = {(names[e.upstream_id], names[e.downstream_id]) for e in session.edges}
+        items = read_flow_runs(flow_name="pipeline-nb", url=db_url).items
+        runs = [read_flow_run(r.id, url=db_url) for r in reversed(items)]
+        assert [(r.name, r.state_name) for r in runs] == [(n, "Completed") for n in self.TASKS]
+        assert [[t.task_name for t in r.task_runs] for r in runs] == [[n] for n in self.TASKS]
+        assert runs[0].parameters == {"n_rows": 50, "seed": 7}
+
+    def test_a_deployment_run_holds_every_cell_and_the_dag(
+        self, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from jupyter_flows.core.records import FlowRunInfo, new_id
+        from jupyter_flows.core.states import Running, now
+        from jupyter_flows.store.recorder import SqlRecorder
+
+        run_id = new_id()  # as a worker's run process has it when papermill starts
+        recorder = SqlRecorder.from_url(db_url)
+        recorder.flow_run_created(
+            FlowRunInfo(run_id, "nightly", "pipeline-nb", None, None, [], {}, now())
+        )
+        recorder.set_state("flow", run_id, Running(), 1)
+        recorder.close()
+        monkeypatch.setenv("JUPYTER_FLOWS_NOTEBOOK", "pipeline-nb")
+        monkeypatch.setenv("JUPYTER_FLOWS_FLOW_RUN_ID", run_id)
+        execute(ROOT / "notebooks/02_notebook_pipeline.ipynb", tmp_path / "out.ipynb", n_rows=50)
+        assert read_flow_runs(url=db_url).total == 1
+        run = read_flow_run(run_id, url=db_url)
+        assert run.state_name == "Running"  # its run process records papermill's outcome
+        states = {t.task_name: t.state_name for t in run.task_runs}
+        assert states == {name: "Completed" for name in self.TASKS}
+        names = {t.id: t.task_name for t in run.task_runs}
+        edges = {(names[e.upstream_id], names[e.downstream_id]) for e in run.edges}
         assert {
             ("load", "clean"),
             ("clean", "feature_square"),
@@ -78,16 +100,20 @@ class TestNotebookFlowUnderPapermill:
             ("feature_square", "summary"),
         } <= edges
 
-    def test_failing_cell_fails_the_flow_run(
+    def test_failing_cell_fails_its_flow_run(
         self, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("JUPYTER_FLOWS_NOTEBOOK", "failing")
         with pytest.raises(papermill.PapermillExecutionError) as info:
             execute(ROOT / "tests/notebooks/failing_cell.ipynb", tmp_path / "out.ipynb")
         assert info.value.ename == "ValueError"
-        run = read_flow_run(read_flow_runs(flow_name="failing", url=db_url).items[0].id, url=db_url)
-        assert run.state_name == "Failed"
-        states = {t.task_name: t.state_name for t in run.task_runs}
-        assert states == {"prepare": "Completed", "check": "Failed"}
-        check = next(t for t in run.task_runs if t.task_name == "check")
+        items = read_flow_runs(flow_name="failing", url=db_url).items
+        assert [(r.name, r.state_name) for r in reversed(items)] == [
+            ("prepare", "Completed"),
+            ("check", "Failed"),
+        ]  # "never" did not run
+        check = read_flow_run(items[0].id, url=db_url)
         assert check.state_message == "ValueError: only 3 values"
+        assert [(t.task_name, t.state_message) for t in check.task_runs] == [
+            ("check", "ValueError: only 3 values")
+        ]

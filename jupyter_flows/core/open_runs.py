@@ -1,7 +1,9 @@
-"""Flow runs driven from outside a function body: a notebook session, a papermill run.
+"""Flow runs driven from outside a function body: a notebook's task cells.
 
 ``OpenFlowRun`` uses the same engine pieces as ``@flow``: the same records, states and
-task runs; only the flow body is replaced by whoever calls ``run_task``.
+task runs; only the flow body is replaced by whoever calls ``run_task``. An *adopted* run
+was created and is ended by another process (a worker's deployment run, executed by
+papermill): its task runs are recorded here, its final state is not.
 """
 
 from __future__ import annotations
@@ -30,7 +32,21 @@ def _no_body() -> None:
 
 
 class OpenFlowRun:
-    """A Running flow run whose tasks are started one by one by the caller."""
+    """A Running flow run whose tasks are started one by one by the caller.
+
+    Parameters
+    ----------
+    name
+        The flow's name (a notebook's name).
+    run_name
+        The run's name (default: a generated one, as for ``@flow`` runs).
+    flow_run_id
+        Record into this flow run id instead of a new one.
+    adopted
+        The flow run (``flow_run_id``) belongs to another process, which records its
+        states: this one records only ``Running`` (a repeat, ignored by the state policy)
+        and never a final state; ``finish`` only flushes.
+    """
 
     def __init__(
         self,
@@ -43,12 +59,16 @@ class OpenFlowRun:
         task_runner: TaskRunner | None = None,
         deployment_id: str | None = None,
         flow_run_id: str | None = None,
+        run_name: str | None = None,
+        adopted: bool = False,
     ):
+        if adopted and flow_run_id is None:
+            raise ValueError("an adopted flow run needs its flow_run_id")
         self.flow: Flow[..., Any] = Flow(_no_body, name=name, description=description, tags=tags)
         self.recorder = recorder or get_recorder()
         self.info = FlowRunInfo(
             flow_run_id or new_id(),
-            generate_run_name(),
+            run_name or generate_run_name(),
             name,
             None,
             description,
@@ -63,10 +83,13 @@ class OpenFlowRun:
         self.context = FlowRunContext(self.flow, self.info, self.recorder, runner, {})
         self.context.parameters = dict(parameters or {})
         self.failed: list[str] = []
+        self.adopted = adopted
+        self.closed = False
         self.state: State = Pending()
         self._lock = threading.Lock()
-        self.recorder.flow_run_created(self.info)
-        self.recorder.set_state("flow", self.info.id, self.state, 0)
+        self.recorder.flow_run_created(self.info)  # an existing run keeps its identity
+        if not adopted:
+            self.recorder.set_state("flow", self.info.id, self.state, 0)
         self._set(Running(), 1)
 
     @property
@@ -89,7 +112,7 @@ class OpenFlowRun:
 
         ``upstream`` adds explicit edges (e.g. from the notebook's dataflow analysis).
         """
-        if self.state.is_final():
+        if self.closed:
             raise RuntimeError(f"flow run {self.info.name!r} already ended {self.state.name}")
         kwargs = dict(kwargs or {})
         token = flow_run_context.set(self.context)
@@ -117,20 +140,27 @@ class OpenFlowRun:
         return state  # the recorder commits within ~50 ms; finish() flushes
 
     def finish(self, state: State | None = None) -> State:
-        """End the flow run: Failed if a task's last attempt failed, else Completed."""
-        if self.state.is_final():
-            return self.state
+        """End the flow run: ``state``, else Failed if a task's last attempt failed, else
+        Completed. An adopted run is only flushed: its own process records how it ended."""
+        with self._lock:
+            if self.closed:
+                return replace(self.state, run_id=self.info.id)
+            self.closed = True
         if state is None:
             if self.failed:
                 state = Failed(message=f"task run(s) failed: {', '.join(self.failed)}")
             else:
                 state = Completed()
-        self._set(state, 1)
-        flow_run_logger(self.info, self.recorder).info("Finished in state %s", state)
-        self.recorder.flush()
-        self.context.task_runner.shutdown()
+        if not self.adopted:
+            self._set(state, 1)
+            flow_run_logger(self.info, self.recorder).info("Finished in state %s", state)
+        try:
+            self.recorder.flush()
+        finally:
+            self.context.task_runner.shutdown()
         return replace(state, run_id=self.info.id)
 
     def cancel(self, message: str = "cancelled") -> State:
+        """Stop: tasks not yet started end Cancelled, then the run ends Cancelled."""
         self.context.cancel_event.set()
         return self.finish(Cancelled(message=message))

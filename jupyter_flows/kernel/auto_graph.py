@@ -30,7 +30,7 @@ class AutoGraph:
         if threading.current_thread() is not threading.main_thread():
             return  # async flows run off the loop thread; shown by %flow graph instead
         if "notebook" in run.tags:
-            return  # the %%task session/run views have their own display
+            return  # %%task cells and %flow run have their own display
         from IPython.display import display
 
         from ..widgets.observer import LiveRunObserver

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,21 +26,6 @@ class CellOutputs:
     names: dict[str, Any]
     deleted: list[str]
     value: Any = None
-
-
-class _Tee:
-    """A stdout that also keeps what was written (the cell's output goes to the run's logs)."""
-
-    def __init__(self, stream: Any):
-        self.stream = stream
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return int(self.stream.write(text) or 0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
 
 
 @dataclass
@@ -109,9 +93,7 @@ class TaskCell:
             cell.attempts += 1
             before = {n: ns.get(n, MISSING) for n in touched}
             cell.snapshot = before
-            tee = _Tee(sys.stdout)
-            sys.stdout = tee
-            try:
+            try:  # what it prints reaches the run's logs as it prints (see cell_output)
                 exec(body, ns)  # noqa: S102 - running the user's own cell is the point
                 value = eval(expr, ns) if expr is not None else None  # noqa: S307
             except BaseException:
@@ -121,12 +103,6 @@ class TaskCell:
                     else:
                         ns[n] = old
                 raise
-            finally:
-                sys.stdout = tee.stream
-                if tee.parts:
-                    from ..core.run_logging import get_run_logger
-
-                    get_run_logger().info("cell output:\n%s", "".join(tee.parts).rstrip())
             names = {n: ns[n] for n in cell.names.defines if n in ns}
             deleted = [n for n in cell.names.deletes if n not in ns]
             return CellOutputs(names, deleted, value)

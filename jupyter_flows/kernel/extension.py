@@ -28,7 +28,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     from ..core import settings
 
     if _magics is not None:
-        _magics.notebook.end_session()
+        _magics.notebook.close()
         _magics = None
     if _auto_graph is not None:
         settings.remove_observer(_auto_graph)

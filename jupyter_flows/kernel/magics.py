@@ -251,10 +251,19 @@ class FlowsMagics(Magics):
         from .views import live_run
 
         with live_run(self.notebook) as _widget:
-            run, states = self.notebook.run_all(names, args.parallel, args.workers)
+            run, states, outcome = self.notebook.run_all(names, args.parallel, args.workers)
         from .views import RunSummary
 
-        return RunSummary(run, states)
+        summary = RunSummary(run, states, outcome)
+        if run.adopted and not outcome.is_completed():
+            # papermill's outcome is the deployment run's: stop the notebook here
+            from IPython.display import display
+
+            display(summary)
+            error = FlowsError(f"%flow run: {outcome.name}: {outcome.message}")
+            error._render_traceback_ = lambda: [str(error)]  # type: ignore[attr-defined]
+            raise error
+        return summary
 
     def _flow_status(self, rest: list[str]) -> Any:
         from .views import StatusTable

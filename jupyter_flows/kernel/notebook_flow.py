@@ -1,9 +1,18 @@
-"""The notebook flow: the ``%%task`` cells of one kernel session, their DAG and their runs.
+"""The notebook flow: the ``%%task`` cells of one kernel, their DAG and their runs.
 
-Interactive use records each ``%%task`` execution as a task run of one *session* flow run
-(named after the notebook), which ends when the kernel shuts down. ``%flow run`` starts a
-new flow run that executes the cells in dependency order. Under papermill the session run
-is the notebook's run, with the parameters the notebook was given.
+Interactive use: each ``%%task`` execution is a flow run of its own (flow: the notebook's
+name; run: the cell's task name; tag ``notebook``) holding that cell's task run, and it
+ends when the cell ends: Completed, Failed (or Cancelled, Crashed). ``%flow run`` is one
+flow run of the cells it runs, in dependency order, with the dataflow edges between them.
+Nothing stays Running between cells.
+
+A deployment run (papermill started by a worker's run process, which sets
+``JUPYTER_FLOWS_FLOW_RUN_ID``): every cell's task run, and ``%flow run``'s, is recorded
+under that one flow run, which the kernel adopts and never ends: the run process records
+its final state with papermill's outcome.
+
+Either way, once a flow run is Cancelling (Cancel in the panel) or has ended elsewhere,
+cells that have not started end Cancelled (see ``run_watch``).
 """
 
 from __future__ import annotations
@@ -25,13 +34,17 @@ from ..core.dataflow import DataflowGraph, build_dataflow, changed_tasks
 from ..core.dataflow import TaskCell as DataflowCell
 from ..core.open_runs import OpenFlowRun
 from ..core.records import TaskInput
-from ..core.states import Completed, Failed, State
+from ..core.states import Cancelled, Completed, Crashed, Failed, State
 from ..exceptions import FlowDefinitionError
+from .cell_output import captured_output, end_output
 from .cells import CellOutputs, TaskCell, jsonable_scalars
+from .run_watch import RunWatch
 
-__all__ = ["NotebookFlow", "LastRun", "notebook_name"]
+__all__ = ["NotebookFlow", "LastRun", "notebook_name", "deployment_run_id"]
 
 logger = logging.getLogger(__name__)
+_RUN_ID_ENV = "JUPYTER_FLOWS_FLOW_RUN_ID"
+_deployment_run_id: list[str | None] = []
 
 
 def notebook_name() -> str:
@@ -41,6 +54,17 @@ def notebook_name() -> str:
         if value:
             return Path(value).stem
     return "notebook"
+
+
+def deployment_run_id() -> str | None:
+    """The worker's flow run this kernel records into ($JUPYTER_FLOWS_FLOW_RUN_ID), if any.
+
+    Read once, then removed from the environment, so processes the notebook starts do not
+    record into it too.
+    """
+    if not _deployment_run_id:
+        _deployment_run_id.append(os.environ.pop(_RUN_ID_ENV, None) or None)
+    return _deployment_run_id[0]
 
 
 @dataclass
@@ -56,8 +80,20 @@ class LastRun:
     attempts: int
 
 
+def _flow_state(task: State, watch: RunWatch) -> State:
+    """How a one-cell flow run ends, given its task run's state."""
+    if watch.check() or task.is_cancelled():
+        note = "the cell completed" if task.is_completed() else task.message
+        return Cancelled(message=f"flow run {watch.stopped or 'cancelled'}; {note}")
+    if task.is_completed():
+        return Completed(message=None if task.name == "Completed" else task.name)
+    if task.is_crashed():
+        return Crashed(message=task.message)
+    return Failed(message=task.message)
+
+
 class NotebookFlow:
-    """All ``%%task`` cells of this kernel: registry, dataflow DAG, session run, re-runs."""
+    """All ``%%task`` cells of this kernel: registry, dataflow DAG, their flow runs."""
 
     def __init__(
         self,
@@ -72,9 +108,8 @@ class NotebookFlow:
         self.cell_filename = cell_filename or (lambda source: f"<task {hash(source)}>")
         self.cells: dict[str, TaskCell] = {}
         self.last: dict[str, LastRun] = {}
-        self._session: OpenFlowRun | None = None
+        self._deployment: OpenFlowRun | None = None
         self._lock = threading.RLock()
-        self.observers: list[Any] = []
         self._dataflow: tuple[Any, DataflowGraph] | None = None
 
     # ------------------------------------------------------------------ registry
@@ -115,23 +150,42 @@ class NotebookFlow:
 
     # ------------------------------------------------------------------ runs
 
-    def session(self) -> OpenFlowRun:
-        """The session flow run, started on first use and ended at kernel shutdown."""
+    def deployment_run(self) -> OpenFlowRun | None:
+        """The worker's flow run, adopted on first use (None in interactive use)."""
+        run_id = deployment_run_id()
+        if run_id is None:
+            return None
         with self._lock:
-            if self._session is None or self._session.state.is_final():
-                # a deployment run: the worker created this flow run; record into it once
-                run_id = os.environ.pop("JUPYTER_FLOWS_FLOW_RUN_ID", None) or None
-                self._session = OpenFlowRun(
+            if self._deployment is None:
+                self._deployment = OpenFlowRun(
                     self.name,
-                    parameters=self._parameters(),
+                    parameters=self._parameters(self.cells.values()),
                     tags=["notebook"],
                     description=f"notebook {self.name}",
                     flow_run_id=run_id,
+                    adopted=True,
                 )
-                atexit.register(self.end_session)
-            return self._session
+                atexit.register(self.close)
+            return self._deployment
 
-    def _parameters(self) -> dict[str, Any]:
+    def close(self) -> None:
+        """Flush what the adopted deployment run recorded (its process ends it)."""
+        with self._lock:
+            run = self._deployment
+        if run is not None:
+            run.finish()
+
+    def _new_run(self, run_name: str | None, cells: Any, tags: list[str]) -> OpenFlowRun:
+        return OpenFlowRun(
+            self.name,
+            run_name=run_name,
+            parameters=self._parameters(cells),
+            tags=tags,
+            description=f"notebook {self.name}",
+        )
+
+    def _parameters(self, cells: Any) -> dict[str, Any]:
+        """Injected parameters (papermill), else the JSON-able scalars the cells read."""
         injected = os.environ.get("JUPYTER_FLOWS_PARAMETERS")
         if injected:
             try:
@@ -141,27 +195,13 @@ class NotebookFlow:
             except ValueError:
                 logger.warning("ignoring JUPYTER_FLOWS_PARAMETERS: not a JSON object")
         inputs: set[str] = set()
-        for cell in self.cells.values():
+        for cell in cells:
             inputs |= cell.names.reads
         defined_by_tasks = {n for c in self.cells.values() for n in c.names.defines}
         return jsonable_scalars(self.user_ns, inputs - defined_by_tasks)
 
-    def end_session(self) -> State | None:
-        """End the session run: Failed if the latest run of any task failed."""
-        with self._lock:
-            run, self._session = self._session, None
-        if run is None or run.state.is_final():
-            return None
-        failed = [
-            n
-            for n, last in self.last.items()
-            if last.flow_run_id == run.id and not last.state.is_completed()
-        ]
-        state = Failed(message=f"task(s) failed: {', '.join(failed)}") if failed else Completed()
-        return run.finish(state)
-
     def _upstream(self, cell: TaskCell, run: OpenFlowRun, graph: DataflowGraph) -> list[TaskInput]:
-        edges = []
+        edges = []  # within one flow run only: a run's graph holds its own task runs
         for upstream in graph.graph.predecessors(cell.name):
             last = self.last.get(upstream)
             if last is not None and last.task_run_id and last.flow_run_id == run.id:
@@ -170,15 +210,39 @@ class NotebookFlow:
         return edges
 
     def run_cell(self, cell: TaskCell, run: OpenFlowRun | None = None) -> tuple[State, Any]:
-        """Run one task cell as a task run; returns its state and the cell's value."""
-        run = run or self.session()
+        """Run one task cell as a task run; returns its state and the cell's value.
+
+        Without ``run``: in a deployment run, as a task run of it (not started if that run
+        was cancelled); else as a flow run of its own that ends with the cell.
+        """
+        if run is not None:
+            return self._run_task(cell, run)
+        deployment = self.deployment_run()
+        if deployment is not None:
+            with RunWatch(deployment) as watch:
+                watch.check()  # cancelled meanwhile: this cell ends Cancelled, unrun
+                return self._run_task(cell, deployment)
+        own = self._new_run(cell.name, [cell], ["notebook"])
+        try:
+            with RunWatch(own) as watch:
+                state, value = self._run_task(cell, own)
+        except BaseException as exc:  # an interrupt: the task run is Crashed, and so is this
+            own.finish(Crashed(message=f"{type(exc).__name__}: {exc}".rstrip(": ")))
+            raise
+        own.finish(_flow_state(state, watch))
+        return state, value
+
+    def _run_task(self, cell: TaskCell, run: OpenFlowRun) -> tuple[State, Any]:
         graph = self.dataflow()
         fingerprint = cell.input_fingerprint(self.user_ns)
         body, expr = cell.compile(self.compiler, self.cell_filename(cell.source))
         task = cell.make_task(self.user_ns, body, expr)
         cell.attempts = 0
+        cell.snapshot = {}  # no attempt yet: nothing to roll back
         started = time.perf_counter()
-        state = run.run_task(task, upstream=self._upstream(cell, run, graph))
+        with captured_output():
+            state = run.run_task(task, upstream=self._upstream(cell, run, graph))
+            end_output(state.run_id)  # what it printed after its last newline
         duration = time.perf_counter() - started
         value = None
         if state.is_completed() and isinstance(state.data, CellOutputs):
@@ -215,46 +279,74 @@ class NotebookFlow:
 
     def run_all(
         self, names: list[str] | None = None, parallel: bool = False, max_workers: int = 4
-    ) -> tuple[OpenFlowRun, dict[str, State]]:
-        """Run the given tasks (default: all) in dependency order as a new flow run."""
+    ) -> tuple[OpenFlowRun, dict[str, State], State]:
+        """Run the given tasks (default: all) in dependency order as one flow run.
+
+        A new flow run, or the deployment run (which then goes on). Returns the run, each
+        task's state and how the tasks ended (the run's final state, if it is ours).
+        """
         graph = self.dataflow()
         order = [n for n in graph.order if names is None or n in names]
-        run = OpenFlowRun(self.name, parameters=self._parameters(), tags=["notebook", "flow-run"])
-        for observer in self.observers:
-            observer.started(run, order)
+        cells = [self.cells[n] for n in order]
+        run = self.deployment_run() or self._new_run(None, cells, ["notebook", "flow-run"])
         states: dict[str, State] = {}
-        if not parallel:
-            for name in order:
-                states[name], _value = self.run_cell(self.cells[name], run)
-                if not states[name].is_completed():
-                    break
-        else:
-            states = self._run_parallel(order, graph, run, max_workers)
-        failed = [n for n, s in states.items() if not s.is_completed()]
+        try:
+            with RunWatch(run) as watch, captured_output():
+                if parallel:
+                    states = self._run_parallel(order, graph, run, max_workers, watch)
+                else:
+                    for name in order:
+                        watch.check()  # cancelled: this and the next cells end Cancelled
+                        states[name], _value = self._run_task(self.cells[name], run)
+                        if not states[name].is_completed() and not watch.stopped:
+                            break
+                watch.check()
+        except BaseException as exc:
+            if not run.adopted:
+                run.finish(Crashed(message=f"{type(exc).__name__}: {exc}".rstrip(": ")))
+            raise
+        outcome = self._outcome(order, states, watch)
+        if not run.adopted:
+            outcome = run.finish(outcome)
+        return run, states, outcome
+
+    @staticmethod
+    def _outcome(order: list[str], states: dict[str, State], watch: RunWatch) -> State:
+        cancelled = [n for n, s in states.items() if s.is_cancelled()]
+        failed = [n for n, s in states.items() if not s.is_completed() and n not in cancelled]
         skipped = [n for n in order if n not in states]
-        message = None
-        if failed:
-            message = f"failed: {', '.join(failed)}" + (
-                f"; not run: {', '.join(skipped)}" if skipped else ""
-            )
-        run.finish(Failed(message=message) if failed else Completed())
-        return run, states
+        parts = [
+            f"{label}: {', '.join(tasks)}"
+            for label, tasks in (("failed", failed), ("cancelled", cancelled), ("not run", skipped))
+            if tasks
+        ]
+        if watch.stopped:
+            return Cancelled(message="; ".join([f"flow run {watch.stopped}", *parts]))
+        if failed or cancelled:
+            return Failed(message="; ".join(parts))
+        return Completed()
 
     def _run_parallel(
-        self, order: list[str], graph: DataflowGraph, run: OpenFlowRun, max_workers: int
+        self,
+        order: list[str],
+        graph: DataflowGraph,
+        run: OpenFlowRun,
+        max_workers: int,
+        watch: RunWatch,
     ) -> dict[str, State]:
         states: dict[str, State] = {}
         remaining = list(order)
         running: dict[Future[tuple[State, Any]], str] = {}
         with ThreadPoolExecutor(max_workers) as pool:
             while remaining or running:
+                watch.check()  # cancelled: the cells started from now on end Cancelled
                 for name in list(remaining):
                     preds = [p for p in graph.graph.predecessors(name) if p in order]
                     if any(p in states and not states[p].is_completed() for p in preds):
                         remaining.remove(name)  # an upstream failed: not run
                     elif all(p in states for p in preds):
                         remaining.remove(name)
-                        running[pool.submit(self.run_cell, self.cells[name], run)] = name
+                        running[pool.submit(self._run_task, self.cells[name], run)] = name
                 if not running:
                     break
                 done, _ = wait_futures(running, return_when=FIRST_COMPLETED)

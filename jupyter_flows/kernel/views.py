@@ -136,14 +136,20 @@ class StatusTable(_Tabular):
 
 
 class RunSummary(_Tabular):
-    """The result of ``%flow run``: the flow run and each task's final state."""
+    """The result of ``%flow run``: the flow run, how its tasks ended, each task's state."""
 
     headers = ["task", "state", "message"]
 
-    def __init__(self, run: OpenFlowRun, states: dict[str, State]):
+    def __init__(self, run: OpenFlowRun, states: dict[str, State], outcome: State):
         self.run = run
         self.states = states
-        self.caption = f"flow run {run.info.name!r} ({run.id}) ended {run.state.name}"
+        self.outcome = outcome
+        if run.adopted:  # the deployment run goes on: its process records how it ends
+            self.caption = f"tasks of flow run {run.info.name!r} ({run.id}) {outcome.name}"
+        else:
+            self.caption = f"flow run {run.info.name!r} ({run.id}) ended {outcome.name}"
+        if outcome.message:
+            self.caption += f": {outcome.message}"
 
     def rows(self) -> list[list[str]]:
         return [[n, s.name, s.message or ""] for n, s in self.states.items()]

@@ -92,7 +92,13 @@ class WorkPools:
                 .where(and_(FLOW_RUN.c.worker == worker, FLOW_RUN.c.state_type.in_(ACTIVE)))
                 .values(heartbeat=at)
             )
-        return DescribeWorker(name=worker, work_pool=pool, last_heartbeat=at, status="online")
+        return DescribeWorker(
+            name=worker,
+            work_pool=pool,
+            last_heartbeat=at,
+            status="online",
+            heartbeat_timeout=self.heartbeat_timeout,
+        )
 
     def list_workers(self, pool: str | None = None) -> list[DescribeWorker]:
         query = select(WORKER).order_by(WORKER.c.work_pool, WORKER.c.name)

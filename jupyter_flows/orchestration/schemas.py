@@ -168,6 +168,8 @@ class DescribeWorker(BaseModel):
     work_pool: str
     last_heartbeat: datetime
     status: Literal["online", "offline"]
+    #: the server's: a worker silent this long is offline and its active runs end Crashed
+    heartbeat_timeout: float | None = None
 
 
 class WorkerHeartbeat(_Model):

@@ -1,7 +1,16 @@
-"""Runs: health, flows, flow runs (list, detail, graph, logs, report, output, cancel), task runs."""
+"""Runs: health, flows, flow runs (list, detail, task runs, graph, logs, report, output,
+cancel), task runs.
+
+The reads a run view makes are bounded whatever the size of the run: the detail counts the
+task runs instead of listing them (above 100), task runs and logs come in pages read in SQL,
+and the graph of a run with more than ``GRAPH_GROUP_ABOVE`` task runs is aggregated in SQL
+by task. The database reads and the JSON encoding both run off the event loop.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +22,13 @@ from ..exceptions import NotFound
 from ..orchestration.schemas import DescribeRunState
 from ..store.db import mask_url
 from ..store.schemas import (
-    DescribeFlowRun,
+    DescribeFlowRunDetail,
+    DescribeTaskGroups,
     DescribeTaskRun,
     ListFlowRunsQuery,
     ListFlowRunsResponse,
+    ListTaskRunsQuery,
+    ListTaskRunsResponse,
 )
 from .handlers import FlowsAPIHandler, FlowsServices
 from .openapi import doc
@@ -30,7 +42,21 @@ from .schemas import (
     ReadReportQuery,
 )
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "GRAPH_GROUP_ABOVE"]
+
+#: a run with more task runs than this gets its graph aggregated by task
+GRAPH_GROUP_ABOVE = 1000
+
+
+def _encoded(fn: Callable[..., Any], *args: Any) -> str:
+    """``fn(*args)`` as JSON: run in the executor, so big bodies never stall the loop."""
+    return str(fn(*args).model_dump_json())
+
+
+class _ReadHandler(FlowsAPIHandler):
+    async def reply_read(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Reply with the model ``fn(*args)`` returns, read and JSON-encoded off the loop."""
+        self.finish(await self.blocking(_encoded, fn, *args))
 
 
 class HealthHandler(FlowsAPIHandler):
@@ -57,38 +83,94 @@ class OpenAPIHandler(FlowsAPIHandler):
         self.finish(self.services.openapi)
 
 
-class FlowsHandler(FlowsAPIHandler):
+def _flows(store: Any) -> ListFlowsResponse:
+    return ListFlowsResponse(items=store.read_flows())
+
+
+class FlowsHandler(_ReadHandler):
     @doc("Flows that have runs", ListFlowsResponse)
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        flows = await self.blocking(self.services.runs.read_flows)
-        self.reply(ListFlowsResponse(items=flows))
+        await self.reply_read(_flows, self.services.runs)
 
 
-class FlowRunsHandler(FlowsAPIHandler):
-    @doc("List flow runs, newest first", ListFlowRunsResponse, query=ListFlowRunsQuery)
+class FlowRunsHandler(_ReadHandler):
+    @doc(
+        "List flow runs, newest first (light items)", ListFlowRunsResponse, query=ListFlowRunsQuery
+    )
     @web.authenticated
     @authorized
     async def get(self) -> None:
         query = self.query(ListFlowRunsQuery)
-        self.reply(await self.blocking(self.services.runs.read_flow_runs, query))
+        await self.reply_read(self.services.runs.read_flow_runs, query)
 
 
-class FlowRunHandler(FlowsAPIHandler):
-    @doc("A flow run with its task runs, states, logs and edges", DescribeFlowRun)
+class FlowRunHandler(_ReadHandler):
+    @doc(
+        "A flow run: its state history and its task runs counted by state (listed up to 100;"
+        " page them with task_runs); no logs (page them with logs)",
+        DescribeFlowRunDetail,
+    )
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
-        self.reply(await self.blocking(self.services.runs.read_flow_run, flow_run_id))
+        await self.reply_read(self.services.runs.read_flow_run_detail, flow_run_id)
+
+
+class FlowRunTaskRunsHandler(_ReadHandler):
+    @doc(
+        "A page of a flow run's task runs, oldest first (state= and task_key= filter)",
+        ListTaskRunsResponse,
+        query=ListTaskRunsQuery,
+    )
+    @web.authenticated
+    @authorized
+    async def get(self, flow_run_id: str) -> None:
+        query = self.query(ListTaskRunsQuery)
+        await self.reply_read(self.services.runs.read_task_run_page, flow_run_id, query)
+
+
+def _group_graph(groups: DescribeTaskGroups, total: int) -> DescribeGraph:
+    """One node per task key, laid out like any run graph (a DAG: groups keep the order
+    of their first task run, and edges back in that order are left out)."""
+    import networkx as nx
+
+    from ..core.layout import _most_urgent, layout_graph
+
+    order = {g.task_key: i for i, g in enumerate(groups.groups)}
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    for g in groups.groups:
+        label = g.task_name if g.count == 1 else f"{g.task_name} ×{g.count}"
+        graph.add_node(f"group:{g.task_key}", name=label, task_key=g.task_key)
+    for e in groups.edges:
+        if order[e.upstream_key] < order[e.downstream_key]:
+            graph.add_edge(f"group:{e.upstream_key}", f"group:{e.downstream_key}")
+    layout = layout_graph(graph, collapse_threshold=2)  # every node is its own group
+    by_id = {f"group:{g.task_key}": g for g in groups.groups}
+    for node in layout["nodes"]:
+        group = by_id[node["id"]]
+        node.update(
+            task_key=group.task_key,
+            count=group.count,
+            states=group.states,
+            state=_most_urgent(Counter(group.states)),
+            members=[],
+        )
+    return DescribeGraph.model_validate({**layout, "aggregated": True, "task_run_total": total})
 
 
 def _graph(store: Any, flow_run_id: str) -> DescribeGraph:
     from ..core.layout import layout_graph
 
-    graph = store.flow_run_graph(flow_run_id)
+    total = store.count_task_runs(flow_run_id)
+    if total > GRAPH_GROUP_ABOVE:
+        return _group_graph(store.read_task_groups(flow_run_id), total)
+    graph = store.flow_run_graph(flow_run_id)  # NotFound for an unknown run
     layout = layout_graph(graph)
     for node in layout["nodes"]:
+        first = graph.nodes[node["members"][0]] if node["members"] else {}
+        node["task_key"] = first.get("task_key")
         if node["count"] == 1:
             attrs = graph.nodes[node["id"]]
             node["details"] = {
@@ -99,30 +181,37 @@ def _graph(store: Any, flow_run_id: str) -> DescribeGraph:
                 "end": attrs.get("end"),
                 "subflow_run_id": attrs.get("subflow_run_id"),
             }
-    return DescribeGraph.model_validate(layout)
+    return DescribeGraph.model_validate({**layout, "task_run_total": total})
 
 
-class FlowRunGraphHandler(FlowsAPIHandler):
-    @doc("The run's DAG, laid out for drawing", DescribeGraph)
+class FlowRunGraphHandler(_ReadHandler):
+    @doc(
+        "The run's DAG, laid out for drawing (aggregated by task for a large run)",
+        DescribeGraph,
+    )
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
-        self.reply(await self.blocking(_graph, self.services.runs, flow_run_id))
+        await self.reply_read(_graph, self.services.runs, flow_run_id)
 
 
 def _logs(store: Any, flow_run_id: str, query: ListLogsQuery) -> ListLogsResponse:
-    store.read_flow_run(flow_run_id)  # NotFound for an unknown run
-    logs = store.read_logs(flow_run_id, query.task_run_id)
-    return ListLogsResponse(items=[log for log in logs if log.id > query.after_id][: query.limit])
+    items, more = store.read_log_page(flow_run_id, **query.model_dump())
+    return ListLogsResponse(items=items, has_more=more)
 
 
-class FlowRunLogsHandler(FlowsAPIHandler):
-    @doc("Logs of a flow run (tail-follow with after_id)", ListLogsResponse, query=ListLogsQuery)
+class FlowRunLogsHandler(_ReadHandler):
+    @doc(
+        "A page of a flow run's log lines by id: tail-follow with after_id, the latest with"
+        " newest=true, page back with before_id",
+        ListLogsResponse,
+        query=ListLogsQuery,
+    )
     @web.authenticated
     @authorized
     async def get(self, flow_run_id: str) -> None:
         query = self.query(ListLogsQuery)
-        self.reply(await self.blocking(_logs, self.services.runs, flow_run_id, query))
+        await self.reply_read(_logs, self.services.runs, flow_run_id, query)
 
 
 def _report(store: Any, flow_run_id: str, format: str) -> str:
@@ -153,7 +242,7 @@ class FlowRunReportHandler(FlowsAPIHandler):
 
 def output_notebook(services: FlowsServices, flow_run_id: str) -> Path:
     """The executed notebook of a notebook run: under the outputs dir or the server root."""
-    run = services.runs.read_flow_run(flow_run_id)
+    run = services.runs.read_flow_run_detail(flow_run_id)
     candidates = sorted((services.outputs_dir / run.id).glob("*.ipynb"))
     message = run.state_message or ""
     if message.startswith("output: "):  # written by the worker that ran it
@@ -205,12 +294,12 @@ class FlowRunCancelHandler(FlowsAPIHandler):
         self.reply(await self.blocking(service.cancel_flow_run, flow_run_id))
 
 
-class TaskRunHandler(FlowsAPIHandler):
+class TaskRunHandler(_ReadHandler):
     @doc("A task run", DescribeTaskRun)
     @web.authenticated
     @authorized
     async def get(self, task_run_id: str) -> None:
-        self.reply(await self.blocking(self.services.runs.read_task_run, task_run_id))
+        await self.reply_read(self.services.runs.read_task_run, task_run_id)
 
 
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
@@ -219,6 +308,7 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("flows", FlowsHandler),
     ("flow_runs", FlowRunsHandler),
     ("flow_runs/{flow_run_id}", FlowRunHandler),
+    ("flow_runs/{flow_run_id}/task_runs", FlowRunTaskRunsHandler),
     ("flow_runs/{flow_run_id}/graph", FlowRunGraphHandler),
     ("flow_runs/{flow_run_id}/logs", FlowRunLogsHandler),
     ("flow_runs/{flow_run_id}/report", FlowRunReportHandler),

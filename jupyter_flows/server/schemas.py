@@ -62,13 +62,26 @@ class ListFlowsResponse(BaseModel):
 
 
 class ListLogsQuery(_Query):
+    """A page of a run's log lines, in ``id`` order (``RunStore.read_log_page``)."""
+
     task_run_id: str | None = None
     after_id: int = Field(default=0, ge=0, description="only logs with a larger id (tail-follow)")
+    before_id: int | None = Field(
+        default=None, ge=1, description="only logs with a smaller id (page back)"
+    )
+    min_level: int = Field(default=0, ge=0, le=100, description="only this level and above")
+    newest: bool = Field(
+        default=False, description="the last `limit` matching lines instead of the first"
+    )
     limit: int = Field(default=1000, ge=1, le=10000)
 
 
 class ListLogsResponse(BaseModel):
-    items: list[DescribeLog]
+    items: list[DescribeLog] = Field(description="oldest first")
+    has_more: bool = Field(
+        default=False,
+        description="more lines match: after the last (or, with newest, before the first)",
+    )
 
 
 class ReadReportQuery(_Query):
@@ -89,10 +102,11 @@ class GraphNodeDetails(BaseModel):
 
 
 class GraphNode(BaseModel):
-    """A task run, or a group of runs of one task in one layer (``count`` > 1)."""
+    """A task run, or a group of runs of one task (in one layer, unless aggregated)."""
 
     id: str
     label: str
+    task_key: str | None = None
     x: float
     y: float
     layer: int
@@ -115,6 +129,11 @@ class DescribeGraph(BaseModel):
     edges: list[GraphEdge]
     width: float
     height: float
+    aggregated: bool = Field(
+        default=False,
+        description="a large run: one node per task (counts by state), edges between tasks",
+    )
+    task_run_total: int = 0
 
 
 class ListRunTimesQuery(_Query):

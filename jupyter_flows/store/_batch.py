@@ -29,7 +29,7 @@ from jupyter_flows.core.state_policy import ACCEPTED, FINAL, Decision, propose
 from jupyter_flows.core.states import State, StateType
 
 from . import _sql
-from .db import store_error
+from .db import READ_ONLY, store_error
 from .types import clean_text, datetime_converter, to_json
 
 __all__ = ["Events", "Batcher"]
@@ -108,6 +108,10 @@ class _Run:
         )
 
 
+class _Refused(Exception):
+    """A batch's run row was refused by the SQL guard: write the batch run by run."""
+
+
 class Batcher:
     """Writer-side state of one recorder; every method must be called under its write lock."""
 
@@ -148,8 +152,12 @@ class Batcher:
             self._take(events)
             if not self._dirty and not any(self._rows.values()):
                 return 0
-            with self.engine.begin() as conn:
-                count = self._execute(conn)
+            try:
+                with self.engine.begin() as conn:
+                    count = self._execute(conn, exact=not self._sane_rowcount)
+            except _Refused:  # rolled back: again, one run at a time, to know which
+                with self.engine.begin() as conn:
+                    count = self._execute(conn, exact=True)
         except (sa_exc.SQLAlchemyError, OSError, ValueError, TypeError) as e:
             # (ValueError/TypeError: a value the driver cannot take, e.g. a bad str subclass)
             raise store_error(
@@ -162,9 +170,11 @@ class Batcher:
 
     def _read_unknown(self, events: Events) -> None:
         """Learn the database's state of runs this writer has not seen (made elsewhere)."""
-        created = {info.id for info, _ in events.flow_runs}
-        created.update(info.id for info in events.task_runs)
+        # A flow run "created" here may be one made elsewhere that this process runs (a
+        # deployment's run): read those too. Task runs are always made by their process.
+        created = {info.id for info in events.task_runs}
         wanted: dict[str, set[str]] = {"flow": set(), "task": set()}
+        wanted["flow"].update(i.id for i, _ in events.flow_runs if i.id not in self._flow_runs)
         for kind, run_id, _, _ in events.states:
             known = self._runs if kind == "task" else self._flow_runs
             if run_id not in known and run_id not in created:
@@ -173,7 +183,7 @@ class Batcher:
             if not ids:
                 continue
             known = self._runs if kind == "task" else self._flow_runs
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(**READ_ONLY) as conn:
                 for run_id, type_, name, flow_run_id in self._select_states(conn, kind, ids):
                     run = known[run_id] = _Run(kind, run_id, flow_run_id, ())
                     if type_ is not None:
@@ -290,7 +300,10 @@ class Batcher:
 
     def _track(self, runs: dict[str, _Run], run: _Run) -> None:
         previous = runs.get(run.id)
-        if previous is not None and previous.dirty:
+        if previous is not None and not previous.dirty and previous.state is not None:
+            # its row exists (written earlier, or made elsewhere): update it, keep its name
+            run.state, run.inserted = previous.state, True
+        elif previous is not None and previous.dirty:
             # Created twice (or a state arrived first): keep the latest state columns.
             for name in ("state", "run_count", "start", "end", "expected", "running_since"):
                 setattr(run, name, getattr(previous, name))
@@ -345,40 +358,55 @@ class Batcher:
 
     # -- rows -> database ----------------------------------------------------------------
 
-    def _execute(self, conn: Connection) -> int:
+    def _execute(self, conn: Connection, exact: bool) -> int:
+        """Write everything pending; ``exact``: run by run, leaving out refused states.
+
+        Not ``exact``, a state another writer refused (the row count says so) raises
+        ``_Refused`` before anything of the batch is committed.
+        """
         sql = self._sql
         rows = self._rows
-        flow_inserts: list[tuple[Any, ...]] = []
-        task_inserts: list[tuple[Any, ...]] = []
-        flow_updates: list[tuple[Any, ...]] = []
-        task_updates: list[tuple[Any, ...]] = []
+        inserts: dict[str, list[tuple[Any, ...]]] = {"flow": [], "task": []}
+        updates: dict[str, list[tuple[Any, ...]]] = {"flow": [], "task": []}
+        owners: dict[str, list[_Run]] = {
+            f"{kind}_{verb}": [] for kind in ("flow", "task") for verb in ("insert", "update")
+        }
         for run in self._dirty:
             if run.inserted:
                 if run.state is None:
                     continue  # created twice, no state yet: nothing to change
                 update = (*run.mutable(), run.total - run.written_total, run.id, run.state.type)
-                (task_updates if run.kind == "task" else flow_updates).append(update)
-            elif run.kind == "task":
-                task_inserts.append((*run.row, *run.mutable(), run.total))
+                updates[run.kind].append(update)
+                owners[f"{run.kind}_update"].append(run)
             else:
-                flow_inserts.append((*run.row, *run.mutable(), run.total))
-        execute = self._run
-        execute(conn, sql.flow, rows["flow"])
-        changed = execute(conn, sql.flow_run_insert, flow_inserts)
-        changed += execute(conn, sql.task_run_insert, task_inserts)
-        changed += execute(conn, sql.flow_run_update, flow_updates)
-        changed += execute(conn, sql.task_run_update, task_updates)
-        runs = len(flow_inserts) + len(task_inserts) + len(flow_updates) + len(task_updates)
-        if changed != runs or not self._sane_rowcount:
-            self._drop_refused(conn)
+                inserts[run.kind].append((*run.row, *run.mutable(), run.total))
+                owners[f"{run.kind}_insert"].append(run)
+        self._run(conn, sql.flow, rows["flow"])
+        statements = (
+            ("flow_insert", sql.flow_run_insert, inserts["flow"]),
+            ("task_insert", sql.task_run_insert, inserts["task"]),
+            ("flow_update", sql.flow_run_update, updates["flow"]),
+            ("task_update", sql.task_run_update, updates["task"]),
+        )
+        refused: list[_Run] = []
+        for key, statement, params in statements:
+            if not exact:
+                if self._run(conn, statement, params) != len(params):
+                    raise _Refused
+                continue
+            for run, one in zip(owners[key], params, strict=True):
+                if not conn.exec_driver_sql(statement, one).rowcount:
+                    refused.append(run)
+        if refused:
+            self._drop_refused(conn, refused)
         for statement, params in (
             (sql.task_run_input, rows["input"]),
             (sql.run_state, rows["state"]),
             (sql.run_log, rows["log"]),
             (sql.result_record, rows["result"]),
         ):
-            execute(conn, statement, params)
-        return runs + sum(len(r) for r in rows.values())
+            self._run(conn, statement, params)
+        return sum(len(p) for _, _, p in statements) + sum(len(r) for r in rows.values())
 
     @staticmethod
     def _run(conn: Connection, statement: str, params: list[tuple[Any, ...]]) -> int:
@@ -388,32 +416,25 @@ class Batcher:
         result = conn.exec_driver_sql(statement, params if len(params) > 1 else params[0])
         return int(result.rowcount)
 
-    def _drop_refused(self, conn: Connection) -> None:
-        """Another writer moved some runs meanwhile: keep no history of refused states."""
-        refused: set[tuple[str, str]] = set()
+    def _drop_refused(self, conn: Connection, refused: list[_Run]) -> None:
+        """Another writer moved these runs meanwhile: no history of their refused states."""
         for kind in ("flow", "task"):
-            mine = {r.id: r for r in self._dirty if r.kind == kind and r.state is not None}
+            mine = {r.id: r for r in refused if r.kind == kind}
             if not mine:
                 continue
             found = {row[0]: row for row in self._select_states(conn, kind, list(mine))}
             for run_id, run in mine.items():
-                state = run.state
-                assert state is not None
+                proposed = run.state.name if run.state else None
                 row = found.get(run_id)
-                if row is not None and (row[1], row[2]) == (_TYPE_TEXT[state.type], state.name):
-                    continue
-                refused.add((kind, run_id))
                 if row is None or row[1] is None:
                     run.state = None
                     continue
                 run.state = State(StateType(row[1]), row[2] or row[1].title())
                 self._refuse(run_id, run.state)
-                logger.info(
-                    "%s run %s is %s: its state %s was refused", kind, run_id, row[2], state.name
-                )
-        if refused:
-            states = self._rows["state"]
-            states[:] = [r for r in states if (r[1], r[0]) not in refused]
+                logger.info("%s run %s is %s: %s refused", kind, run_id, row[2], proposed)
+        dropped = {(r.kind, r.id) for r in refused}
+        states = self._rows["state"]
+        states[:] = [r for r in states if (r[1], r[0]) not in dropped]
 
     def _committed(self) -> None:
         tasks, flows = self._runs, self._flow_runs

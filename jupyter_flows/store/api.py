@@ -11,13 +11,15 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
+
 from jupyter_flows.core.settings import get_recorder
 
 from .db import default_db_url
 from .repository import RunStore
 from .schemas import DescribeFlowRun, ListFlowRunsResponse
 
-__all__ = ["run_store", "read_flow_runs", "read_flow_run", "read_state_type"]
+__all__ = ["run_store", "read_flow_runs", "read_flow_run", "read_state_type", "read_state_on"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +75,25 @@ def read_state_type(flow_run_id: str, *, url: str | None = None) -> str | None:
 
     What a run process or a kernel polls to learn that its run was cancelled or crashed.
     """
-    from sqlalchemy import select
-
     from jupyter_flows.exceptions import NotFound
+
+    found = read_state_on(run_store(url).engine, flow_run_id)
+    if found is None:
+        raise NotFound(f"no flow run {flow_run_id!r}")
+    return found[0]
+
+
+def read_state_on(engine: Engine, flow_run_id: str) -> tuple[str | None, str | None] | None:
+    """``(state type, state name)`` of a flow run in ``engine``'s database, or None.
+
+    One primary-key read; on SQLite a deferred transaction, which never takes the write lock.
+    """
+    from sqlalchemy import select
 
     from .models import FlowRunRecord
 
     table = FlowRunRecord.__table__  # type: ignore[attr-defined]
-    with run_store(url).engine.connect() as conn:
-        row = conn.execute(select(table.c.state_type).where(table.c.id == flow_run_id)).first()
-    if row is None:
-        raise NotFound(f"no flow run {flow_run_id!r}")
-    return None if row[0] is None else str(row[0])
+    query = select(table.c.state_type, table.c.state_name).where(table.c.id == flow_run_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else (row[0], row[1])

@@ -4,6 +4,14 @@ SQLite is tuned so that several processes (two kernels, a script, the server) ca
 one file: WAL journal, a 30 s busy timeout, ``synchronous=NORMAL``, and write transactions
 that start with ``BEGIN IMMEDIATE`` (they take the write lock up front and wait for it,
 instead of failing with "database is locked" when a read turns into a write).
+
+Reads never take the write lock, so a long read never makes a writer wait or fail: a
+connection with the ``READ_ONLY`` execution options, and a transaction SQLAlchemy begins by
+itself for a ``SELECT`` (``with engine.connect() as conn: conn.execute(select(...))``), start
+with a plain, deferred ``BEGIN``. Explicit transactions (``engine.begin()``,
+``conn.begin()``) and implicit ones whose first statement writes start ``BEGIN IMMEDIATE``.
+Write in an explicit transaction: an implicit one that starts with a read and then writes
+may still meet "database is locked".
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -120,8 +129,47 @@ def _set_wal(cursor: Any) -> None:
         delay = min(delay * 2, 0.1)
 
 
+class _ImplicitRead(threading.local):
+    """The connection whose next ``begin`` is SQLAlchemy's own, for a ``SELECT``."""
+
+    conn: Connection | None = None
+
+
+_implicit_read = _ImplicitRead()
+
+
+_SELECT_TEXT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+
+
+def _is_select(statement: Any) -> bool:
+    """A ``select()`` (or union), or a ``text("SELECT ...")``."""
+    if getattr(statement, "is_select", False):
+        return True
+    text = getattr(statement, "text", None)
+    return isinstance(text, str) and _SELECT_TEXT.match(text) is not None
+
+
+def _on_sqlite_before_execute(
+    conn: Connection, statement: Any, multiparams: Any, params: Any, options: Any
+) -> None:
+    # fires before SQLAlchemy begins a transaction by itself ("autobegin"); an explicit
+    # ``begin()`` has already begun one, so it never gets here with no transaction
+    if not conn.in_transaction():
+        _implicit_read.conn = conn if _is_select(statement) else None
+
+
+def _on_sqlite_after_execute(conn: Connection, *args: Any) -> None:
+    _implicit_read.conn = None
+
+
+def _on_sqlite_error(context: Any) -> None:
+    _implicit_read.conn = None
+
+
 def _on_sqlite_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get("flows_read_only"):
+    implicit_read = _implicit_read.conn is conn
+    _implicit_read.conn = None
+    if implicit_read or conn.get_execution_options().get("flows_read_only"):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -143,6 +191,9 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": _BUSY_TIMEOUT_S})
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "before_execute", _on_sqlite_before_execute)
+    event.listen(engine, "after_execute", _on_sqlite_after_execute)
+    event.listen(engine, "handle_error", _on_sqlite_error)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 

@@ -16,18 +16,24 @@ from sqlmodel import SQLModel
 
 from jupyter_flows.exceptions import NotFound
 
+from . import _run_pages
 from . import models as _models
 from .db import READ_ONLY, open_store, store_error
 from .schemas import (
     DescribeEdge,
     DescribeFlow,
     DescribeFlowRun,
+    DescribeFlowRunDetail,
+    DescribeFlowRunItem,
     DescribeLog,
     DescribeResultRecord,
     DescribeState,
+    DescribeTaskGroups,
     DescribeTaskRun,
     ListFlowRunsQuery,
     ListFlowRunsResponse,
+    ListTaskRunsQuery,
+    ListTaskRunsResponse,
     build_run_graph,
 )
 
@@ -122,7 +128,7 @@ class RunStore:
                 .limit(query.limit)
                 .offset(query.offset)
             )
-            items = self._all(conn, DescribeFlowRun, page)
+            items = self._all(conn, DescribeFlowRunItem, page)
             return ListFlowRunsResponse(
                 items=items, total=total.scalar_one(), limit=query.limit, offset=query.offset
             )
@@ -151,13 +157,13 @@ class RunStore:
         return where
 
     def read_flow_run(self, flow_run_id: str) -> DescribeFlowRun:
-        """A flow run with its task runs, its and their states, all its logs and its edges."""
+        """A flow run with its task runs, its and their states, all its logs and its edges.
+
+        Everything, however large the run: for a view of a large run, read
+        ``read_flow_run_detail`` and pages of ``read_task_run_page``/``read_log_page``.
+        """
         with self._connect() as conn:
-            row = conn.execute(select(flow_run_t).where(flow_run_t.c.id == flow_run_id))
-            found = row.mappings().first()
-            if found is None:
-                raise NotFound(f"no flow run with id {flow_run_id!r}")
-            data = dict(found)
+            data = _run_pages.flow_run_row(conn, flow_run_id)
             data["task_runs"] = self._task_runs(conn, flow_run_id)
             data["states"] = self._states(conn, flow_run_id)
             data["task_states"] = self._all(
@@ -170,6 +176,66 @@ class RunStore:
             data["logs"] = self._logs(conn, flow_run_id, None)
             data["edges"] = self._edges(conn, flow_run_id)
             return DescribeFlowRun.model_validate(data)
+
+    def read_flow_run_detail(self, flow_run_id: str) -> DescribeFlowRunDetail:
+        """A flow run, its own state history and its task runs counted by state type.
+
+        Lists the task runs only of a run with at most ``DETAIL_TASK_RUNS`` (100) of them;
+        no logs. Raises ``NotFound``.
+        """
+        with self._connect() as conn:
+            return _run_pages.read_detail(conn, flow_run_id)
+
+    def read_task_run_page(
+        self, flow_run_id: str, query: ListTaskRunsQuery | None = None, **fields: Any
+    ) -> ListTaskRunsResponse:
+        """One page of a flow run's task runs (oldest first) and how many match.
+
+        Pass a ``ListTaskRunsQuery`` or its fields as keywords. Raises ``NotFound``.
+        """
+        query = query if query is not None else ListTaskRunsQuery.model_validate(fields)
+        with self._connect() as conn:
+            return _run_pages.read_task_run_page(conn, flow_run_id, query)
+
+    def read_log_page(
+        self,
+        flow_run_id: str,
+        *,
+        task_run_id: str | None = None,
+        after_id: int = 0,
+        before_id: int | None = None,
+        min_level: int = 0,
+        limit: int = 1000,
+        newest: bool = False,
+    ) -> tuple[list[DescribeLog], bool]:
+        """Up to ``limit`` log lines of a flow run in ``id`` order, and whether more match.
+
+        ``after_id``/``before_id`` bound the ids (exclusive: tail-follow with the last id
+        seen, page back with the first); ``newest`` takes the last ``limit`` lines instead of
+        the first; ``min_level`` drops lower levels. Raises ``NotFound``.
+        """
+        with self._connect() as conn:
+            return _run_pages.read_log_page(
+                conn,
+                flow_run_id,
+                task_run_id=task_run_id,
+                after_id=after_id,
+                before_id=before_id,
+                min_level=min_level,
+                limit=limit,
+                newest=newest,
+            )
+
+    def count_task_runs(self, flow_run_id: str) -> int:
+        """How many task runs a flow run has (0 for an unknown run)."""
+        with self._connect() as conn:
+            return _run_pages.count_task_runs(conn, flow_run_id)
+
+    def read_task_groups(self, flow_run_id: str) -> DescribeTaskGroups:
+        """The run graph aggregated in SQL: one group per task key (counts by state name),
+        edges between groups. Raises ``NotFound``."""
+        with self._connect() as conn:
+            return _run_pages.read_task_groups(conn, flow_run_id)
 
     def read_flows(self) -> list[DescribeFlow]:
         """Every flow that has run, by name."""
@@ -212,12 +278,7 @@ class RunStore:
         return found[0]
 
     def _task_runs(self, conn: Connection, flow_run_id: str) -> list[DescribeTaskRun]:
-        query = (
-            select(task_run_t)
-            .where(task_run_t.c.flow_run_id == flow_run_id)
-            .order_by(task_run_t.c.created, task_run_t.c.id)
-        )
-        return self._all(conn, DescribeTaskRun, query)
+        return _run_pages.list_task_runs(conn, flow_run_id)
 
     def _states(self, conn: Connection, run_id: str) -> list[DescribeState]:
         query = select(state_t).where(state_t.c.run_id == run_id).order_by(state_t.c.id)
@@ -234,19 +295,7 @@ class RunStore:
         return self._all(conn, DescribeLog, query)
 
     def _edges(self, conn: Connection, flow_run_id: str) -> list[DescribeEdge]:
-        downstream = task_run_t.alias("downstream")
-        query = (
-            select(
-                input_t.c.upstream_id,
-                input_t.c.task_run_id.label("downstream_id"),
-                input_t.c.kind,
-                input_t.c.parameter,
-            )
-            .join(downstream, downstream.c.id == input_t.c.task_run_id)
-            .where(downstream.c.flow_run_id == flow_run_id)
-            .order_by(input_t.c.id)
-        )
-        return self._all(conn, DescribeEdge, query)
+        return _run_pages.list_edges(conn, flow_run_id)
 
     # -- graph ------------------------------------------------------------------------------
 

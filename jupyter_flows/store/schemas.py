@@ -19,11 +19,18 @@ __all__ = [
     "DescribeLog",
     "DescribeEdge",
     "DescribeTaskRun",
+    "DescribeFlowRunItem",
     "DescribeFlowRun",
+    "DescribeFlowRunDetail",
+    "DescribeTaskGroup",
+    "DescribeTaskGroupEdge",
+    "DescribeTaskGroups",
     "DescribeResultRecord",
     "build_run_graph",
     "ListFlowRunsQuery",
     "ListFlowRunsResponse",
+    "ListTaskRunsQuery",
+    "ListTaskRunsResponse",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,8 +105,8 @@ class DescribeTaskRun(_RunColumns):
     subflow_run_id: str | None = None
 
 
-class DescribeFlowRun(_RunColumns):
-    """A flow run; ``read_flow_run`` also fills its task runs, states, logs and edges."""
+class DescribeFlowRunItem(_RunColumns):
+    """A flow run's own row: what a run list shows (no task runs, states or logs)."""
 
     flow_name: str
     flow_version: str | None = None
@@ -110,6 +117,11 @@ class DescribeFlowRun(_RunColumns):
     work_pool: str | None = None
     worker: str | None = None
     heartbeat: datetime | None = None
+
+
+class DescribeFlowRun(DescribeFlowRunItem):
+    """A flow run; ``read_flow_run`` also fills its task runs, states, logs and edges."""
+
     task_runs: list[DescribeTaskRun] = Field(default_factory=list)
     states: list[DescribeState] = Field(default_factory=list)
     task_states: list[DescribeState] = Field(default_factory=list)
@@ -155,6 +167,56 @@ def build_run_graph(
     return graph
 
 
+class DescribeFlowRunDetail(DescribeFlowRunItem):
+    """What a run view reads first: the run, its own state history, its task runs counted.
+
+    ``task_runs`` (and ``edges``) list every task run while there are at most
+    ``DETAIL_TASK_RUNS`` (100) of them (``task_runs_complete``); larger runs leave them
+    empty: page them with ``RunStore.read_task_run_page``. Logs are paged too
+    (``read_log_page``).
+    """
+
+    states: list[DescribeState] = Field(default_factory=list)
+    task_run_total: int = 0
+    task_run_counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="task runs by state type; runs without a state yet under NONE",
+    )
+    log_total: int = 0
+    task_runs: list[DescribeTaskRun] = Field(default_factory=list)
+    edges: list[DescribeEdge] = Field(
+        default_factory=list, description="with task_runs: the edges between them"
+    )
+    task_runs_complete: bool = True
+
+
+class DescribeTaskGroup(_Schema):
+    """The task runs of one task (``task_key``) in a flow run, counted by state name."""
+
+    task_key: str
+    task_name: str
+    count: int
+    states: dict[str, int]
+    first_created: datetime
+
+
+class DescribeTaskGroupEdge(_Schema):
+    """``count`` task runs of ``upstream_key`` feed task runs of ``downstream_key``."""
+
+    upstream_key: str
+    downstream_key: str
+    count: int
+
+
+class DescribeTaskGroups(_Schema):
+    """A flow run's graph aggregated by task: groups in order of their first task run."""
+
+    flow_run_id: str
+    name: str
+    groups: list[DescribeTaskGroup]
+    edges: list[DescribeTaskGroupEdge]
+
+
 class DescribeResultRecord(_Schema):
     key: str
     task_run_id: str
@@ -198,7 +260,38 @@ class ListFlowRunsQuery(_Schema):
 
 
 class ListFlowRunsResponse(_Schema):
-    items: list[DescribeFlowRun]
+    items: list[DescribeFlowRunItem]
     total: int
     limit: int
     offset: int
+
+
+class ListTaskRunsQuery(_Schema):
+    """One page of a flow run's task runs (``RunStore.read_task_run_page``), oldest first.
+
+    ``state`` matches a state type or name, case-insensitively (any of several);
+    ``with_states`` adds the state histories of the page's task runs.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True, extra="forbid")
+
+    state: list[str] | None = None
+    task_key: str | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+    with_states: bool = False
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ListTaskRunsResponse(_Schema):
+    items: list[DescribeTaskRun]
+    total: int = Field(description="task runs matching the filters")
+    limit: int
+    offset: int
+    states: list[DescribeState] = Field(
+        default_factory=list, description="with_states: the states of these task runs"
+    )

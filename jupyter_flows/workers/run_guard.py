@@ -92,20 +92,28 @@ class RunGuard:
 
     def _loop(self) -> None:
         while not self._done.wait(self.interval):
-            reason = self.check()
+            try:
+                reason = self.check()
+            except Exception as exc:  # noqa: BLE001 - the guard must never die silently
+                reason = f"its guard failed: {exc}"
             if reason is not None:
                 self.reason = reason
                 self._fence(reason)
                 return
 
     def _fence(self, reason: str) -> None:
-        print(
-            f"jupyter-flows: stopping flow run {self.flow_run_id}: {reason}",
-            file=sys.stderr,
-            flush=True,
-        )
-        stop_descendants(self.grace)
-        self._exit(EXIT_FENCED)
+        try:  # stderr is the worker's pipe: gone with the worker
+            print(
+                f"jupyter-flows: stopping flow run {self.flow_run_id}: {reason}",
+                file=sys.stderr,
+                flush=True,
+            )
+        except (OSError, ValueError):
+            pass
+        try:
+            stop_descendants(self.grace)
+        finally:
+            self._exit(EXIT_FENCED)
 
 
 def stop_descendants(grace: float) -> None:

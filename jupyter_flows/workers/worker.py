@@ -88,7 +88,9 @@ class Worker:
         self.env = env
         self.children: dict[str, _Child] = {}
         self._stop = threading.Event()
-        self._last_heartbeat = 0.0
+        self._last_heartbeat = -float("inf")
+        self._beat_lock = threading.Lock()
+        self._auth_error: WorkerAuthError | None = None
 
     @classmethod
     def over_http(cls, url: str, token: str, pool: str = "default", **kwargs: Any) -> Worker:
@@ -101,10 +103,19 @@ class Worker:
         self._stop.set()
 
     def run(self) -> None:
-        """Poll until ``stop()``; then wind down the running runs."""
+        """Poll until ``stop()``; then wind down the running runs.
+
+        Heartbeats go from a thread of their own, so that a slow round (stopping a run,
+        sending many log lines) never lets the server think this worker is gone.
+        """
         logger.info("worker %s polls pool %r", self.name, self.pool)
+        beating = threading.Thread(target=self._beat, name="jupyter-flows-heartbeat", daemon=True)
         try:
+            self._heartbeat_if_due()  # a refused token stops the worker here, at once
+            beating.start()
             while not self._stop.is_set():
+                if self._auth_error is not None:
+                    raise self._auth_error
                 try:
                     self.tick()
                 except WorkerAuthError:
@@ -118,12 +129,32 @@ class Worker:
         finally:
             self._shutdown()
 
-    def tick(self) -> None:
-        """One round: heartbeat, reap finished children, cancel, claim new runs."""
-        now = time.monotonic()
-        if now - self._last_heartbeat >= self.heartbeat_interval:
-            self.client.heartbeat(self.pool, self.name)
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self.heartbeat_interval / 2)):
+            try:
+                self._heartbeat_if_due()
+            except WorkerAuthError as exc:
+                self._auth_error = exc
+                return
+            except WorkerClientError as exc:
+                logger.warning("worker %s: heartbeat: %s", self.name, exc)
+
+    def _heartbeat_if_due(self) -> None:
+        """Heartbeat if one is due; at least four per the server's heartbeat timeout."""
+        with self._beat_lock:
+            now = time.monotonic()
+            if now - self._last_heartbeat < self.heartbeat_interval:
+                return
+            reply = self.client.heartbeat(self.pool, self.name)
             self._last_heartbeat = now
+            timeout = reply.get("heartbeat_timeout") if isinstance(reply, dict) else None
+            if timeout and self.heartbeat_interval > timeout / 4:
+                self.heartbeat_interval = timeout / 4
+                logger.info("worker %s heartbeats every %.2g s", self.name, timeout / 4)
+
+    def tick(self) -> None:
+        """One round: heartbeat (if due), reap finished children, cancel, claim new runs."""
+        self._heartbeat_if_due()
         self._reap()
         self._cancel_requested()
         free = self.limit - len(self.children)
@@ -253,7 +284,7 @@ class Worker:
             child.process.wait(timeout=10)
         self._signal(child, signal.SIGKILL)  # whatever of the group is left (a kernel)
         if child.reader is not None:
-            child.reader.join(timeout=5)
+            child.reader.join(timeout=2)
 
     @staticmethod
     def _signal(child: _Child, sig: int) -> None:

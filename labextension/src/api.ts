@@ -4,6 +4,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { RunViews } from './runTypes';
 import { Flows } from './tokens';
 
 /**
@@ -110,23 +111,33 @@ export namespace FlowsAPI {
     return requestAPI(`flow_runs${query({ ...q })}`);
   }
 
-  export function flowRun(runId: string): Promise<Flows.IDescribeFlowRun> {
+  /** The run detail: task runs counted (listed only for small runs), no logs. */
+  export function flowRun(
+    runId: string
+  ): Promise<RunViews.IDescribeFlowRunDetail> {
     return requestAPI(`flow_runs/${id(runId)}`);
   }
 
-  export function graph(runId: string): Promise<Flows.IGraphLayout> {
+  export function taskRuns(
+    runId: string,
+    q: RunViews.IListTaskRunsQuery
+  ): Promise<RunViews.IListTaskRunsResponse> {
+    return requestAPI(`flow_runs/${id(runId)}/task_runs${query({ ...q })}`);
+  }
+
+  export function graph(runId: string): Promise<RunViews.IGraphLayout> {
     return requestAPI(`flow_runs/${id(runId)}/graph`);
   }
 
-  export async function logs(
+  /** A page of log lines (tail-follow with `after_id`, page back with `before_id`). */
+  export function logs(
     runId: string,
-    afterId: number
-  ): Promise<Flows.IDescribeLog[]> {
-    const path = `flow_runs/${id(runId)}/logs${query({ after_id: afterId })}`;
-    return (await requestAPI<Flows.IItems<Flows.IDescribeLog>>(path)).items;
+    q: RunViews.IListLogsQuery
+  ): Promise<RunViews.IListLogsResponse> {
+    return requestAPI(`flow_runs/${id(runId)}/logs${query({ ...q })}`);
   }
 
-  export function cancel(runId: string): Promise<Flows.IDescribeFlowRun> {
+  export function cancel(runId: string): Promise<RunViews.IDescribeRunState> {
     return requestAPI(`flow_runs/${id(runId)}/cancel`, json('POST', {}));
   }
 

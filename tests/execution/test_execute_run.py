@@ -110,6 +110,13 @@ class TestNotebookRuns:
         assert "total 10" in out.read_text()  # the parameter was injected
         types = [s.type.value for s in run.states]
         assert types[0] == "SCHEDULED" and types[-1] == "COMPLETED" and "RUNNING" in types
+        assert types.count("COMPLETED") == 1  # this process's, not also the kernel's
+        printed = [
+            (line.level, line.task_run_id is not None)
+            for line in project.service.runs.read_logs(run_id)
+            if line.message == "total 10"
+        ]
+        assert printed == [(20, True)]  # the cell's print, once, with its task run
 
     def test_failing_cell_fails_the_run_naming_the_cell(self, project: Project) -> None:
         run_id = project.run("failing.ipynb", n=2)

@@ -8,10 +8,15 @@ from typing import Any
 from jupyter_flows.store.api import read_flow_run, read_flow_runs
 
 
-def session_run(url: str, flow_name: str = "analysis") -> Any:
+def cell_runs(url: str, flow_name: str = "analysis") -> list[Any]:
+    """The notebook's flow runs, oldest first, in full."""
     runs = read_flow_runs(flow_name=flow_name, url=url, limit=50).items
     assert runs, "no flow run recorded"
-    return read_flow_run(runs[-1].id, url=url)  # the oldest: the session run
+    return [read_flow_run(r.id, url=url) for r in reversed(runs)]
+
+
+def latest_run(url: str, flow_name: str = "analysis") -> Any:
+    return read_flow_run(read_flow_runs(flow_name=flow_name, url=url).items[0].id, url=url)
 
 
 def edges_by_name(run: Any) -> set[tuple[str, str]]:
@@ -32,22 +37,33 @@ class TestTaskCells:
             "%%task summary\nfrom math import fsum\nresult = fsum(scaled) + math.pi\ndel data"
         )
         assert kernel.ok("print(result > 0, 'data' in dir())").stdout.strip() == "True False"
-        run = session_run(db_url_of)
-        assert {t.task_name: t.state_name for t in run.task_runs} == {
-            "load": "Completed",
-            "clean": "Completed",
-            "scale": "Completed",
-            "summary": "Completed",
-        }
-        assert edges_by_name(run) == {
+        # each cell was a flow run of its own, ended with the cell: nothing stays Running
+        runs = cell_runs(db_url_of)
+        assert [(r.name, r.state_name) for r in runs] == [
+            ("load", "Completed"),
+            ("clean", "Completed"),
+            ("scale", "Completed"),
+            ("summary", "Completed"),
+        ]
+        assert all(r.tags == ["notebook"] and r.end_time is not None for r in runs)
+        assert [[t.task_name for t in r.task_runs] for r in runs] == [
+            ["load"],
+            ["clean"],
+            ["scale"],
+            ["summary"],
+        ]
+        assert runs[0].parameters == {"n": 4}  # what the cell read from outside the tasks
+        # %flow run: one flow run of all the cells, with the dataflow edges between them
+        kernel.ok("%flow run")
+        flow = latest_run(db_url_of)
+        assert flow.state_name == "Completed" and "flow-run" in flow.tags
+        assert edges_by_name(flow) == {
             ("load", "clean"),
             ("load", "scale"),
             ("clean", "scale"),
             ("scale", "summary"),
             ("load", "summary"),
         }
-        assert run.parameters == {"n": 4}
-        assert run.state_name == "Running"  # the session run lasts as long as the kernel
 
     def test_retries_are_recorded(self, kernel: Any, db_url_of: str) -> None:
         kernel.ok("attempts = []")
@@ -56,19 +72,27 @@ class TestTaskCells:
             "attempts.append(1)\n"
             "if len(attempts) < 3:\n    raise ConnectionError('try again')\nok = True"
         )
-        run = session_run(db_url_of)
+        run = latest_run(db_url_of)
+        assert (run.name, run.state_name) == ("flaky", "Completed")
         flaky = run.task_runs[0]
         assert (flaky.state_name, flaky.run_count) == ("Completed", 3)
         names = [s.name for s in run.task_states if s.run_id == flaky.id]
         assert names.count("AwaitingRetry") == 2 and names.count("Retrying") == 2
 
-    def test_timeout_leaves_the_namespace_and_kernel_usable(self, kernel: Any) -> None:
+    def test_timeout_leaves_the_namespace_and_kernel_usable(
+        self, kernel: Any, db_url_of: str
+    ) -> None:
         r = kernel.run("%%task slow --timeout 0.5\nimport time\npartial = 1\ntime.sleep(3)")
         assert r.status == "error" and r.ename == "TaskTimeout"
         assert "timeout of 0.5 s" in r.evalue
         assert kernel.ok("print('partial' in dir())").stdout.strip() == "False"
+        run = latest_run(db_url_of)
+        assert (run.name, run.state_name) == ("slow", "Failed")
+        assert "timeout of 0.5 s" in (run.state_message or "")
 
-    def test_failure_shows_the_users_traceback_and_rolls_back(self, kernel: Any) -> None:
+    def test_failure_shows_the_users_traceback_and_rolls_back(
+        self, kernel: Any, db_url_of: str
+    ) -> None:
         kernel.ok("y = 'before'")
         r = kernel.run("%%task boom\ny = 'during'\nz = 1\n1 / 0")
         assert (r.status, r.ename) == ("error", "ZeroDivisionError")
@@ -77,6 +101,10 @@ class TestTaskCells:
             assert internal not in r.traceback
         out = kernel.ok("print(y, 'z' in dir())").stdout.strip()
         assert out == "before False"
+        run = latest_run(db_url_of)  # the cell's flow run ended with it, Failed
+        assert (run.name, run.state_name) == ("boom", "Failed")
+        assert run.state_message == "ZeroDivisionError: division by zero"
+        assert [t.state_name for t in run.task_runs] == ["Failed"]
 
 
 class TestCaching:
@@ -108,25 +136,20 @@ class TestFlowMagic:
         kernel.ok("%%task b\nb = a * 2")
         kernel.ok("%%task c\nc = c_in * 3")
         kernel.ok("%flow run")
-        runs = read_flow_runs(flow_name="analysis", url=db_url_of).items
-        full = read_flow_run(runs[0].id, url=db_url_of)
+        full = latest_run(db_url_of)
         assert [t.task_name for t in full.task_runs] == ["a", "b", "c"]
         assert edges_by_name(full) == {("a", "b")}
         assert full.state_name == "Completed"
 
         kernel.ok("c_in = 6")
         kernel.ok("%flow run --stale")
-        stale = read_flow_run(
-            read_flow_runs(flow_name="analysis", url=db_url_of).items[0].id, url=db_url_of
-        )
+        stale = latest_run(db_url_of)
         assert [t.task_name for t in stale.task_runs] == ["c"]
 
         # a re-run by hand with new code: a is up to date, b (its input changed) is stale
         kernel.ok("%%task a\na = a_in + 100")
         kernel.ok("%flow run --stale --parallel")
-        latest = read_flow_run(
-            read_flow_runs(flow_name="analysis", url=db_url_of).items[0].id, url=db_url_of
-        )
+        latest = latest_run(db_url_of)
         assert [t.task_name for t in latest.task_runs] == ["b"]
         assert kernel.ok("print(b)").stdout.strip() == "202"
         r = kernel.ok("%flow run --stale")

@@ -11,6 +11,7 @@ OPERATIONS = {
     ("get", "flows"),
     ("get", "flow_runs"),
     ("get", "flow_runs/{}"),
+    ("get", "flow_runs/{}/task_runs"),
     ("get", "flow_runs/{}/graph"),
     ("get", "flow_runs/{}/logs"),
     ("get", "flow_runs/{}/report"),

@@ -54,7 +54,7 @@ class TestReadFlowRuns:
         page = store.read_flow_runs()
         assert [r.name for r in page.items] == [r.name for r in reversed(runs)]
         assert (page.total, page.limit, page.offset) == (6, 50, 0)
-        assert page.items[0].task_runs == []
+        assert "task_runs" not in page.items[0].model_dump()  # light items
 
     def test_pagination(self, store: RunStore, runs: list[FlowRunInfo]) -> None:
         names = [r.name for r in reversed(runs)]

@@ -11,6 +11,9 @@ export function LogView(props: {
   logs: Flows.IDescribeLog[];
   live: boolean;
   taskNames: Map<string, string>;
+  /** Older lines exist: offer to load them. */
+  hasEarlier?: boolean;
+  onEarlier?: () => void;
 }): JSX.Element {
   const [follow, setFollow] = useState(true);
   const box = useRef<HTMLDivElement>(null);
@@ -48,6 +51,14 @@ export function LogView(props: {
         aria-live={props.live ? 'polite' : 'off'}
         aria-label="Run logs"
       >
+        {props.hasEarlier && props.onEarlier && (
+          <button
+            className="jp-Flows-link jp-Flows-earlier"
+            onClick={props.onEarlier}
+          >
+            Load earlier lines
+          </button>
+        )}
         {props.logs.length === 0 ? (
           <p className="jp-Flows-empty">No log lines.</p>
         ) : (

@@ -1,14 +1,14 @@
 import React from 'react';
 
 import { stateColor } from '../format';
-import { Flows } from '../tokens';
+import { RunViews } from '../runTypes';
 
 /** The sizes of `jupyter_flows.core.layout` and the report's padding. */
 const NODE_WIDTH = 160;
 const NODE_HEIGHT = 36;
 const PAD = 12;
 
-function tooltip(node: Flows.IGraphNode): string {
+function tooltip(node: RunViews.IGraphNode): string {
   const lines = [`${node.label}: ${node.state}`];
   if (node.count > 1) {
     lines.push(
@@ -36,11 +36,11 @@ function tooltip(node: Flows.IGraphNode): string {
  * Nodes are focusable; activating one selects its task (or opens its subflow).
  */
 export function RunGraph(props: {
-  layout: Flows.IGraphLayout;
+  layout: RunViews.IGraphLayout;
   /** Whether the run is over (no task runs will come). */
   final: boolean;
   selected: string | null;
-  onSelect: (node: Flows.IGraphNode) => void;
+  onSelect: (node: RunViews.IGraphNode) => void;
 }): JSX.Element {
   const { layout } = props;
   if (layout.nodes.length === 0) {
@@ -53,7 +53,7 @@ export function RunGraph(props: {
   const width = layout.width + 2 * PAD;
   const height = layout.height + 2 * PAD;
   const nodes = new Map(layout.nodes.map(n => [n.id, n]));
-  const activate = (node: Flows.IGraphNode) => (e: React.KeyboardEvent) => {
+  const activate = (node: RunViews.IGraphNode) => (e: React.KeyboardEvent) => {
     if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
       props.onSelect(node);
@@ -118,6 +118,7 @@ export function RunGraph(props: {
               key={node.id}
               className="jp-Flows-node"
               data-id={node.id}
+              data-count={node.count}
               data-state={node.state}
               data-selected={props.selected === node.id ? 'true' : undefined}
               tabIndex={0}

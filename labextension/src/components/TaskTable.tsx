@@ -9,23 +9,27 @@ import {
 import { Flows } from '../tokens';
 import { StateBadge } from './StateBadge';
 
-/** Rows drawn at most. */
-const MAX_ROWS = 1000;
-
 /**
- * The task runs of a flow run: state, attempts, duration, message, subflow.
+ * One page of the task runs of a flow run: state, attempts, duration,
+ * message, subflow.
  */
 export function TaskTable(props: {
   taskRuns: Flows.IDescribeTaskRun[];
   selected: string | null;
   now: number;
   onOpenRun: (runId: string) => void;
+  /** Whether a filter is on (for the empty message). */
+  filtered?: boolean;
 }): JSX.Element {
   const { taskRuns, now } = props;
   if (taskRuns.length === 0) {
-    return <p className="jp-Flows-empty">No task runs.</p>;
+    return (
+      <p className="jp-Flows-empty">
+        {props.filtered ? 'No task runs match.' : 'No task runs.'}
+      </p>
+    );
   }
-  const rows = taskRuns.slice(0, MAX_ROWS);
+  const rows = taskRuns;
   return (
     <div className="jp-Flows-tableScroll">
       <table className="jp-Flows-table" aria-label="Task runs">
@@ -68,11 +72,6 @@ export function TaskTable(props: {
           ))}
         </tbody>
       </table>
-      {taskRuns.length > rows.length && (
-        <p className="jp-Flows-detail">
-          Showing {rows.length} of {taskRuns.length} task runs.
-        </p>
-      )}
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { LogView } from '../components/LogView';
 import { RunGraph } from '../components/RunGraph';
 import { Banner, Section } from '../components/Section';
 import { StateBadge } from '../components/StateBadge';
+import { TaskPager } from '../components/TaskPager';
 import { TaskTable } from '../components/TaskTable';
 import { Timeline } from '../components/Timeline';
 import {
@@ -21,7 +22,8 @@ import {
   stateName
 } from '../format';
 import { flowsIcon } from '../icons';
-import { RunModel } from '../runModel';
+import { RunModel, TASK_PAGE } from '../runModel';
+import { RunViews } from '../runTypes';
 import { CommandIDs, Flows, IFlowsModel } from '../tokens';
 
 const BAD = ['FAILED', 'CRASHED'];
@@ -43,10 +45,11 @@ function errorLog(
 /** The errors of a failed run: its failed task runs' tracebacks, else its own. */
 function errors(
   run: Flows.IDescribeFlowRun,
+  failed: Flows.IDescribeTaskRun[],
   logs: Flows.IDescribeLog[]
 ): string[] {
   const out: string[] = [];
-  for (const t of run.task_runs ?? []) {
+  for (const t of failed) {
     if (BAD.includes(t.state_type ?? '')) {
       const text = errorLog(logs, t.id) ?? t.state_message;
       if (text) {
@@ -64,7 +67,7 @@ function errors(
 }
 
 function Header(props: {
-  run: Flows.IDescribeFlowRun;
+  run: RunViews.IDescribeFlowRunDetail;
   now: number;
   commands: CommandRegistry;
   onRefresh: () => void;
@@ -171,18 +174,28 @@ function RunDetail(props: {
       </div>
     );
   }
-  const taskRuns = run.task_runs ?? [];
-  const taskNames = new Map(taskRuns.map(t => [t.id, t.name]));
-  const problems = errors(run, model.logs);
+  const page = model.taskPage;
+  const taskRuns = page?.items ?? [];
+  const query = model.taskQuery;
+  const taskNames = new Map(
+    [...taskRuns, ...model.failedTaskRuns].map(t => [t.id, t.name])
+  );
+  const problems = errors(run, model.failedTaskRuns, model.errorLogs);
   const headline = BAD.includes(run.state_type ?? '')
     ? run.state_message
     : null;
-  const onNode = (node: Flows.IGraphNode) => {
+  const onNode = (node: RunViews.IGraphNode) => {
     const subflow = node.details?.subflow_run_id;
     if (subflow) {
       openRun(subflow);
-    } else {
-      setSelected(node.id === selected ? null : node.id);
+      return;
+    }
+    const again = node.id === selected;
+    setSelected(again ? null : node.id);
+    if (node.count > 1 && node.task_key) {
+      // a group of runs of one task: show those runs in the table
+      const taskKey = again ? null : node.task_key;
+      void model.setTaskQuery({ taskKey, offset: 0 });
     }
   };
   return (
@@ -208,7 +221,13 @@ function RunDetail(props: {
           ))}
         </div>
       )}
-      <Section id="graph" title="Graph" count={taskRuns.length}>
+      <Section id="graph" title="Graph" count={run.task_run_total}>
+        {model.graph?.aggregated && (
+          <p className="jp-Flows-detail">
+            One node per task ({run.task_run_total.toLocaleString('en-US')} task
+            runs); select a node to list its task runs.
+          </p>
+        )}
         {model.graph && (
           <RunGraph
             layout={model.graph}
@@ -219,18 +238,24 @@ function RunDetail(props: {
         )}
       </Section>
       <Section id="timeline" title="Timeline">
-        <Timeline
-          taskRuns={taskRuns}
-          states={run.task_states ?? []}
-          now={now}
-        />
+        <Timeline taskRuns={taskRuns} states={page?.states ?? []} now={now} />
       </Section>
-      <Section id="tasks" title="Task runs" count={taskRuns.length}>
+      <Section id="tasks" title="Task runs" count={run.task_run_total}>
+        {page && (page.total > TASK_PAGE || query.state || query.taskKey) ? (
+          <TaskPager
+            query={query}
+            total={page.total}
+            shown={taskRuns.length}
+            pageSize={TASK_PAGE}
+            onChange={change => void model.setTaskQuery(change)}
+          />
+        ) : null}
         <TaskTable
           taskRuns={taskRuns}
           selected={selected}
           now={now}
           onOpenRun={openRun}
+          filtered={!!(query.state || query.taskKey)}
         />
       </Section>
       <Section id="parameters" title="Parameters">
@@ -249,8 +274,14 @@ function RunDetail(props: {
           </dl>
         )}
       </Section>
-      <Section id="logs" title="Logs" count={model.logs.length}>
-        <LogView logs={model.logs} live={!isFinal(run)} taskNames={taskNames} />
+      <Section id="logs" title="Logs" count={run.log_total}>
+        <LogView
+          logs={model.logs}
+          live={!isFinal(run)}
+          taskNames={taskNames}
+          hasEarlier={model.hasEarlierLogs}
+          onEarlier={() => void model.loadEarlierLogs()}
+        />
       </Section>
     </div>
   );
