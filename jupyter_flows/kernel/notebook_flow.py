@@ -80,9 +80,15 @@ class LastRun:
     attempts: int
 
 
-def _flow_state(task: State, watch: RunWatch) -> State:
-    """How a one-cell flow run ends, given its task run's state."""
-    if watch.check() or task.is_cancelled():
+def _flow_state(task: State, watch: RunWatch, seconds: float) -> State:
+    """How a one-cell flow run ends, given its task run's state.
+
+    A cell quicker than the recorder's first write is not checked: its run was not in the
+    database yet, so nobody can have cancelled it.
+    """
+    unseen = seconds < getattr(watch.run.recorder, "flush_interval", 0.0)
+    cancelled = watch.stopped is not None or (not unseen and watch.check())
+    if cancelled or task.is_cancelled():
         note = "the cell completed" if task.is_completed() else task.message
         return Cancelled(message=f"flow run {watch.stopped or 'cancelled'}; {note}")
     if task.is_completed():
@@ -223,16 +229,17 @@ class NotebookFlow:
                 watch.check()  # cancelled meanwhile: this cell ends Cancelled, unrun
                 return self._run_task(cell, deployment)
         own = self._new_run(cell.name, [cell], ["notebook"])
+        started = time.perf_counter()
         try:
             with RunWatch(own) as watch:
-                state, value = self._run_task(cell, own)
+                state, value = self._run_task(cell, own, flush=False)  # finish() flushes
         except BaseException as exc:  # an interrupt: the task run is Crashed, and so is this
             own.finish(Crashed(message=f"{type(exc).__name__}: {exc}".rstrip(": ")))
             raise
-        own.finish(_flow_state(state, watch))
+        own.finish(_flow_state(state, watch, time.perf_counter() - started))
         return state, value
 
-    def _run_task(self, cell: TaskCell, run: OpenFlowRun) -> tuple[State, Any]:
+    def _run_task(self, cell: TaskCell, run: OpenFlowRun, flush: bool = True) -> tuple[State, Any]:
         graph = self.dataflow()
         fingerprint = cell.input_fingerprint(self.user_ns)
         body, expr = cell.compile(self.compiler, self.cell_filename(cell.source))
@@ -258,7 +265,8 @@ class NotebookFlow:
         self.last[cell.name] = LastRun(
             state, state.run_id, run.id, cell.source_hash, fingerprint, duration, attempts
         )
-        run.recorder.flush()  # when a task cell returns, its records are committed
+        if flush:  # when a task cell returns, its records are committed
+            run.recorder.flush()
         return state, value
 
     def stale(self) -> list[str]:
