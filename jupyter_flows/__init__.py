@@ -77,7 +77,7 @@ def deploy(target: Any, name: str, **options: Any) -> Any:
     Options: cron, interval, timezone, parameters, work_pool, tags, description, triggers
     (run it when events happen), url, token.
     """
-    from .orchestration.deploy import deploy as _deploy
+    from .client.deploy import deploy as _deploy
 
     return _deploy(target, name, **options)
 

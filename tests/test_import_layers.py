@@ -68,6 +68,28 @@ CORE_OWN = frozenset({f"{PKG}.exceptions", f"{PKG}._version"})
 # Own modules store may import (besides ``jupyter_flows.store.*``).
 STORE_OWN_LAYERS = frozenset({"core", "exceptions", "_version", "store"})
 
+# Every subpackage (and top-level module) ranked: a layer imports only layers of a lower or its
+# own rank (server, kernel, cli -> client, widgets, workers -> orchestration, scheduling,
+# execution, reports -> store -> core -> exceptions). ``__main__`` shims are entry points.
+RANKS = {
+    "": 6,  # the package root: the public API
+    "server": 5,
+    "kernel": 5,
+    "cli": 5,
+    "client": 4,
+    "widgets": 4,
+    "workers": 4,
+    "orchestration": 3,
+    "scheduling": 3,
+    "execution": 3,
+    "reports": 3,
+    "store": 2,
+    "core": 1,
+    "exceptions": 0,
+    "_version": 0,
+    "labextension": 0,
+}
+
 # Third-party packages that exactly one layer of ours may import (mirrors ruff's TID251 table).
 OWNED_THIRD_PARTY = {
     "jupyter_server": ("server",),
@@ -282,6 +304,12 @@ def _layer_violations(root: Path, package: str = PKG) -> list[str]:
         if owners is not None and src not in owners:
             bad(f"only jupyter_flows.{' or '.join(owners)} may import {ref.top}")
 
+        if own and src != dst and not ref.importer.endswith(".__main__"):
+            if src not in RANKS or dst not in RANKS:
+                bad(f"rank the layer {src if src not in RANKS else dst!r} in RANKS")
+            elif RANKS[dst] > RANKS[src] and not (src == "" and ref.in_function):
+                bad(f"{src or 'the package root'} may not import the higher layer {dst}")
+
         if own and dst == "server" and src != "server":
             # The one exception: the server-extension hook in the package root, imported lazily.
             if not (src == "" and ref.in_function):
@@ -381,6 +409,15 @@ class TestImportLayers:
             "kernel/magics.py": "import IPython\nfrom jupyter_flows.server import app\n",
             "server/__init__.py": "",
             "server/app.py": "import jupyter_server\nimport tornado.web\nfrom ..store import db\n",
+            "orchestration/__init__.py": "",
+            "orchestration/deploy.py": (
+                "from ..store import db\ndef f():\n    from ..cli import app\n"
+            ),
+            "cli/__init__.py": "",
+            "cli/app.py": "from ..orchestration import deploy\n",
+            "workers/__init__.py": "",
+            "workers/__main__.py": "from ..cli.app import main\n",
+            "gadgets/__init__.py": "from ..core import flows\n",
         }
         for rel, text in files.items():
             path = tmp_path / PKG / rel
@@ -393,7 +430,9 @@ class TestImportLayers:
             "jupyter_flows/core/states.py:1",  # core -> store
             "jupyter_flows/core/states.py:2",  # core -> sqlmodel
             "jupyter_flows/core/states.py:3",  # cloudpickle at module level
+            "jupyter_flows/gadgets/__init__.py:1",  # a layer without a rank
             "jupyter_flows/kernel/magics.py:2",  # -> server
+            "jupyter_flows/orchestration/deploy.py:3",  # -> a higher layer, even lazily
             "jupyter_flows/store/db.py:3",  # store -> kernel
         ], "\n".join(problems)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -11,22 +10,15 @@ from typing import Any
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Float, Int, List, Unicode
 
+from ..client.discovery import parse_params, server_address
+from ..core import state_policy
+
 __all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
 
-FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+FINAL = frozenset(t.value for t in state_policy.FINAL)
 
 
-def _parse_params(items: list[str], option: str = "--param") -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"{option} takes key=value, got {item!r}")
-        try:
-            params[key] = json.loads(value)
-        except ValueError:
-            params[key] = value
-    return params
+_parse_params = parse_params
 
 
 class _ServerApp(JupyterApp):  # type: ignore[misc]
@@ -38,13 +30,8 @@ class _ServerApp(JupyterApp):  # type: ignore[misc]
 
     def client(self) -> Any:
         from ..workers.clients import HttpClient
-        from .worker import _discover
 
-        url = self.url or os.environ.get("JUPYTER_FLOWS_URL", "")
-        token = self.token or os.environ.get("JUPYTER_FLOWS_TOKEN", "")
-        if not url:
-            url, found = _discover()
-            token = token or found
+        url, token = server_address(self.url, self.token)
         if not url:
             self.fail("no running Jupyter server found: pass --url and --token")
         return HttpClient(url, token)
@@ -184,8 +171,10 @@ class RunApp(_ServerApp):
             run = self.call("GET", f"flow_runs/{run['id']}")
             if run["state_name"] != last:
                 last = run["state_name"]
-                done = sum(1 for t in run["task_runs"] if t["state_type"] in FINAL)
-                print(f"  {last} ({done}/{len(run['task_runs'])} task runs done)", flush=True)
+                counts = run.get("task_run_counts") or {}
+                done = sum(n for state, n in counts.items() if state in FINAL)
+                total = run.get("task_run_total", 0)
+                print(f"  {last} ({done}/{total} task runs done)", flush=True)
             if run["state_type"] in FINAL:
                 self.exit(0 if run["state_type"] == "COMPLETED" else 1)
             time.sleep(1)

@@ -15,21 +15,6 @@ from traitlets import Float, Int, Unicode
 __all__ = ["WorkerApp", "main"]
 
 
-def _discover() -> tuple[str, str]:
-    """URL and token of a running Jupyter server (``jupyter server list``)."""
-    import json
-
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    for path in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
-        try:
-            info = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        return str(info["url"]), str(info.get("token", ""))
-    return "", ""
-
-
 class WorkerApp(JupyterApp):  # type: ignore[misc]
     """Poll a work pool over HTTP and execute its runs in subprocesses."""
 
@@ -68,11 +53,9 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         from ..workers.worker import Worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        url = self.url or os.environ.get("JUPYTER_FLOWS_URL", "")
-        token = self.token or os.environ.get("JUPYTER_FLOWS_TOKEN", "")
-        if not url:
-            url, found_token = _discover()
-            token = token or found_token
+        from ..client.discovery import server_address
+
+        url, token = server_address(self.url, self.token)
         if not url:
             print("jupyter flows worker: no server: pass --url and --token", file=sys.stderr)
             self.exit(2)

@@ -211,14 +211,14 @@ class FlowsMagics(Magics):
         parser.add_argument("--pool", default="default")
         parser.add_argument("--path", help="notebook path relative to the server root")
         args = self._parse("deploy", rest, parser)
-        from ..cli.orchestration import _parse_params
-        from ..orchestration.deploy import deploy
+        from ..client.deploy import deploy
+        from ..client.discovery import parse_params
 
         path = args.path or os.environ.get("JPY_SESSION_NAME")
         if not path:
             raise UsageError("%flow deploy: the notebook path is unknown here; pass --path")
         try:
-            params = _parse_params(args.param)
+            params = parse_params(args.param)
             created = deploy(
                 path,
                 args.name or os.path.splitext(os.path.basename(path))[0],

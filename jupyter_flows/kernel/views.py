@@ -161,7 +161,7 @@ class RunsTable(_Tabular):
     headers = ["run", "flow", "state", "started", "duration", "id"]
 
     def __init__(self, flow_name: str | None, limit: int):
-        from .. import read_flow_runs
+        from ..store.api import read_flow_runs
 
         filters: dict[str, Any] = {"limit": limit}
         if flow_name:
@@ -176,7 +176,7 @@ class RunsTable(_Tabular):
             [
                 r.name,
                 r.flow_name,
-                r.state_name,
+                r.state_name or "",
                 r.start_time.strftime("%Y-%m-%d %H:%M:%S") if r.start_time else "",
                 _fmt_seconds(r.total_run_time),
                 r.id,
@@ -189,8 +189,8 @@ def write_report(
     notebook: NotebookFlow, run_id: str | None, output: str | None, fmt: str | None
 ) -> str:
     """Write a report of ``run_id`` (default: this notebook's latest run); returns the path."""
-    from .. import read_flow_runs
     from ..reports import report
+    from ..store.api import read_flow_runs
 
     if run_id is None:
         latest = read_flow_runs(flow_name=notebook.name, limit=1).items

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from jupyter_flows import deploy, flow
+from jupyter_flows.client.deploy import entrypoint_of
 from jupyter_flows.exceptions import FlowDefinitionError
-from jupyter_flows.orchestration.deploy import entrypoint_of
 from jupyter_flows.workers.clients import WorkerClientError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.flows import Flow
 from ..exceptions import FlowDefinitionError
-from .schemas import EventTrigger
+from ..orchestration.schemas import EventTrigger
 
 __all__ = ["deploy", "entrypoint_of", "server_client"]
 
@@ -38,14 +38,10 @@ def entrypoint_of(target: Flow[..., Any] | str, root_dir: Path | None = None) ->
 
 def server_client(url: str | None = None, token: str | None = None) -> Any:
     """An HTTP client for ``url`` (default: ``$JUPYTER_FLOWS_URL`` or a running server)."""
-    from ..cli.worker import _discover
     from ..workers.clients import HttpClient
+    from .discovery import server_address
 
-    url = url or os.environ.get("JUPYTER_FLOWS_URL")
-    token = token or os.environ.get("JUPYTER_FLOWS_TOKEN")
-    if not url:
-        url, found = _discover()
-        token = token or found
+    url, token = server_address(url, token)
     if not url:
         raise FlowDefinitionError("no running Jupyter server found: pass url= and token=")
     return HttpClient(url, token or "")
