@@ -130,8 +130,12 @@ class TestServerAlone:
         write_notebook(server.root / "quick.ipynb", "n = 1", "result = n * 2\nprint(result)")
         write_notebook(server.root / "slow.ipynb", "n = 1", "import time\ntime.sleep(300)")
         server.start()
-        health = server.call("health")
-        assert (health["scheduler"], health["embedded_worker"]) == (True, True)
+
+        def started() -> bool:  # the extension starts its parts just after the server answers
+            health = server.call("health")
+            return bool(health["scheduler"] and health["embedded_worker"])
+
+        wait(started, 60, "the scheduler and the embedded worker to start")
         body = {
             "name": "every2",
             "entrypoint": "quick.ipynb",
