@@ -15,7 +15,7 @@ from ..core import state_policy
 
 __all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
 
-FINAL = frozenset(t.value for t in state_policy.FINAL)
+FINAL = state_policy.FINAL_VALUES
 
 
 _parse_params = parse_params

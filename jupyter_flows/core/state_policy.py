@@ -24,6 +24,7 @@ __all__ = [
     "Decision",
     "Verdict",
     "FINAL",
+    "FINAL_VALUES",
     "ACTIVE",
     "HELD",
     "ACCEPTED",
@@ -37,6 +38,8 @@ _T = StateType
 
 #: A run in one of these states never changes state again.
 FINAL: frozenset[StateType] = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED, _T.CRASHED})
+#: The same, as the strings the tables and the REST API carry.
+FINAL_VALUES: frozenset[str] = frozenset(t.value for t in FINAL)
 #: Held by a worker or a process: it must keep heart-beating or it ends Crashed.
 ACTIVE: frozenset[StateType] = frozenset({_T.PENDING, _T.RUNNING, _T.CANCELLING})
 #: Started and not yet final (what a cancellation or a crash ends along with its flow run).

@@ -35,6 +35,7 @@ __all__ = [
     "ACTIVE",
     "now",
     "record_state",
+    "state_row",
     "find_by_id_or_name",
 ]
 
@@ -50,7 +51,7 @@ AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
-FINAL = tuple(sorted(t.value for t in state_policy.FINAL))
+FINAL = tuple(sorted(state_policy.FINAL_VALUES))
 ACTIVE = tuple(sorted(t.value for t in state_policy.ACTIVE))
 
 
@@ -58,20 +59,33 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def state_row(
+    run_id: str,
+    kind: str,
+    flow_run_id: str | None,
+    type_: str,
+    name: str,
+    message: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """One row of the state history (of a flow run, or of a task run of ``flow_run_id``)."""
+    return {
+        "run_id": run_id,
+        "run_kind": kind,
+        "flow_run_id": flow_run_id,
+        "type": type_,
+        "name": name,
+        "timestamp": at,
+        "message": message,
+    }
+
+
 def record_state(
     conn: Connection, run_id: str, type_: str, name: str, message: str | None, at: datetime
 ) -> None:
     """Append one row to the flow run's state history."""
     conn.execute(
-        insert(STATE).values(
-            run_id=run_id,
-            run_kind="flow",
-            flow_run_id=run_id,
-            type=type_,
-            name=name,
-            timestamp=at,
-            message=message,
-        )
+        insert(STATE).values(**state_row(run_id, "flow", run_id, type_, name, message, at))
     )
 
 

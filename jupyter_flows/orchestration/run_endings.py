@@ -14,7 +14,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..core.state_policy import HELD
-from ._tables import FLOW_RUN, STATE, TASK_RUN
+from ._tables import FLOW_RUN, STATE, TASK_RUN, state_row
 
 __all__ = ["end_descendants", "ENDS_WITH"]
 
@@ -63,7 +63,7 @@ def end_descendants(
             .where(and_(FLOW_RUN.c.id == subflow, _unfinished(FLOW_RUN.c.state_type)))
             .values(**values)
         ).rowcount
-        history.append(_state_row(subflow, "flow", subflow, type_, name, message, at))
+        history.append(state_row(subflow, "flow", subflow, type_, name, message, at))
     tasks = conn.execute(
         select(TASK_RUN.c.id, TASK_RUN.c.flow_run_id).where(
             and_(TASK_RUN.c.flow_run_id.in_(flow_runs), _unfinished(TASK_RUN.c.state_type))
@@ -79,27 +79,7 @@ def end_descendants(
                 )
                 .values(**values)
             ).rowcount
-        history.extend(_state_row(t, "task", f, type_, name, message, at) for t, f in tasks)
+        history.extend(state_row(t, "task", f, type_, name, message, at) for t, f in tasks)
     if history:
         conn.execute(insert(STATE), history)
     return ended
-
-
-def _state_row(
-    run_id: str,
-    kind: str,
-    flow_run_id: str,
-    type_: str,
-    name: str,
-    message: str,
-    at: datetime,
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "run_kind": kind,
-        "flow_run_id": flow_run_id,
-        "type": type_,
-        "name": name,
-        "timestamp": at,
-        "message": message,
-    }

@@ -147,7 +147,7 @@ class Batcher:
         Raises ``StoreError`` (keeping everything for the next call) if the DB write fails.
         """
         try:
-            if events.states:
+            if events.states or events.flow_runs:
                 self._read_unknown(events)
             self._take(events)
             if not self._dirty and not any(self._rows.values()):
@@ -301,9 +301,10 @@ class Batcher:
     def _track(self, runs: dict[str, _Run], run: _Run) -> None:
         previous = runs.get(run.id)
         if previous is not None and not previous.dirty and previous.state is not None:
-            # its row exists (written earlier, or made elsewhere): update it, keep its name
-            run.state, run.inserted = previous.state, True
-        elif previous is not None and previous.dirty:
+            # its row exists (written earlier, or made elsewhere) and is where we know it:
+            # nothing to write; its later states update it, and it keeps its name
+            return
+        if previous is not None and previous.dirty:
             # Created twice (or a state arrived first): keep the latest state columns.
             for name in ("state", "run_count", "start", "end", "expected", "running_since"):
                 setattr(run, name, getattr(previous, name))
@@ -430,7 +431,8 @@ class Batcher:
                     run.state = None
                     continue
                 run.state = State(StateType(row[1]), row[2] or row[1].title())
-                self._refuse(run_id, run.state)
+                if proposed is not None:  # created again without a state: nothing refused
+                    self._refuse(run_id, run.state)
                 logger.info("%s run %s is %s: %s refused", kind, run_id, row[2], proposed)
         dropped = {(r.kind, r.id) for r in refused}
         states = self._rows["state"]

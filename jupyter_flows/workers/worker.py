@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.state_policy import FINAL as _FINAL_TYPES
+from ..core.state_policy import FINAL_VALUES as FINAL
 from .clients import StateConflict, WorkerAuthError, WorkerClientError
 from .run_guard import EXIT_FENCED
 
 __all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
-FINAL = frozenset(t.value for t in _FINAL_TYPES)
 #: Log lines sent per request (every line is sent, in order, in batches of this size).
 LOG_BATCH = 1000
 

@@ -89,6 +89,20 @@ class TestOneHistory:
         assert history(service, run_id) == ["Scheduled", "Pending", "Running", "Completed"]
         assert process.rejected(run_id) is None
 
+    def test_a_run_made_elsewhere_created_again_keeps_its_state_and_name(
+        self, service: OrchestrationService, process: SqlRecorder
+    ) -> None:
+        run_id = claimed_run(service)
+        name = service.runs.read_flow_run(run_id).name
+        process.flow_run_created(b.flow_run("other", id=run_id, name="another-name"))
+        process.flush()  # its states come in a later batch
+        assert service.read_run_state(run_id).state_name == "Pending"
+        record(process, run_id, (T.PENDING, "Pending"), (T.RUNNING, "Running"))
+        run = service.runs.read_flow_run(run_id)
+        assert (run.name, run.state_name) == (name, "Running")
+        assert history(service, run_id) == ["Scheduled", "Pending", "Running"]
+        assert process.rejected(run_id) is None
+
     def test_another_workers_run_is_refused(self, service: OrchestrationService) -> None:
         run_id = claimed_run(service, "w1")
         with pytest.raises(Conflict, match="claimed by 'w1'"):
