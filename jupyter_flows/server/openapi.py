@@ -2,12 +2,18 @@
 
 Every handler verb carries a ``@doc(...)`` naming its models; ``openapi_document`` walks the
 route table the server registers, so a route cannot exist without its documentation (building
-the document fails), and the schemas are the models' own ``model_json_schema``.
+the document fails), and the schemas are the models' own ``model_json_schema``. The state
+groups of ``core.state_policy`` ride along as ``x-state-groups``.
+
+``python -m jupyter_flows.server.openapi`` prints the served document without a server (the
+side panel's ``jlpm gen:api`` generates its TypeScript types and state groups from it).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,13 +24,14 @@ from pydantic.json_schema import models_json_schema
 from tornado.web import RequestHandler
 
 from .._version import __version__
+from ..core.state_policy import state_groups
 from .schemas import ErrorReply
 
-__all__ = ["Doc", "doc", "url_pattern", "documented_operations", "openapi_document"]
+__all__ = ["Doc", "doc", "url_pattern", "documented_operations", "openapi_document", "main"]
 
 REF = "#/components/schemas/{model}"
 METHODS = ("get", "post", "put", "patch", "delete")
-ERROR_CODES = ("400", "403", "404", "409", "503")
+ERROR_CODES = ("400", "403", "404", "409", "413", "503")
 _PARAM = re.compile(r"\{(\w+)\}")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,4 +199,20 @@ def openapi_document(
         },
         "security": [{"token": []}],
         "paths": paths,
+        "x-state-groups": state_groups(),
     }
+
+
+def main() -> None:
+    """Print the document the server serves (its route table, no server started)."""
+    from .app import API_BASE, ROUTES  # app imports this module
+
+    document = openapi_document(ROUTES, "/" + API_BASE)
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    # run the imported module's main: the handlers' ``@doc`` marks are its ``Doc``, not __main__'s
+    from jupyter_flows.server.openapi import main as _main
+
+    _main()

@@ -102,7 +102,7 @@ export namespace FlowsAPI {
   }
 
   export async function flows(): Promise<Flows.IDescribeFlow[]> {
-    return (await requestAPI<Flows.IItems<Flows.IDescribeFlow>>('flows')).items;
+    return (await requestAPI<Flows.IListFlowsResponse>('flows')).items;
   }
 
   export function flowRuns(
@@ -184,14 +184,15 @@ export namespace FlowsAPI {
     body: Flows.ISchedulePreview
   ): Promise<string[]> {
     const path = 'schedules/preview';
-    return (await requestAPI<Flows.IItems<string>>(path, json('POST', body)))
-      .items;
+    return (
+      await requestAPI<Flows.IListRunTimesResponse>(path, json('POST', body))
+    ).items;
   }
 
   export async function notebookParameters(
     path: string
   ): Promise<Flows.INotebookParameter[]> {
-    const reply = await requestAPI<{ parameters: Flows.INotebookParameter[] }>(
+    const reply = await requestAPI<Flows.INotebookParametersResponse>(
       'notebooks/parameters',
       json('POST', { path })
     );
@@ -200,8 +201,7 @@ export namespace FlowsAPI {
 
   export async function automations(): Promise<Flows.IDescribeAutomation[]> {
     const path = 'automations';
-    return (await requestAPI<Flows.IItems<Flows.IDescribeAutomation>>(path))
-      .items;
+    return (await requestAPI<Flows.IListAutomationsResponse>(path)).items;
   }
 
   export function setAutomationEnabled(
@@ -219,17 +219,14 @@ export namespace FlowsAPI {
     q: Flows.IListEventsQuery = {}
   ): Promise<Flows.IDescribeEvent[]> {
     const path = `events${query({ ...q })}`;
-    return (await requestAPI<Flows.IItems<Flows.IDescribeEvent>>(path)).items;
+    return (await requestAPI<Flows.IListEventsResponse>(path)).items;
   }
 
   export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
-    return (
-      await requestAPI<Flows.IItems<Flows.IDescribeWorkPool>>('work_pools')
-    ).items;
+    return (await requestAPI<Flows.IListWorkPoolsResponse>('work_pools')).items;
   }
 
   export async function workers(): Promise<Flows.IDescribeWorker[]> {
-    return (await requestAPI<Flows.IItems<Flows.IDescribeWorker>>('workers'))
-      .items;
+    return (await requestAPI<Flows.IListWorkersResponse>('workers')).items;
   }
 }

@@ -1,7 +1,19 @@
 /**
  * Formatting shared by the components: state colours, durations, times.
  */
+import { FINAL } from './generated/states';
 import { Flows } from './tokens';
+
+/** The state types of a run that went wrong (no `state_policy` group yet). */
+export const BAD: readonly Flows.StateType[] = ['FAILED', 'CRASHED'];
+
+/** Whether a state type is in a group (`null`: no state yet, in none). */
+export function inGroup(
+  group: readonly string[],
+  type: string | null | undefined
+): boolean {
+  return type !== null && type !== undefined && group.includes(type);
+}
 
 /** The state colours of the Python report (`jupyter_flows.reports.svg`). */
 export const STATE_COLORS: Record<string, string> = {
@@ -50,9 +62,7 @@ export function stateName(run: Flows.IRunColumns): string {
 }
 
 export function isFinal(run: Flows.IRunColumns): boolean {
-  return ['COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED'].includes(
-    run.state_type ?? ''
-  );
+  return inGroup(FINAL, run.state_type);
 }
 
 function ms(time: string | null | undefined): number | null {

@@ -57,7 +57,7 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     return this._ticked;
   }
 
-  get runs(): Flows.IDescribeFlowRun[] {
+  get runs(): Flows.IDescribeFlowRunItem[] {
     return this._runs;
   }
 
@@ -302,7 +302,7 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _pageSize: number;
   private _ticks = 0;
   private _generation = 0;
-  private _runs: Flows.IDescribeFlowRun[] = [];
+  private _runs: Flows.IDescribeFlowRunItem[] = [];
   private _total = 0;
   private _flows: Flows.IDescribeFlow[] = [];
   private _deployments: Flows.IDescribeDeployment[] = [];

@@ -8,7 +8,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorMessage, FlowsAPI } from './api';
-import { isFinal } from './format';
+import { BAD, inGroup, isFinal } from './format';
 import { RunViews } from './runTypes';
 import { Flows, IFlowsModel } from './tokens';
 
@@ -20,7 +20,6 @@ const LOG_PAGE = 500;
 const MAX_LOGS = 2000;
 /** The failed task runs (and error lines) shown in the error box. */
 const MAX_ERRORS = 20;
-const BAD = ['FAILED', 'CRASHED'];
 
 /** Which task runs the task table shows. */
 export interface ITaskQuery {
@@ -116,7 +115,17 @@ export class RunModel implements IDisposable {
   /** Adopt the state returned by an action (cancel) and refresh the rest. */
   update(state: RunViews.IDescribeRunState): void {
     if (this._run) {
-      this._run = { ...this._run, ...state };
+      const { state_name, state_message, worker, heartbeat } = state;
+      // DescribeRunState types state_type as a plain string (it is a StateType)
+      const state_type = state.state_type as Flows.StateType | null;
+      this._run = {
+        ...this._run,
+        state_type,
+        state_name,
+        state_message,
+        worker,
+        heartbeat
+      };
     }
     this._done = false;
     this._wasFinal = false;
@@ -201,11 +210,11 @@ export class RunModel implements IDisposable {
       const counts = run.task_run_counts;
       const bad =
         BAD.some(type => (counts[type] ?? 0) > 0) ||
-        BAD.includes(run.state_type ?? '');
+        inGroup(BAD, run.state_type);
       const [failed, errorLogs] = bad
         ? await Promise.all([
             FlowsAPI.taskRuns(this.runId, {
-              state: BAD,
+              state: [...BAD],
               limit: MAX_ERRORS
             }),
             FlowsAPI.logs(this.runId, {

@@ -1,12 +1,13 @@
 /**
  * Tokens, command ids and the REST API types of jupyter-flows.
  *
- * The `Flows` namespace mirrors the server's pydantic models
- * (`jupyter_flows.store.schemas`, the deployment/work pool models and the
- * layout of `jupyter_flows.core.layout`); see docs/rest-api.md.
+ * The `Flows` types are generated from the server's OpenAPI document
+ * (`src/generated/api.ts`, `jlpm gen:api`); see docs/rest-api.md.
  */
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
+
+import type { components } from './generated/api';
 
 /**
  * The command ids of jupyter-flows.
@@ -24,183 +25,66 @@ export namespace CommandIDs {
   export const scheduleNotebook = 'jupyter-flows:schedule-notebook';
 }
 
+type Schemas = components['schemas'];
+
 /**
- * The API types, named by verb like the server models.
+ * A schema as the server sends it: every field present, also nested.
+ *
+ * The document's schemas are the models' validation schemas, where a field
+ * with a default is optional (true of a request); a reply is a whole
+ * `model_dump_json()`, so it has every field.
+ */
+export type Reply<T> = T extends (infer U)[]
+  ? Reply<U>[]
+  : T extends object
+    ? { [K in keyof T]-?: Reply<T[K]> }
+    : T;
+
+/**
+ * The API types, aliases of the generated ones (`jlpm gen:api`), named by
+ * verb like the server models. Requests and queries are the schemas as they
+ * are; replies are `Reply<...>`.
  */
 export namespace Flows {
   /** Coarse state kinds (`StateType`); `state_name` refines them. */
-  export type StateType =
-    | 'SCHEDULED'
-    | 'PENDING'
-    | 'RUNNING'
-    | 'COMPLETED'
-    | 'FAILED'
-    | 'CANCELLED'
-    | 'CRASHED'
-    | 'PAUSED'
-    | 'CANCELLING';
+  export type StateType = Schemas['StateType'];
 
-  export interface IHealth {
-    status: string;
-    version: string;
-    db_url: string;
-    scheduler: boolean;
-    embedded_worker: boolean;
-  }
+  export type IHealth = Reply<Schemas['DescribeHealth']>;
+  export type IDescribeFlow = Reply<Schemas['DescribeFlow']>;
+  export type IListFlowsResponse = Reply<Schemas['ListFlowsResponse']>;
+  export type IDescribeState = Reply<Schemas['DescribeState']>;
+  export type IDescribeLog = Reply<Schemas['DescribeLog']>;
+  export type IDescribeEdge = Reply<Schemas['DescribeEdge']>;
+  export type IDescribeTaskRun = Reply<Schemas['DescribeTaskRun']>;
+  /** A run as the run list has it (no task runs, states, logs or edges). */
+  export type IDescribeFlowRunItem = Reply<Schemas['DescribeFlowRunItem']>;
+  export type IDescribeFlowRun = Reply<Schemas['DescribeFlowRun']>;
+  /** The columns flow and task runs share (the server's `_RunColumns`). */
+  export type IRunColumns = Pick<
+    IDescribeTaskRun,
+    keyof IDescribeTaskRun & keyof IDescribeFlowRunItem
+  >;
+  export type IListFlowRunsQuery = Schemas['ListFlowRunsQuery'];
+  export type IListFlowRunsResponse = Reply<Schemas['ListFlowRunsResponse']>;
 
-  export interface IDescribeFlow {
-    id: string;
-    name: string;
-    description?: string | null;
-    created: string;
-  }
+  export type ISchedule = Schemas['ScheduleSpec'];
+  export type ICreateDeployment = Schemas['CreateDeployment'];
+  export type IDescribeDeployment = Reply<Schemas['DescribeDeployment']>;
+  export type IListDeploymentsResponse = Reply<
+    Schemas['ListDeploymentsResponse']
+  >;
+  export type ICreateDeploymentRun = Schemas['CreateDeploymentRun'];
+  export type ISchedulePreview = Schemas['SchedulePreview'];
+  export type IListRunTimesResponse = Reply<Schemas['ListRunTimesResponse']>;
+  export type INotebookParameter = Reply<Schemas['NotebookParameter']>;
+  export type INotebookParametersResponse = Reply<
+    Schemas['NotebookParametersResponse']
+  >;
 
-  export interface IDescribeState {
-    id: number;
-    run_id: string;
-    run_kind: 'flow' | 'task';
-    flow_run_id?: string | null;
-    type: StateType;
-    name: string;
-    timestamp: string;
-    message?: string | null;
-  }
-
-  export interface IDescribeLog {
-    id: number;
-    flow_run_id?: string | null;
-    task_run_id?: string | null;
-    level: number;
-    logger: string;
-    message: string;
-    timestamp: string;
-  }
-
-  export interface IDescribeEdge {
-    upstream_id: string;
-    downstream_id: string;
-    kind: 'data' | 'wait_for';
-    parameter?: string | null;
-  }
-
-  /** Columns shared by flow and task runs. */
-  export interface IRunColumns {
-    id: string;
-    name: string;
-    tags: string[];
-    state_type?: StateType | null;
-    state_name?: string | null;
-    state_message?: string | null;
-    created: string;
-    start_time?: string | null;
-    end_time?: string | null;
-    expected_start_time?: string | null;
-    run_count: number;
-    total_run_time: number;
-  }
-
-  export interface IDescribeTaskRun extends IRunColumns {
-    flow_run_id?: string | null;
-    task_key: string;
-    task_name: string;
-    dynamic_key: number;
-    cache_key?: string | null;
-    description?: string | null;
-    version?: string | null;
-    subflow_run_id?: string | null;
-  }
-
-  export interface IDescribeFlowRun extends IRunColumns {
-    flow_name: string;
-    flow_version?: string | null;
-    parameters: Record<string, unknown>;
-    parent_flow_run_id?: string | null;
-    parent_task_run_id?: string | null;
-    deployment_id?: string | null;
-    work_pool?: string | null;
-    worker?: string | null;
-    heartbeat?: string | null;
-    task_runs?: IDescribeTaskRun[];
-    states?: IDescribeState[];
-    task_states?: IDescribeState[];
-    logs?: IDescribeLog[];
-    edges?: IDescribeEdge[];
-  }
-
-  export interface IListFlowRunsQuery {
-    flow_name?: string;
-    deployment_id?: string;
-    state?: string[];
-    tags?: string[];
-    since?: string;
-    until?: string;
-    limit?: number;
-    offset?: number;
-  }
-
-  export interface IListFlowRunsResponse {
-    items: IDescribeFlowRun[];
-    total: number;
-    limit: number;
-    offset: number;
-  }
-
-  export interface IItems<T> {
-    items: T[];
-  }
-
-  /** A node of `layout_graph` (plus `details` for single runs). */
-  export interface IGraphNode {
-    id: string;
-    label: string;
-    x: number;
-    y: number;
-    layer: number;
-    state: string;
-    count: number;
-    states: Record<string, number>;
-    members: string[];
-    details?: {
-      task_name?: string | null;
-      message?: string | null;
-      run_count?: number | null;
-      start?: string | null;
-      end?: string | null;
-      subflow_run_id?: string | null;
-    };
-  }
-
-  export interface IGraphLayout {
-    nodes: IGraphNode[];
-    edges: { source: string; target: string }[];
-    width: number;
-    height: number;
-  }
-
-  export interface ISchedule {
-    id?: string;
-    cron?: string | null;
-    interval_seconds?: number | null;
-    anchor_date?: string | null;
-    date?: string | null;
-    timezone?: string;
-    active?: boolean;
-  }
-
-  export interface ICreateDeployment {
-    name: string;
-    entrypoint: string;
-    parameters?: Record<string, unknown>;
-    tags?: string[];
-    description?: string;
-    version?: string;
-    work_pool?: string;
-    schedules?: ISchedule[];
-    missed_runs?: 'skip' | 'run_once';
-    paused?: boolean;
-  }
-
-  /** A JSON schema of a deployment's parameters. */
+  /**
+   * A deployment's `parameter_schema`: a JSON schema, which the document
+   * types as a free-form object.
+   */
   export interface IParameterSchema {
     type?: string;
     properties?: Record<string, IParameterProperty>;
@@ -215,123 +99,28 @@ export namespace Flows {
     enum?: unknown[];
   }
 
-  export interface IDescribeDeployment extends ICreateDeployment {
-    id: string;
-    kind: 'notebook' | 'python';
-    parameter_schema?: IParameterSchema;
-    created: string;
-    updated: string;
-    next_run_time?: string | null;
-    schedules: ISchedule[];
-    paused: boolean;
-  }
-
-  export interface IListDeploymentsResponse {
-    items: IDescribeDeployment[];
-    total: number;
-  }
-
-  export interface ICreateDeploymentRun {
-    parameters?: Record<string, unknown>;
-    tags?: string[];
-  }
-
-  export interface ISchedulePreview {
-    cron?: string;
-    interval_seconds?: number;
-    timezone?: string;
-    n: number;
-  }
-
-  export interface INotebookParameter {
-    name: string;
-    type?: string | null;
-    default?: unknown;
-  }
-
-  export interface IDescribeWorkPool {
-    name: string;
-    type: string;
-    concurrency_limit?: number | null;
-    paused: boolean;
-    description?: string | null;
-    created?: string;
-  }
-
-  export interface IDescribeWorker {
-    name: string;
-    work_pool: string;
-    last_heartbeat: string;
-    status: 'online' | 'offline';
-  }
+  export type IDescribeWorkPool = Reply<Schemas['DescribeWorkPool']>;
+  export type IListWorkPoolsResponse = Reply<Schemas['ListWorkPoolsResponse']>;
+  export type IDescribeWorker = Reply<Schemas['DescribeWorker']>;
+  export type IListWorkersResponse = Reply<Schemas['ListWorkersResponse']>;
 
   /** Events named like `event` (a glob) whose payload has `match`. */
-  export interface IEventTrigger {
-    event: string;
-    match: Record<string, unknown>;
-    threshold: number;
-    within_seconds?: number | null;
-  }
-
-  export interface IAutomationAction {
-    type: 'run-deployment' | 'pause-deployment' | 'resume-deployment';
-    deployment: string;
-    parameters: Record<string, unknown>;
-    tags: string[];
-  }
-
-  export interface ICreateAutomation {
-    name: string;
-    description?: string | null;
-    enabled?: boolean;
-    trigger: IEventTrigger;
-    action: IAutomationAction;
-  }
-
-  export interface IUpdateAutomation {
-    description?: string | null;
-    enabled?: boolean | null;
-    trigger?: IEventTrigger | null;
-    action?: IAutomationAction | null;
-  }
-
-  export interface IDescribeAutomation {
-    id: string;
-    name: string;
-    description?: string | null;
-    enabled: boolean;
-    trigger: IEventTrigger;
-    action: IAutomationAction;
-    fired_count: number;
-    last_fired?: string | null;
-    created: string;
-    updated: string;
-  }
-
-  export interface ICreateEvent {
-    event: string;
-    resource?: string | null;
-    payload?: Record<string, unknown>;
-  }
-
+  export type IEventTrigger = Schemas['EventTrigger'];
+  export type IAutomationAction = Schemas['AutomationAction'];
+  export type ICreateAutomation = Schemas['CreateAutomation'];
+  export type IUpdateAutomation = Schemas['UpdateAutomation'];
+  export type IDescribeAutomation = Reply<Schemas['DescribeAutomation']>;
+  export type IListAutomationsResponse = Reply<
+    Schemas['ListAutomationsResponse']
+  >;
+  export type ICreateEvent = Schemas['CreateEvent'];
   /**
    * An event; `automation.triggered` / `automation.failed` have the payload
    * {automation, action, deployment, cause, flow_run_id?, error?}.
    */
-  export interface IDescribeEvent {
-    id: number;
-    event: string;
-    resource?: string | null;
-    payload: Record<string, unknown>;
-    occurred: string;
-  }
-
-  export interface IListEventsQuery {
-    /** A name or glob, e.g. `flow-run.*`. */
-    event?: string;
-    after_id?: number;
-    limit?: number;
-  }
+  export type IDescribeEvent = Reply<Schemas['DescribeEvent']>;
+  export type IListEventsQuery = Schemas['ListEventsQuery'];
+  export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
 }
 
 /**
@@ -351,7 +140,7 @@ export interface IFlowsModel {
   readonly changed: ISignal<IFlowsModel, void>;
   /** Emitted after every poll tick, for open run views. */
   readonly ticked: ISignal<IFlowsModel, void>;
-  readonly runs: Flows.IDescribeFlowRun[];
+  readonly runs: Flows.IDescribeFlowRunItem[];
   readonly totalRuns: number;
   readonly flows: Flows.IDescribeFlow[];
   readonly deployments: Flows.IDescribeDeployment[];

@@ -18,14 +18,14 @@ function tooltip(node: RunViews.IGraphNode): string {
         .join(', ')
     );
   }
-  const d = node.details ?? {};
-  if (d.run_count && d.run_count > 1) {
+  const d = node.details;
+  if (d?.run_count && d.run_count > 1) {
     lines.push(`attempts: ${d.run_count}`);
   }
-  if (d.message) {
+  if (d?.message) {
     lines.push(`message: ${d.message}`);
   }
-  if (d.subflow_run_id) {
+  if (d?.subflow_run_id) {
     lines.push('(opens the subflow run)');
   }
   return lines.join('\n');

@@ -23,11 +23,11 @@ const VIEWPORT = 448;
  * loads the next page from the server. A row opens the run.
  */
 export function RunList(props: {
-  runs: Flows.IDescribeFlowRun[];
+  runs: Flows.IDescribeFlowRunItem[];
   total: number;
   loading: boolean;
   now: number;
-  onOpen: (run: Flows.IDescribeFlowRun) => void;
+  onOpen: (run: Flows.IDescribeFlowRunItem) => void;
   onLoadMore: () => void;
 }): JSX.Element {
   const { runs, total, now } = props;

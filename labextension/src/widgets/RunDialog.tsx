@@ -83,7 +83,7 @@ export async function runDeploymentDialog(
 ): Promise<Flows.IDescribeFlowRun | null> {
   let state: IRunFormState = {
     fields: fieldsFromSchema(
-      deployment.parameter_schema,
+      deployment.parameter_schema as Flows.IParameterSchema,
       deployment.parameters
     ),
     tags: ''

@@ -15,9 +15,11 @@ import { TaskPager } from '../components/TaskPager';
 import { TaskTable } from '../components/TaskTable';
 import { Timeline } from '../components/Timeline';
 import {
+  BAD,
   durationSeconds,
   formatDuration,
   formatTime,
+  inGroup,
   isFinal,
   stateName
 } from '../format';
@@ -25,8 +27,6 @@ import { flowsIcon } from '../icons';
 import { RunModel, TASK_PAGE } from '../runModel';
 import { RunViews } from '../runTypes';
 import { CommandIDs, Flows, IFlowsModel } from '../tokens';
-
-const BAD = ['FAILED', 'CRASHED'];
 
 /** The last ERROR line (with its traceback) of a task run, or of the flow. */
 function errorLog(
@@ -44,20 +44,20 @@ function errorLog(
 
 /** The errors of a failed run: its failed task runs' tracebacks, else its own. */
 function errors(
-  run: Flows.IDescribeFlowRun,
+  run: Flows.IRunColumns,
   failed: Flows.IDescribeTaskRun[],
   logs: Flows.IDescribeLog[]
 ): string[] {
   const out: string[] = [];
   for (const t of failed) {
-    if (BAD.includes(t.state_type ?? '')) {
+    if (inGroup(BAD, t.state_type)) {
       const text = errorLog(logs, t.id) ?? t.state_message;
       if (text) {
         out.push(`${t.name}: ${text}`);
       }
     }
   }
-  if (out.length === 0 && BAD.includes(run.state_type ?? '')) {
+  if (out.length === 0 && inGroup(BAD, run.state_type)) {
     const text = errorLog(logs, null) ?? run.state_message;
     if (text) {
       out.push(text);
@@ -181,9 +181,7 @@ function RunDetail(props: {
     [...taskRuns, ...model.failedTaskRuns].map(t => [t.id, t.name])
   );
   const problems = errors(run, model.failedTaskRuns, model.errorLogs);
-  const headline = BAD.includes(run.state_type ?? '')
-    ? run.state_message
-    : null;
+  const headline = inGroup(BAD, run.state_type) ? run.state_message : null;
   const onNode = (node: RunViews.IGraphNode) => {
     const subflow = node.details?.subflow_run_id;
     if (subflow) {
