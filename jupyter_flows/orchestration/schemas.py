@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import copy
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
+from ..store.limits import (
+    MAX_LOG_LENGTH,
+    MAX_LOG_LINES,
+    MAX_NAME_LENGTH,
+    MAX_SECONDS,
+    MAX_TAGS,
+    MIN_INTERVAL_SECONDS,
+    DbBigInt,
+    DbDateTime,
+    DbInt,
+    JsonObject,
+    LogText,
+    Name,
+    PathText,
+    ShortText,
+    Tags,
+    Text,
+    check_json_size,
+    check_values,
+)
 from ..store.schemas import DescribeFlowRun
 
 __all__ = [
@@ -48,8 +77,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Request(_Model):
+    """A request body or query, never a stored row: its bounds are ``store.limits``'."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: a number of seconds between two runs of a schedule
+Interval = Annotated[float, Field(ge=MIN_INTERVAL_SECONDS, le=MAX_SECONDS)]
+
+
 class ScheduleSpec(_Model):
-    """Exactly one of ``cron``, ``interval_seconds`` or ``date``."""
+    """Exactly one of ``cron``, ``interval_seconds`` or ``date``.
+
+    A request gives ``interval_seconds`` between 1 s and ten years, dates between 1970 and
+    9000, and a cron that fires; stored schedules are read back as they are.
+    """
 
     id: str | None = None
     cron: str | None = None
@@ -67,30 +110,74 @@ class ScheduleSpec(_Model):
         return self
 
 
-class CreateDeployment(_Model):
-    name: str = Field(min_length=1, max_length=200)
-    entrypoint: str = Field(min_length=1)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    description: str | None = None
-    version: str | None = None
-    work_pool: str = "default"
-    schedules: list[ScheduleSpec] = Field(default_factory=list)
+def _check_fires(spec: ScheduleSpec) -> None:
+    """``ValueError`` for a cron that never fires (``0 0 31 2 *``).
+
+    A cron or zone that is not valid at all is left to the service, which raises
+    ``ScheduleError`` naming it.
+    """
+    from ..exceptions import ScheduleError
+    from ..scheduling.triggers import trigger_for
+
+    try:
+        trigger = trigger_for(spec)
+    except ScheduleError:
+        return
+    # the Gregorian calendar repeats every 400 years: a cron that fires at all fires within
+    # them (the bound keeps the search short: apscheduler walks up to the year 9999)
+    bounded = copy.copy(trigger)
+    now = datetime.now(timezone.utc)
+    bounded.end_date = now + timedelta(days=401 * 366)
+    if bounded.get_next_fire_time(None, now) is None:
+        raise ValueError(f"cron: {spec.cron!r} never fires")
+
+
+def _new_schedule(spec: ScheduleSpec) -> ScheduleSpec:
+    """A schedule as a request may give it (``store.limits``)."""
+    check_values(spec)
+    for name in ("id", "cron", "timezone"):
+        value = getattr(spec, name)
+        if value is not None and len(value) > MAX_NAME_LENGTH:
+            raise ValueError(f"{name}: at most {MAX_NAME_LENGTH} characters")
+    seconds = spec.interval_seconds
+    if seconds is not None and not MIN_INTERVAL_SECONDS <= seconds <= MAX_SECONDS:
+        raise ValueError(
+            f"interval_seconds: must lie between {MIN_INTERVAL_SECONDS:g} and"
+            f" {MAX_SECONDS:g} (got {seconds:g})"
+        )
+    if spec.cron is not None:
+        _check_fires(spec)
+    return spec
+
+
+#: a schedule in a request body
+NewSchedule = Annotated[ScheduleSpec, AfterValidator(_new_schedule)]
+
+
+class CreateDeployment(_Request):
+    name: Name
+    entrypoint: Annotated[PathText, Field(min_length=1)]
+    parameters: JsonObject = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
+    description: Text | None = None
+    version: ShortText | None = None
+    work_pool: Name = "default"
+    schedules: list[NewSchedule] = Field(default_factory=list, max_length=100)
     missed_runs: Literal["skip", "run_once"] = "skip"
     paused: bool = False
-    priority: int = Field(default=0, description="higher runs first when a pool is busy")
+    priority: DbInt = Field(default=0, description="higher runs first when a pool is busy")
 
 
-class UpdateDeployment(_Model):
-    parameters: dict[str, Any] | None = None
-    tags: list[str] | None = None
-    description: str | None = None
-    version: str | None = None
-    work_pool: str | None = None
-    schedules: list[ScheduleSpec] | None = None
+class UpdateDeployment(_Request):
+    parameters: JsonObject | None = None
+    tags: Tags | None = None
+    description: Text | None = None
+    version: ShortText | None = None
+    work_pool: Name | None = None
+    schedules: list[NewSchedule] | None = Field(default=None, max_length=100)
     missed_runs: Literal["skip", "run_once"] | None = None
     paused: bool | None = None
-    priority: int | None = None
+    priority: DbInt | None = None
 
 
 class DescribeDeployment(BaseModel):
@@ -113,11 +200,11 @@ class DescribeDeployment(BaseModel):
     next_run_time: datetime | None = None
 
 
-class ListDeploymentsQuery(_Model):
-    work_pool: str | None = None
+class ListDeploymentsQuery(_Request):
+    work_pool: ShortText | None = None
     paused: bool | None = None
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Annotated[DbBigInt, Field(ge=0)] = 0
 
 
 class ListDeploymentsResponse(BaseModel):
@@ -125,33 +212,59 @@ class ListDeploymentsResponse(BaseModel):
     total: int
 
 
-class CreateDeploymentRun(_Model):
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    message: str | None = Field(
-        default=None, max_length=500, description="why it runs (the Scheduled state's message)"
+class CreateDeploymentRun(_Request):
+    parameters: JsonObject = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
+    message: Annotated[Text, Field(max_length=500)] | None = Field(
+        default=None, description="why it runs (the Scheduled state's message)"
     )
 
 
-class SchedulePreview(_Model):
-    cron: str | None = None
-    interval_seconds: float | None = Field(default=None, gt=0)
-    timezone: str = "UTC"
+class SchedulePreview(_Request):
+    cron: ShortText | None = None
+    interval_seconds: Interval | None = None
+    timezone: ShortText = "UTC"
     n: int = Field(default=5, ge=1, le=100)
 
+    @model_validator(mode="after")
+    def _fires(self) -> SchedulePreview:
+        if self.cron is not None and self.interval_seconds is None:
+            _check_fires(ScheduleSpec(cron=self.cron, timezone=self.timezone))
+        return self
 
-class CreateWorkPool(_Model):
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """A field that may be omitted but not null has no default in the JSON schema."""
+    schema.pop("default", None)
+
+
+#: a pool's concurrency limit: at least one run
+ConcurrencyLimit = Annotated[DbInt, Field(ge=1)]
+
+
+class CreateWorkPool(_Request):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    type: str = "process"
-    concurrency_limit: int | None = Field(default=None, ge=1)
+    type: Name = "process"
+    concurrency_limit: ConcurrencyLimit | None = None
     paused: bool = False
-    description: str | None = None
+    description: Text | None = None
 
 
-class UpdateWorkPool(_Model):
-    concurrency_limit: int | None = Field(default=None, ge=1)
-    paused: bool | None = None
-    description: str | None = None
+class UpdateWorkPool(_Request):
+    """Only the fields given change; ``concurrency_limit: null`` removes the limit."""
+
+    concurrency_limit: ConcurrencyLimit | None = None
+    paused: bool | SkipJsonSchema[None] = Field(
+        default=None, description="omit to keep it", json_schema_extra=_no_default
+    )
+    description: Text | None = None
+
+    @field_validator("paused")
+    @classmethod
+    def _not_null(cls, value: bool | None) -> bool:
+        if value is None:  # given as null (an omitted field is not validated)
+            raise ValueError("must be true or false (omit it to keep the pool's)")
+        return value
 
 
 class DescribeWorkPool(BaseModel):
@@ -172,13 +285,18 @@ class DescribeWorker(BaseModel):
     heartbeat_timeout: float | None = None
 
 
-class WorkerHeartbeat(_Model):
-    worker: str = Field(min_length=1)
+class WorkerHeartbeat(_Request):
+    worker: Name
 
 
-class ClaimRuns(_Model):
-    worker: str = Field(min_length=1)
+class ClaimRuns(_Request):
+    worker: Name
     limit: int = Field(default=1, ge=1, le=100)
+    outputs_dir: PathText | None = Field(
+        default=None,
+        description="where this worker writes executed notebooks (it becomes their runs' "
+        "output_path)",
+    )
 
 
 class ClaimedRun(BaseModel):
@@ -186,11 +304,13 @@ class ClaimedRun(BaseModel):
     deployment: DescribeDeployment
 
 
-class UpdateRunState(_Model):
+class UpdateRunState(_Request):
     type: Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED"]
-    name: str
-    message: str | None = None
-    worker: str | None = None
+    name: Name
+    message: LogText | None = Field(
+        default=None, description="NUL characters are kept escaped as \\x00, as in logs"
+    )
+    worker: Name | None = None
 
 
 class DescribeRunState(BaseModel):
@@ -213,24 +333,58 @@ class RefusedRun(BaseModel):
     name: str | None = None
 
 
-class RecordsVerdict(BaseModel):
-    """What became of posted records: the runs (by id) whose states were refused.
+class DroppedRecordReply(BaseModel):
+    """A posted record the database refused (a value it cannot store): left out."""
 
-    Their run process must stop them: they ended or are being cancelled elsewhere.
+    what: str = Field(description="flow, flow_run, task_run, input, state, log or result")
+    run_id: str | None = None
+    reason: str
+
+
+class RecordsVerdict(BaseModel):
+    """What became of posted records: the runs (by id) whose states were refused, and the
+    records the database refused (the others were written).
+
+    The runs' process must stop them: they ended or are being cancelled elsewhere.
     """
 
     rejected: dict[str, RefusedRun] = {}
+    dropped: list[DroppedRecordReply] = []
 
 
-class LogLine(_Model):
-    level: int = 20
-    message: str
-    timestamp: datetime | None = None
-    task_run_id: str | None = None
+class LogLine(_Request):
+    level: Annotated[DbInt, Field(ge=0, le=100)] = 20
+    message: LogText = Field(description="NUL characters are kept escaped as \\x00")
+    timestamp: DbDateTime | None = Field(default=None, description="naive: UTC")
+    task_run_id: ShortText | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
 
 
-class AppendLogs(_Model):
-    items: list[LogLine]
+class AppendLogs(_Request):
+    """Log lines of a run; one longer than ``MAX_LOG_LENGTH`` becomes several, in order."""
+
+    items: list[LogLine] = Field(max_length=MAX_LOG_LINES)
+
+    @field_validator("items", mode="before")
+    @classmethod
+    def _split_long_lines(cls, items: Any) -> Any:
+        if not isinstance(items, list):
+            return items
+        out: list[Any] = []
+        for item in items:
+            message = item.get("message") if isinstance(item, dict) else None
+            if isinstance(message, str) and len(message) > MAX_LOG_LENGTH:
+                for start in range(0, len(message), MAX_LOG_LENGTH):
+                    out.append({**item, "message": message[start : start + MAX_LOG_LENGTH]})
+            else:
+                out.append(item)
+        return out
 
 
 class NotebookParameter(BaseModel):
@@ -269,19 +423,39 @@ class AutomationAction(_Model):
     tags: list[str] = Field(default_factory=list)
 
 
-class CreateAutomation(_Model):
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+def _new_trigger(trigger: EventTrigger) -> EventTrigger:
+    """A trigger as a request may give it (``store.limits``)."""
+    check_values(trigger)
+    check_json_size(trigger.match, "match")
+    if trigger.within_seconds is not None and trigger.within_seconds > MAX_SECONDS:
+        raise ValueError(f"within_seconds: at most {MAX_SECONDS:g}")
+    return trigger
+
+
+def _new_action(action: AutomationAction) -> AutomationAction:
+    """An action as a request may give it (``store.limits``)."""
+    check_values(action)
+    check_json_size(action.parameters, "parameters")
+    if len(action.deployment) > MAX_NAME_LENGTH:
+        raise ValueError(f"deployment: at most {MAX_NAME_LENGTH} characters")
+    if len(action.tags) > MAX_TAGS or any(len(t) > MAX_NAME_LENGTH for t in action.tags):
+        raise ValueError(f"tags: at most {MAX_TAGS} of at most {MAX_NAME_LENGTH} characters")
+    return action
+
+
+class CreateAutomation(_Request):
+    name: Name
+    description: Text | None = None
     enabled: bool = True
-    trigger: EventTrigger
-    action: AutomationAction
+    trigger: Annotated[EventTrigger, AfterValidator(_new_trigger)]
+    action: Annotated[AutomationAction, AfterValidator(_new_action)]
 
 
-class UpdateAutomation(_Model):
-    description: str | None = None
+class UpdateAutomation(_Request):
+    description: Text | None = None
     enabled: bool | None = None
-    trigger: EventTrigger | None = None
-    action: AutomationAction | None = None
+    trigger: Annotated[EventTrigger, AfterValidator(_new_trigger)] | None = None
+    action: Annotated[AutomationAction, AfterValidator(_new_action)] | None = None
 
 
 class DescribeAutomation(BaseModel):
@@ -301,10 +475,10 @@ class ListAutomationsResponse(BaseModel):
     items: list[DescribeAutomation]
 
 
-class CreateEvent(_Model):
+class CreateEvent(_Request):
     event: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
-    resource: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    resource: Text | None = None
+    payload: JsonObject = Field(default_factory=dict)
 
 
 class DescribeEvent(BaseModel):
@@ -315,9 +489,9 @@ class DescribeEvent(BaseModel):
     occurred: datetime
 
 
-class ListEventsQuery(_Model):
-    event: str | None = Field(default=None, description="a name or glob, e.g. flow-run.*")
-    after_id: int | None = Field(default=None, ge=0)
+class ListEventsQuery(_Request):
+    event: ShortText | None = Field(default=None, description="a name or glob, e.g. flow-run.*")
+    after_id: Annotated[DbBigInt, Field(ge=0)] | None = None
     limit: int = Field(default=100, ge=1, le=1000)
 
 

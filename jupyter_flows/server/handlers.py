@@ -4,6 +4,11 @@ Every route of the extension subclasses ``FlowsAPIHandler``: one auth resource
 (``AUTH_RESOURCE``), pydantic models in and out, blocking database work off the event loop,
 and every error raised as a ``tornado.web.HTTPError`` so that Jupyter's
 ``APIHandler.write_error`` renders it as JSON ``{"message", "reason"}``.
+
+What a request may carry is bounded before any model sees it: a body longer than
+``FlowsServices.max_body_size`` is refused with 413 (from its ``Content-Length``, before it
+is read), bodies nest at most ``store.limits.MAX_JSON_DEPTH`` levels, query arguments are
+the ones the route documents, and no query or path argument holds a NUL character.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from ..exceptions import (
     ScheduleError,
     StoreError,
 )
+from ..store.db import database_unavailable
+from ..store.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, too_deep
 
 __all__ = ["AUTH_RESOURCE", "SETTINGS_KEY", "FlowsAPIHandler", "FlowsServices"]
 
@@ -60,13 +67,15 @@ class FlowsServices:
     crash_checker: Any = None
     event_reader: Any = None
     recorder: Any = None  # store.recorder.SqlRecorder for POST records
+    max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
 
 
 def _validation_message(exc: ValidationError, where: str) -> str:
     parts = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(x) for x in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        msg = err["msg"].removeprefix("Value error, ")  # a validator's ValueError
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return f"invalid {where}: " + "; ".join(parts)
 
 
@@ -104,14 +113,60 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
+def _too_large(limit: int) -> web.HTTPError:
+    message = f"the request body is larger than {limit} bytes (FlowsApp.max_body_size)"
+    return web.HTTPError(413, message, reason=message)
+
+
+@web.stream_request_body  # to refuse a body too large before it is read
 class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     """Base of every jupyter-flows route: one auth resource, JSON in and out."""
 
     auth_resource = AUTH_RESOURCE
+    _body_chunks: list[bytes]
+    _body_size = 0
 
     @property
     def services(self) -> FlowsServices:
         return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's
+        """Refuse a body too large and, for a signed-in user, unknown or NUL arguments."""
+        await super().prepare()
+        self._body_chunks = []
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.services.max_body_size:
+            raise _too_large(self.services.max_body_size)
+        if self.current_user:  # else @web.authenticated answers 403 first
+            self._check_arguments()
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body up to the limit (a longer chunked body is answered 413)."""
+        self._body_size += len(chunk)
+        if self._body_size <= self.services.max_body_size:
+            self._body_chunks.append(chunk)
+
+    def _check_arguments(self) -> None:
+        """400 for a query argument the verb does not document, or a NUL in an argument."""
+        verb = getattr(type(self), self.request.method.lower(), None)
+        documented = getattr(verb, "__flows_doc__", None)
+        if documented is None:
+            return  # a verb the route does not implement: 405 follows
+        query = documented.query
+        known = set(query.model_fields) if query is not None else set()
+        for key, values in self.request.query_arguments.items():
+            if key in _JUPYTER_QUERY_ARGS or key.isdigit():
+                continue
+            if key not in known:
+                takes = ", ".join(sorted(known)) or "none"
+                raise _to_http_error(
+                    ValueError(f"unknown query argument {key!r} (this route takes: {takes})")
+                )
+            if any(b"\0" in value for value in values):
+                raise _to_http_error(ValueError(f"query argument {key!r} contains a NUL"))
+        for name, value in self.path_kwargs.items():
+            if "\0" in value:
+                raise _to_http_error(ValueError(f"path parameter {name!r} contains a NUL"))
 
     async def blocking(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` on the executor (database work); errors become HTTP errors."""
@@ -119,7 +174,7 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         try:
             return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
         except Exception as exc:
-            raise _to_http_error(exc) from exc
+            raise _to_http_error(database_unavailable(exc) or exc) from exc
 
     def validate(self, model: type[M], raw: Any, where: str = "request body") -> M:
         """``raw`` parsed as ``model``: a 400 naming the field on bad input."""
@@ -130,10 +185,20 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
 
     def body(self, model: type[M]) -> M:
         """The JSON request body parsed as ``model`` (an empty body is ``{}``)."""
+        if self._body_size > self.services.max_body_size:
+            raise _too_large(self.services.max_body_size)
+        raw: Any = None
         try:
-            raw = json.loads(self.request.body or b"{}")
+            raw = json.loads(b"".join(self._body_chunks) or b"{}")
+        except RecursionError:  # nested far deeper than the limit
+            deep: str | None = "the body"
         except ValueError as exc:
             raise _to_http_error(ValueError(f"the request body is not JSON: {exc}")) from exc
+        else:
+            deep = too_deep(raw)
+        if deep is not None:
+            message = f"invalid request body: {deep}: nested deeper than {MAX_JSON_DEPTH} levels"
+            raise _to_http_error(ValueError(message))
         return self.validate(model, raw)
 
     def query(self, model: type[M]) -> M:

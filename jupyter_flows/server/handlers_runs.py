@@ -65,11 +65,21 @@ class HealthHandler(FlowsAPIHandler):
     @authorized
     async def get(self) -> None:
         services = self.services
+        try:
+            await self.blocking(services.runs.ping)
+            database = "ok"
+        except web.HTTPError as exc:
+            database = exc.log_message or "unreachable"
+        worker = services.worker
+        problem = worker.problem if worker is not None else None
         health = DescribeHealth(
+            status="ok" if database == "ok" and problem is None else "degraded",
             version=__version__,
             db_url=mask_url(services.db_url),
+            database=database,
             scheduler=services.scheduler is not None,
-            embedded_worker=services.worker is not None,
+            embedded_worker=worker is not None and problem is None,
+            embedded_worker_problem=problem,
             automations=services.event_reader is not None,
         )
         self.reply(health)
@@ -244,9 +254,8 @@ def output_notebook(services: FlowsServices, flow_run_id: str) -> Path:
     """The executed notebook of a notebook run: under the outputs dir or the server root."""
     run = services.runs.read_flow_run_detail(flow_run_id)
     candidates = sorted((services.outputs_dir / run.id).glob("*.ipynb"))
-    message = run.state_message or ""
-    if message.startswith("output: "):  # written by the worker that ran it
-        candidates.insert(0, Path(message[len("output: ") :]))
+    if run.output_path:  # reported by the worker that ran it
+        candidates.insert(0, Path(run.output_path))
     allowed = (services.outputs_dir.resolve(), services.root_dir.resolve())
     for candidate in candidates:
         path = candidate.resolve()

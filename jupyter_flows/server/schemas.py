@@ -7,11 +7,12 @@ into the JSON bodies the routes send, so every response has a schema in the Open
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..orchestration.schemas import ClaimedRun, DescribeWorker, DescribeWorkPool, NotebookParameter
+from ..store.limits import DbBigInt, PathText, ShortText
 from ..store.schemas import DescribeFlow, DescribeLog
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
 
 
 class _Query(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A query or request body (never a stored row): its bounds are ``store.limits``'."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorReply(BaseModel):
@@ -49,11 +52,17 @@ class ErrorReply(BaseModel):
 
 
 class DescribeHealth(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = Field(
+        default="ok", description="degraded: the database or the embedded worker has a problem"
+    )
     version: str
     db_url: str = Field(description="the run database URL, password masked")
+    database: str = Field(default="ok", description="ok, or why the database cannot be reached")
     scheduler: bool
-    embedded_worker: bool
+    embedded_worker: bool = Field(description="the embedded worker is running and working")
+    embedded_worker_problem: str | None = Field(
+        default=None, description="why the embedded worker is not working (its last error)"
+    )
     automations: bool = Field(default=False, description="the event reader fires automations")
 
 
@@ -64,10 +73,12 @@ class ListFlowsResponse(BaseModel):
 class ListLogsQuery(_Query):
     """A page of a run's log lines, in ``id`` order (``RunStore.read_log_page``)."""
 
-    task_run_id: str | None = None
-    after_id: int = Field(default=0, ge=0, description="only logs with a larger id (tail-follow)")
-    before_id: int | None = Field(
-        default=None, ge=1, description="only logs with a smaller id (page back)"
+    task_run_id: ShortText | None = None
+    after_id: Annotated[DbBigInt, Field(ge=0)] = Field(
+        default=0, description="only logs with a larger id (tail-follow)"
+    )
+    before_id: Annotated[DbBigInt, Field(ge=1)] | None = Field(
+        default=None, description="only logs with a smaller id (page back)"
     )
     min_level: int = Field(default=0, ge=0, le=100, description="only this level and above")
     newest: bool = Field(
@@ -145,7 +156,9 @@ class ListRunTimesResponse(BaseModel):
 
 
 class ReadNotebookParameters(_Query):
-    path: str = Field(min_length=1, description="notebook path relative to the server root")
+    path: Annotated[PathText, Field(min_length=1)] = Field(
+        description="notebook path relative to the server root"
+    )
 
 
 class NotebookParametersResponse(BaseModel):
@@ -157,7 +170,7 @@ class ListWorkPoolsResponse(BaseModel):
 
 
 class ListWorkersQuery(_Query):
-    work_pool: str | None = None
+    work_pool: ShortText | None = None
 
 
 class ListWorkersResponse(BaseModel):
