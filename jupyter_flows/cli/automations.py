@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Float, Int, List, Unicode
 
 from .orchestration import _aliases, _parse_params, _ServerApp
+
+if TYPE_CHECKING:
+    from ..orchestration.schemas import DescribeAutomation
 
 __all__ = ["AutomationsApp", "EventsApp", "describe_automation"]
 
@@ -17,16 +20,16 @@ _USAGE = (
 )
 
 
-def describe_automation(a: dict[str, Any]) -> str:
+def describe_automation(a: DescribeAutomation) -> str:
     """``when flow-run.Completed (deployment=up) -> run down`` on one line."""
-    trigger, action = a["trigger"], a["action"]
-    match = ", ".join(f"{k}={v}" for k, v in trigger.get("match", {}).items())
-    when = f"when {trigger['event']}" + (f" ({match})" if match else "")
-    if trigger.get("threshold", 1) > 1:
-        within = trigger.get("within_seconds")
-        when += f" x{trigger['threshold']}" + (f" within {within:g}s" if within else "")
-    verb = action["type"].split("-")[0]
-    return f"{when} -> {verb} {action['deployment']}"
+    trigger, action = a.trigger, a.action
+    match = ", ".join(f"{k}={v}" for k, v in trigger.match.items())
+    when = f"when {trigger.event}" + (f" ({match})" if match else "")
+    if trigger.threshold > 1:
+        within = trigger.within_seconds
+        when += f" x{trigger.threshold}" + (f" within {within:g}s" if within else "")
+    verb = action.type.split("-")[0]
+    return f"{when} -> {verb} {action.deployment}"
 
 
 class AutomationsApp(_ServerApp):
@@ -68,25 +71,25 @@ jupyter flows automations disable chain
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
         if action == "ls":
-            for a in self.call("GET", "automations")["items"]:
-                state = "enabled" if a["enabled"] else "disabled"
-                fired = f"fired {a['fired_count']}x" + (
-                    f", last {a['last_fired']}" if a["last_fired"] else ""
-                )
-                print(f"{a['name']:<20} {state:<8} {describe_automation(a)}  [{fired}]")
+            for a in self.call(self.client().list_automations):
+                state = "enabled" if a.enabled else "disabled"
+                last = f", last {a.last_fired}" if a.last_fired else ""
+                fired = f"fired {a.fired_count}x{last}"
+                print(f"{a.name:<20} {state:<8} {describe_automation(a)}  [{fired}]")
             return
         if action not in ("create", "enable", "disable", "rm") or len(rest) != 1:
             self.fail(_USAGE, 2)
         name = rest[0]
         if action == "rm":
-            self.call("DELETE", f"automations/{name}")
+            self.call(self.client().delete_automation, name)
             print(f"removed {name}")
         elif action in ("enable", "disable"):
-            a = self.call("PATCH", f"automations/{name}", {"enabled": action == "enable"})
-            print(f"{a['name']}: {'enabled' if a['enabled'] else 'disabled'}")
+            update = {"enabled": action == "enable"}
+            a = self.call(self.client().update_automation, name, update)
+            print(f"{a.name}: {'enabled' if a.enabled else 'disabled'}")
         else:
-            a = self.call("POST", "automations", self._create_body(name))
-            print(f"automation {a['name']!r} ({a['id']}): {describe_automation(a)}")
+            a = self.call(self.client().create_automation, self._create_body(name))
+            print(f"automation {a.name!r} ({a.id}): {describe_automation(a)}")
 
     def _create_body(self, name: str) -> dict[str, Any]:
         targets = [(k, v) for k, v in (("run", self.run), ("pause", self.pause),
@@ -134,12 +137,10 @@ jupyter flows events emit upload.done --payload '{"path": "s3://raw/2026-11-29.c
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
         if action == "ls" and not rest:
-            from urllib.parse import urlencode
-
-            query = {"limit": self.limit, **({"event": self.event} if self.event else {})}
-            for e in reversed(self.call("GET", f"events?{urlencode(query)}")["items"]):
-                payload = json.dumps(e["payload"], default=str)
-                print(f"{e['occurred']}  {e['event']:<24} {e['resource'] or '-'}  {payload}")
+            events = self.call(self.client().list_events, self.event or None, self.limit)
+            for e in reversed(events):
+                payload = json.dumps(e.payload, default=str)
+                print(f"{e.occurred}  {e.event:<24} {e.resource or '-'}  {payload}")
             return
         if action != "emit" or len(rest) != 1:
             self.fail(
@@ -154,5 +155,5 @@ jupyter flows events emit upload.done --payload '{"path": "s3://raw/2026-11-29.c
         body: dict[str, Any] = {"event": rest[0], "payload": payload}
         if self.resource:
             body["resource"] = self.resource
-        e = self.call("POST", "events", body)
-        print(f"event {e['id']} {e['event']}")
+        e = self.call(self.client().emit_event, body)
+        print(f"event {e.id} {e.event}")

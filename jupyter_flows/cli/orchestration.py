@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Float, Int, List, Unicode
 
 from ..client.discovery import parse_params, server_address
+from ..client.http import ClientError, FlowsClient
 from ..core import state_policy
 
 __all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
 
 FINAL = state_policy.FINAL_VALUES
+T = TypeVar("T")
 
 
 _parse_params = parse_params
@@ -28,24 +31,22 @@ class _ServerApp(JupyterApp):  # type: ignore[misc]
     token = Unicode("", config=True, help="Server token (default: $JUPYTER_FLOWS_TOKEN).")
     flags: dict[str, Any] = {}
 
-    def client(self) -> Any:
-        from ..workers.clients import HttpClient
-
+    def client(self) -> FlowsClient:
         url, token = server_address(self.url, self.token)
         if not url:
             self.fail("no running Jupyter server found: pass --url and --token")
-        return HttpClient(url, token)
+        return FlowsClient(url, token)
 
-    def fail(self, message: str, code: int = 1) -> None:
+    def fail(self, message: str, code: int = 1) -> NoReturn:
         print(f"jupyter flows: {message}", file=sys.stderr)
         self.exit(code)
+        raise SystemExit(code)  # exit() raises; this line is for the type checker
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        from ..workers.clients import WorkerClientError
-
+    def call(self, verb: Callable[..., T], *args: Any) -> T:
+        """``verb(*args)`` (a ``FlowsClient`` method); a refused request ends the command."""
         try:
-            return self.client()._call(method, path, body)
-        except WorkerClientError as exc:
+            return verb(*args)
+        except ClientError as exc:
             self.fail(str(exc))
 
 
@@ -96,8 +97,7 @@ class DeployApp(_ServerApp):
             self.fail(str(exc), 2)
         name = self.deployment_name or os.path.splitext(os.path.basename(entrypoint))[0]
         created = self.call(
-            "POST",
-            "deployments",
+            self.client().create_deployment,
             {
                 "name": name,
                 "entrypoint": entrypoint,
@@ -109,8 +109,8 @@ class DeployApp(_ServerApp):
             },
         )
         print(
-            f"deployment {created['name']!r} ({created['id']}), next run: "
-            f"{created.get('next_run_time') or 'on demand'}"
+            f"deployment {created.name!r} ({created.id}), next run: "
+            f"{created.next_run_time or 'on demand'}"
         )
 
 
@@ -125,21 +125,18 @@ class DeploymentsApp(_ServerApp):
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
         if action == "ls":
-            for d in self.call("GET", "deployments")["items"]:
-                state = "paused" if d["paused"] else "active"
-                print(
-                    f"{d['name']:<24} {state:<7} {d['entrypoint']:<32} "
-                    f"next: {d.get('next_run_time') or '-'}"
-                )
+            for d in self.call(self.client().list_deployments):
+                state = "paused" if d.paused else "active"
+                print(f"{d.name:<24} {state:<7} {d.entrypoint:<32} next: {d.next_run_time or '-'}")
             return
         if action not in ("pause", "resume", "rm") or len(rest) != 1:
             self.fail("usage: jupyter flows deployments ls|pause|resume|rm NAME", 2)
         if action == "rm":
-            self.call("DELETE", f"deployments/{rest[0]}")
+            self.call(self.client().delete_deployment, rest[0])
             print(f"removed {rest[0]}")
         else:
-            d = self.call("POST", f"deployments/{rest[0]}/{action}", {})
-            print(f"{d['name']}: {'paused' if d['paused'] else 'active'}")
+            d = self.call(self.client().pause_deployment, rest[0], action == "pause")
+            print(f"{d.name}: {'paused' if d.paused else 'active'}")
 
 
 class RunApp(_ServerApp):
@@ -161,22 +158,22 @@ class RunApp(_ServerApp):
             params = _parse_params(self.param)
         except ValueError as exc:
             self.fail(str(exc), 2)
-        run = self.call("POST", f"deployments/{self.extra_args[0]}/run", {"parameters": params})
-        print(f"flow run {run['name']!r} ({run['id']}) {run['state_name']}")
+        client = self.client()
+        started = self.call(client.run_deployment, self.extra_args[0], params)
+        print(f"flow run {started.name!r} ({started.id}) {started.state_name}")
         if not self.watch:
             return
         deadline = time.monotonic() + self.timeout
         last = None
         while time.monotonic() < deadline:
-            run = self.call("GET", f"flow_runs/{run['id']}")
-            if run["state_name"] != last:
-                last = run["state_name"]
-                counts = run.get("task_run_counts") or {}
+            run = self.call(client.read_run, started.id)
+            if run.state_name != last:
+                last = run.state_name
+                counts = run.task_run_counts or {}
                 done = sum(n for state, n in counts.items() if state in FINAL)
-                total = run.get("task_run_total", 0)
-                print(f"  {last} ({done}/{total} task runs done)", flush=True)
-            if run["state_type"] in FINAL:
-                self.exit(0 if run["state_type"] == "COMPLETED" else 1)
+                print(f"  {last} ({done}/{run.task_run_total} task runs done)", flush=True)
+            if run.state_type in FINAL:
+                self.exit(0 if run.state_type == "COMPLETED" else 1)
             time.sleep(1)
         self.fail("timed out waiting for the run", 3)
 
@@ -191,8 +188,8 @@ class CancelApp(_ServerApp):
     def start(self) -> None:
         if len(self.extra_args) != 1:
             self.fail("give exactly one flow run id", 2)
-        run = self.call("POST", f"flow_runs/{self.extra_args[0]}/cancel", {})
-        print(f"{run['id']}: {run['state_name']}")
+        run = self.call(self.client().cancel_run, self.extra_args[0])
+        print(f"{run.id}: {run.state_name}")
 
 
 class PoolsApp(_ServerApp):
@@ -206,12 +203,13 @@ class PoolsApp(_ServerApp):
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
         if action == "ls":
-            workers = self.call("GET", "workers")["items"]
-            for p in self.call("GET", "work_pools")["items"]:
-                mine = [w["name"] for w in workers if w["work_pool"] == p["name"]]
+            client = self.client()
+            workers = self.call(client.list_workers)
+            for p in self.call(client.list_work_pools):
+                mine = [w.name for w in workers if w.work_pool == p.name]
                 print(
-                    f"{p['name']:<16} {'paused' if p['paused'] else 'active':<7} "
-                    f"limit={p['concurrency_limit'] or '-'} workers={','.join(mine) or '-'}"
+                    f"{p.name:<16} {'paused' if p.paused else 'active':<7} "
+                    f"limit={p.concurrency_limit or '-'} workers={','.join(mine) or '-'}"
                 )
             return
         if action not in ("create", "pause", "resume") or len(rest) != 1:
@@ -220,7 +218,7 @@ class PoolsApp(_ServerApp):
             body: dict[str, Any] = {"name": rest[0]}
             if self.limit:
                 body["concurrency_limit"] = self.limit
-            p = self.call("POST", "work_pools", body)
+            p = self.call(self.client().create_work_pool, body)
         else:
-            p = self.call("POST", f"work_pools/{rest[0]}/{action}", {})
-        print(f"{p['name']}: {'paused' if p['paused'] else 'active'}")
+            p = self.call(self.client().pause_work_pool, rest[0], action == "pause")
+        print(f"{p.name}: {'paused' if p.paused else 'active'}")

@@ -7,10 +7,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.application import JupyterApp
 from traitlets import Float, Int, Unicode
+
+if TYPE_CHECKING:
+    from ..client.http import FlowsClient
 
 __all__ = ["WorkerApp", "main"]
 
@@ -49,24 +52,22 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
     flags: dict[str, Any] = {}
 
     def start(self) -> None:
-        from ..workers.clients import HttpClient
-        from ..workers.worker import Worker
+        from ..client.discovery import server_address
+        from ..client.http import AuthError, FlowsClient
+        from ..core.run_environment import RunEnvironment
+        from ..workers.worker import Worker, run_environment
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        from ..client.discovery import server_address
-
         url, token = server_address(self.url, self.token)
         if not url:
             print("jupyter flows worker: no server: pass --url and --token", file=sys.stderr)
             self.exit(2)
-        from ..workers.http_recorder import RECORD_TOKEN_ENV, RECORD_URL_ENV
-
-        client = HttpClient(url, token)
-        env = dict(os.environ)
-        if os.environ.get("JUPYTER_FLOWS_DB_URL"):
+        client = FlowsClient(url, token)
+        mine = RunEnvironment.current()
+        if mine.db_url:
             _warn_if_other_database(client)  # runs record into that database themselves
         else:  # runs record through the server
-            env.update({RECORD_URL_ENV: url, RECORD_TOKEN_ENV: token})
+            mine = mine.but(record_url=url, record_token=token)
         worker = Worker(
             client,
             self.pool,
@@ -75,27 +76,25 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
             poll_interval=self.poll_interval,
             root_dir=Path(self.root or os.getcwd()),
             grace=self.grace,
-            env=env,
+            run_env=run_environment(mine),
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
-        from ..workers.clients import WorkerAuthError
-
         try:
             worker.run()
-        except WorkerAuthError as exc:
+        except AuthError as exc:
             print(f"jupyter flows worker: {exc}", file=sys.stderr)
             self.exit(2)
 
 
-def _warn_if_other_database(client: Any) -> None:
+def _warn_if_other_database(client: FlowsClient) -> None:
     """Say so when this worker's runs record their tasks and logs where the server won't look."""
+    from ..client.http import ClientError
     from ..store.db import default_db_url, mask_url
-    from ..workers.clients import WorkerClientError
 
     try:
-        served = client._call("GET", "health")["db_url"]
-    except (WorkerClientError, KeyError, TypeError):
+        served = client.health()["db_url"]
+    except (ClientError, KeyError, TypeError):
         return  # the worker's own loop reports an unreachable server
     local = mask_url(default_db_url())
     if served != local:

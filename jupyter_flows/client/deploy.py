@@ -5,11 +5,14 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.flows import Flow
 from ..exceptions import FlowDefinitionError
 from ..orchestration.schemas import EventTrigger
+
+if TYPE_CHECKING:
+    from .http import FlowsClient
 
 __all__ = ["deploy", "entrypoint_of", "server_client"]
 
@@ -36,15 +39,15 @@ def entrypoint_of(target: Flow[..., Any] | str, root_dir: Path | None = None) ->
     return f"{rel}:{name}"
 
 
-def server_client(url: str | None = None, token: str | None = None) -> Any:
-    """An HTTP client for ``url`` (default: ``$JUPYTER_FLOWS_URL`` or a running server)."""
-    from ..workers.clients import HttpClient
+def server_client(url: str | None = None, token: str | None = None) -> FlowsClient:
+    """A client of ``url`` (default: ``$JUPYTER_FLOWS_URL`` or a running server)."""
     from .discovery import server_address
+    from .http import FlowsClient
 
     url, token = server_address(url, token)
     if not url:
         raise FlowDefinitionError("no running Jupyter server found: pass url= and token=")
-    return HttpClient(url, token or "")
+    return FlowsClient(url, token or "")
 
 
 def deploy(
@@ -93,9 +96,10 @@ def deploy(
         EventTrigger.model_validate(when)
         checked.append((when, trigger.get("parameters") or {}))
     client = server_client(url, token)
-    created: dict[str, Any] = client._call("POST", "deployments", body)
+    created = client.create_deployment(body).model_dump(mode="json")
     for i, (when, params) in enumerate(checked, start=1):
         action = {"type": "run-deployment", "deployment": created["id"], "parameters": params}
         automation = {"name": f"{name}-trigger-{i}", "trigger": when, "action": action}
-        created.setdefault("triggers", []).append(client._call("POST", "automations", automation))
+        made = client.create_automation(automation).model_dump(mode="json")
+        created.setdefault("triggers", []).append(made)
     return created

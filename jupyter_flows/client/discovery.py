@@ -4,9 +4,10 @@ running Jupyter server found in the Jupyter runtime directory (``jupyter server 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from ..core.run_environment import RunEnvironment
 
 __all__ = ["discover_server", "server_address", "parse_params"]
 
@@ -29,8 +30,9 @@ def server_address(url: str | None = None, token: str | None = None) -> tuple[st
 
     The URL is ``""`` when none is found.
     """
-    url = url or os.environ.get("JUPYTER_FLOWS_URL", "")
-    token = token or os.environ.get("JUPYTER_FLOWS_TOKEN", "")
+    env = RunEnvironment.current()
+    url = url or env.url or ""
+    token = token or env.token or ""
     if not url:
         url, found = discover_server()
         token = token or found

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .records import NullRecorder, RunRecorder, TeeRecorder
+from .run_environment import RunEnvironment
 
 __all__ = [
     "data_dir",
@@ -51,8 +52,8 @@ def data_dir() -> Path:
 
     ``$JUPYTER_FLOWS_HOME``, else ``<jupyter data dir>/jupyter_flows``.
     """
-    env = os.environ.get("JUPYTER_FLOWS_HOME")
-    return Path(env) if env else _jupyter_data_dir() / "jupyter_flows"
+    home = RunEnvironment.current().home
+    return Path(home) if home else _jupyter_data_dir() / "jupyter_flows"
 
 
 def set_recorder_factory(factory: Callable[[], RunRecorder] | None) -> None:
@@ -103,7 +104,7 @@ def get_recorder() -> RunRecorder:
     if recorder is None:
         with _lock:
             if _recorder is None:
-                if os.environ.get("JUPYTER_FLOWS_RECORD", "1") == "0" or _factory is None:
+                if not RunEnvironment.current().record or _factory is None:
                     _recorder = NullRecorder()
                 else:
                     _recorder = _factory()

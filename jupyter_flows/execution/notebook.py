@@ -9,11 +9,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..core.run_environment import RunEnvironment
 from ..exceptions import FlowDefinitionError, TaskFailed
 
-__all__ = ["run_notebook", "notebook_env", "render_html"]
+__all__ = ["run_notebook", "notebook_env", "output_notebook_path", "render_html"]
 
 logger = logging.getLogger(__name__)
+
+
+def output_notebook_path(outputs_dir: Path, flow_run_id: str, entrypoint: str) -> Path:
+    """Where a worker's run of notebook ``entrypoint`` writes the executed notebook."""
+    return Path(outputs_dir) / flow_run_id / Path(entrypoint).name
 
 
 def notebook_env(
@@ -22,16 +28,12 @@ def notebook_env(
     flow_run_id: str | None = None,
     db_url: str | None = None,
 ) -> dict[str, str]:
-    """The variables the kernel's ``NotebookFlow`` reads to record into ``flow_run_id``."""
-    env = {
-        "JUPYTER_FLOWS_NOTEBOOK": path.stem,
-        "JUPYTER_FLOWS_PARAMETERS": json.dumps(parameters, default=str),
-    }
-    if flow_run_id:
-        env["JUPYTER_FLOWS_FLOW_RUN_ID"] = flow_run_id
-    if db_url:
-        env["JUPYTER_FLOWS_DB_URL"] = db_url
-    return env
+    """The variables the kernel's ``NotebookFlow`` reads to record into ``flow_run_id`` (the
+    kernel inherits the rest of this process's environment)."""
+    kernel = RunEnvironment(
+        notebook=path.stem, parameters=parameters, flow_run_id=flow_run_id, db_url=db_url
+    )
+    return kernel.to_env()
 
 
 def run_notebook(

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
 from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.run_environment import RunEnvironment
 from ..core.states import State
 
-__all__ = ["AutoGraph", "auto_graph_enabled"]
+__all__ = ["AutoGraph", "auto_graph_enabled", "set_auto_graph"]
+
+#: ``%flow config --auto-graph on|off`` in this kernel (``None``: the environment decides)
+_chosen: list[bool] = []
 
 
 def auto_graph_enabled() -> bool:
-    """On unless ``JUPYTER_FLOWS_AUTO_GRAPH=0`` (``%flow config --auto-graph off`` sets it)."""
-    return os.environ.get("JUPYTER_FLOWS_AUTO_GRAPH", "1") != "0"
+    """On unless turned off here (``%flow config --auto-graph off``) or by
+    ``JUPYTER_FLOWS_AUTO_GRAPH=0``."""
+    return _chosen[-1] if _chosen else RunEnvironment.current().auto_graph
+
+
+def set_auto_graph(on: bool) -> None:
+    """Turn the live graph of ``@flow`` calls on or off in this kernel."""
+    _chosen[:] = [on]
 
 
 class AutoGraph:

@@ -195,9 +195,10 @@ class FlowsMagics(Magics):
         parser = argparse.ArgumentParser(add_help=False)
         parser.add_argument("--auto-graph", choices=["on", "off"])
         args = self._parse("config", rest, parser)
+        from .auto_graph import auto_graph_enabled, set_auto_graph
+
         if args.auto_graph is not None:
-            os.environ["JUPYTER_FLOWS_AUTO_GRAPH"] = "1" if args.auto_graph == "on" else "0"
-        from .auto_graph import auto_graph_enabled
+            set_auto_graph(args.auto_graph == "on")
 
         return f"auto graph for @flow calls: {'on' if auto_graph_enabled() else 'off'}"
 

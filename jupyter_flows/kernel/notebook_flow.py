@@ -18,7 +18,6 @@ cells that have not started end Cancelled (see ``run_watch``).
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import threading
@@ -34,6 +33,7 @@ from ..core.dataflow import DataflowGraph, build_dataflow, changed_tasks
 from ..core.dataflow import TaskCell as DataflowCell
 from ..core.open_runs import OpenFlowRun
 from ..core.records import TaskInput
+from ..core.run_environment import RunEnvironment
 from ..core.states import Cancelled, Completed, Crashed, Failed, State
 from ..exceptions import FlowDefinitionError
 from .cell_output import captured_output, end_output
@@ -43,14 +43,13 @@ from .run_watch import RunWatch
 __all__ = ["NotebookFlow", "LastRun", "notebook_name", "deployment_run_id"]
 
 logger = logging.getLogger(__name__)
-_RUN_ID_ENV = "JUPYTER_FLOWS_FLOW_RUN_ID"
+_RUN_ID_ENV = RunEnvironment.variable("flow_run_id")
 _deployment_run_id: list[str | None] = []
 
 
 def notebook_name() -> str:
     """The notebook's name: $JUPYTER_FLOWS_NOTEBOOK, the kernel's session path, or 'notebook'."""
-    for var in ("JUPYTER_FLOWS_NOTEBOOK", "JPY_SESSION_NAME"):
-        value = os.environ.get(var)
+    for value in (RunEnvironment.current().notebook, os.environ.get("JPY_SESSION_NAME")):
         if value:
             return Path(value).stem
     return "notebook"
@@ -192,14 +191,9 @@ class NotebookFlow:
 
     def _parameters(self, cells: Any) -> dict[str, Any]:
         """Injected parameters (papermill), else the JSON-able scalars the cells read."""
-        injected = os.environ.get("JUPYTER_FLOWS_PARAMETERS")
-        if injected:
-            try:
-                value = json.loads(injected)
-                if isinstance(value, dict):
-                    return value
-            except ValueError:
-                logger.warning("ignoring JUPYTER_FLOWS_PARAMETERS: not a JSON object")
+        injected = RunEnvironment.current().parameters
+        if injected is not None:
+            return injected
         inputs: set[str] = set()
         for cell in cells:
             inputs |= cell.names.reads

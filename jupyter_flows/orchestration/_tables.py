@@ -16,6 +16,7 @@ from ..store.orchestration_models import (
     CursorRecord,
     DeploymentRecord,
     EventRecord,
+    ServerKeyRecord,
     WorkerRecord,
     WorkPoolRecord,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "EVENT",
     "AUTOMATION",
     "CURSOR",
+    "SERVER_KEY",
     "FINAL",
     "ACTIVE",
     "now",
@@ -49,6 +51,7 @@ WORKER = WorkerRecord.__table__  # type: ignore[attr-defined]
 EVENT = EventRecord.__table__  # type: ignore[attr-defined]
 AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
+SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

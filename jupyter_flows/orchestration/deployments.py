@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,10 +11,10 @@ from typing import Any
 from ..exceptions import FlowDefinitionError, ParameterValidationError
 from ..execution.entrypoints import (
     is_notebook,
-    load_flow,
     notebook_parameters,
     validate_notebook_parameters,
 )
+from ..execution.inspect_flow import inspect
 from .schemas import DescribeDeployment, ScheduleSpec
 
 __all__ = ["check", "check_schedules", "describe", "upcoming", "flow_name", "notebook_path"]
@@ -26,9 +28,17 @@ def notebook_path(entrypoint: str, root_dir: Path) -> Path:
 
 
 def check(
-    entrypoint: str, parameters: dict[str, Any], root_dir: Path
+    entrypoint: str,
+    parameters: dict[str, Any],
+    root_dir: Path,
+    allowed_packages: Iterable[str] = (),
+    schema: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """``(kind, validated parameters, parameter JSON schema)``, or a clear error."""
+    """``(kind, validated parameters, parameter JSON schema)``, or a clear error.
+
+    A Python flow's schema is read in a subprocess (``execution.inspect_flow``: no user code
+    runs here), unless the deployment's stored ``schema`` is given.
+    """
     if is_notebook(entrypoint):
         declared = notebook_parameters(notebook_path(entrypoint, root_dir))
         values = validate_notebook_parameters(declared, parameters)
@@ -51,37 +61,58 @@ def check(
             },
         }
         return "notebook", values, schema
-    flow = load_flow(entrypoint, root_dir)
-    names = set(flow.parameters.signature.parameters)
-    unknown = sorted(set(parameters) - names)
+    if schema is None:
+        schema = inspect(entrypoint, root_dir, allowed_packages).parameter_schema
+    name = entrypoint.rpartition(":")[2]
+    properties = schema.get("properties") or {}
+    unknown = sorted(set(parameters) - set(properties))
     if unknown:
         raise ParameterValidationError(
-            f"flow {flow.name!r}", [f"unknown parameter {n!r}" for n in unknown]
+            f"flow {name!r}", [f"unknown parameter {n!r}" for n in unknown]
         )
-    values = _validate_subset(flow, parameters)
-    return "python", values, flow.parameters.json_schema()
+    return "python", _validate_given(name, schema, parameters), schema
 
 
-def _validate_subset(flow: Any, parameters: dict[str, Any]) -> dict[str, Any]:
-    """Type-check the given parameters only (the rest may come with each run)."""
-    from pydantic import TypeAdapter, ValidationError
+def _validate_given(
+    name: str, schema: dict[str, Any], parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """Check the given parameters against the flow's schema (the rest may come with each
+    run), as Prefect's server does with a deployment's parameter schema."""
+    from jsonschema import Draft202012Validator
 
-    out: dict[str, Any] = {}
+    properties = schema.get("properties") or {}
+    parameters = {k: _lax(properties.get(k) or {}, v) for k, v in parameters.items()}
+    subset: dict[str, Any] = {
+        "type": "object",
+        "properties": {k: properties[k] for k in parameters},
+        **{k: schema[k] for k in ("$defs", "definitions") if k in schema},
+    }
     errors = []
-    for name, value in parameters.items():
-        annotation = flow.parameters.signature.parameters[name].annotation
-        if annotation is flow.parameters.signature.empty:
-            out[name] = value
-            continue
-        try:
-            out[name] = TypeAdapter(annotation).validate_python(value)
-        except ValidationError as exc:
-            errors.append(f"{name}: {exc.errors()[0]['msg']} (got {value!r})")
-        except Exception:  # noqa: BLE001 - an annotation pydantic can't use
-            out[name] = value
+    for error in sorted(Draft202012Validator(subset).iter_errors(parameters), key=str):
+        field = ".".join(str(p) for p in error.absolute_path) or "parameters"
+        errors.append(f"{field}: {error.message}")
     if errors:
-        raise ParameterValidationError(f"flow {flow.name!r}", errors)
-    return out
+        raise ParameterValidationError(f"flow {name!r}", errors)
+    return dict(parameters)
+
+
+def _lax(prop: dict[str, Any], value: Any) -> Any:
+    """A string given for a number or boolean parameter, as that (``--param n=5`` style),
+    like the flow's own (pydantic, lax) validation would take it."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    kinds = {prop.get("type")} | {a.get("type") for a in prop.get("anyOf") or []}
+    try:
+        if "integer" in kinds and text.lstrip("+-").isdigit():
+            return int(text)
+        if "number" in kinds and math.isfinite(float(text)):
+            return float(text)
+    except ValueError:
+        return value
+    if "boolean" in kinds and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return value
 
 
 def check_schedules(schedules: list[ScheduleSpec]) -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 
 from ..core.state_policy import Decision, propose
 from ..core.states import StateType
 from ..exceptions import Conflict, NotFound
+from ..execution.entrypoints import is_notebook
+from ..execution.notebook import output_notebook_path
 from ..store.repository import RunStore
 from ._tables import ACTIVE, DEPLOYMENT, FINAL, FLOW_RUN, LOG, now, record_state
 from .run_endings import end_descendants
@@ -55,18 +58,24 @@ class RunStates:
     def read_deployment(self, id_or_name: str) -> DescribeDeployment:
         raise NotImplementedError
 
-    def claim_runs(self, pool: str, worker: str, limit: int = 1) -> list[ClaimedRun]:
+    def claim_runs(
+        self, pool: str, worker: str, limit: int = 1, outputs_dir: str | None = None
+    ) -> list[ClaimedRun]:
         """Move up to ``limit`` due Scheduled runs of ``pool`` to Pending for ``worker``.
 
-        Honours the pool's pause and concurrency limit and the deployments' pause; takes
-        higher-priority deployments first, then the earliest due time.
+        Honours the pool's pause and concurrency limit (a paused deployment makes no
+        scheduled runs, but its ad-hoc runs run, as on Prefect); takes higher-priority
+        deployments first, then the earliest due time. A notebook run
+        claimed by a worker that writes into ``outputs_dir`` gets its ``output_path``.
         """
         work_pool = self.read_work_pool(pool)
         if work_pool.paused:
             return []
         at = now()
-        with self.engine.connect() as conn:
+        won: list[tuple[str, str]] = []
+        with self.engine.begin() as conn:  # count and claim at once: a limit is never passed
             if work_pool.concurrency_limit is not None:
+                _lock_pool(conn, pool)
                 active = conn.execute(
                     select(func.count())
                     .select_from(FLOW_RUN)
@@ -76,7 +85,7 @@ class RunStates:
             if limit <= 0:
                 return []
             candidates = conn.execute(
-                select(FLOW_RUN.c.id, FLOW_RUN.c.deployment_id)
+                select(FLOW_RUN.c.id, FLOW_RUN.c.deployment_id, DEPLOYMENT.c.entrypoint)
                 .join(DEPLOYMENT, DEPLOYMENT.c.id == FLOW_RUN.c.deployment_id)
                 .where(
                     and_(
@@ -84,42 +93,26 @@ class RunStates:
                         FLOW_RUN.c.state_type == "SCHEDULED",
                         FLOW_RUN.c.worker.is_(None),
                         FLOW_RUN.c.expected_start_time <= at,
-                        DEPLOYMENT.c.paused.is_(False),
                     )
                 )
                 .order_by(DEPLOYMENT.c.priority.desc(), FLOW_RUN.c.expected_start_time)
                 .limit(limit * 4)  # some may go to other workers meanwhile
             ).all()
-        claimed: list[ClaimedRun] = []
-        for run_id, deployment_id in candidates:
-            if len(claimed) >= limit:
-                break
-            if self._claim_one(run_id, worker):
-                claimed.append(
-                    ClaimedRun(
-                        flow_run=self.runs.read_flow_run(run_id),
-                        deployment=self.read_deployment(deployment_id),
-                    )
-                )
-        return claimed
-
-    def _claim_one(self, run_id: str, worker: str) -> bool:
-        at = now()
-        with self.engine.begin() as conn:
-            won = conn.execute(
-                update(FLOW_RUN)
-                .where(
-                    and_(
-                        FLOW_RUN.c.id == run_id,
-                        FLOW_RUN.c.worker.is_(None),
-                        FLOW_RUN.c.state_type == "SCHEDULED",
-                    )
-                )
-                .values(worker=worker, heartbeat=at, state_type="PENDING", state_name="Pending")
-            ).rowcount
-            if won:
-                record_state(conn, run_id, "PENDING", "Pending", f"claimed by {worker}", at)
-        return bool(won)
+            for run_id, deployment_id, entrypoint in candidates:
+                if len(won) >= limit:
+                    break
+                output = None
+                if outputs_dir and is_notebook(entrypoint):
+                    output = str(output_notebook_path(Path(outputs_dir), run_id, entrypoint))
+                if _claim_one(conn, run_id, worker, output, at):
+                    won.append((run_id, deployment_id))
+        return [
+            ClaimedRun(
+                flow_run=self.runs.read_flow_run(run_id),
+                deployment=self.read_deployment(deployment_id),
+            )
+            for run_id, deployment_id in won
+        ]
 
     def read_run_state(self, run_id: str) -> DescribeRunState:
         """The light state view of a flow run (one row, no task runs, logs or history)."""
@@ -231,6 +224,39 @@ class RunStates:
             crashed.append(current.id)
             logger.warning("flow run %s crashed: %s", current.id, message)
         return crashed
+
+
+def _lock_pool(conn: Connection, pool: str) -> None:
+    """Serialise the claims of one pool until this transaction ends (on SQLite, the write
+    lock its ``BEGIN IMMEDIATE`` took already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"pool:{pool}"})
+
+
+def _claim_one(
+    conn: Connection, run_id: str, worker: str, output_path: str | None, at: Any
+) -> bool:
+    """Scheduled and unclaimed -> Pending for ``worker`` (a conditional update: one winner)."""
+    won = conn.execute(
+        update(FLOW_RUN)
+        .where(
+            and_(
+                FLOW_RUN.c.id == run_id,
+                FLOW_RUN.c.worker.is_(None),
+                FLOW_RUN.c.state_type == "SCHEDULED",
+            )
+        )
+        .values(
+            worker=worker,
+            heartbeat=at,
+            state_type="PENDING",
+            state_name="Pending",
+            output_path=output_path,
+        )
+    ).rowcount
+    if won:
+        record_state(conn, run_id, "PENDING", "Pending", f"claimed by {worker}", at)
+    return bool(won)
 
 
 def _state_is(state: str | None) -> Any:

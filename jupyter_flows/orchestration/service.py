@@ -28,6 +28,7 @@ from . import deployments as _dep
 from ._tables import DEPLOYMENT, FLOW_RUN, find_by_id_or_name, now, record_state
 from .automations import Automations
 from .pools import WorkPools
+from .retention import AUTO_SCHEDULED, Retention
 from .run_states import RunStates
 from .schemas import (
     CreateDeployment,
@@ -46,7 +47,7 @@ __all__ = ["OrchestrationService"]
 logger = logging.getLogger(__name__)
 
 
-class OrchestrationService(WorkPools, RunStates, Automations):
+class OrchestrationService(WorkPools, RunStates, Automations, Retention):
     """The orchestration domain over one run database."""
 
     def __init__(
@@ -58,6 +59,8 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         self.root_dir = Path(root_dir)
         self.outputs_dir = Path(outputs_dir)
         self.runs = RunStore(engine)
+        #: installed packages whose flows deployments may run (besides code under the root)
+        self.allowed_entrypoint_packages: tuple[str, ...] = ()
         self.on_change: list[Callable[[], None]] = []
         self._ensure_default_pool()
 
@@ -71,7 +74,9 @@ class OrchestrationService(WorkPools, RunStates, Automations):
                 logger.exception("deployment change listener failed")
 
     def create_deployment(self, body: CreateDeployment) -> DescribeDeployment:
-        kind, params, schema = _dep.check(body.entrypoint, body.parameters, self.root_dir)
+        kind, params, schema = _dep.check(
+            body.entrypoint, body.parameters, self.root_dir, self.allowed_entrypoint_packages
+        )
         _dep.check_schedules(body.schedules)
         self._check_pool(body.work_pool)
         at = now()
@@ -144,7 +149,7 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         values: dict[str, Any] = {"updated": now()}
         if body.parameters is not None:
             _, values["parameters"], _ = _dep.check(
-                row["entrypoint"], body.parameters, self.root_dir
+                row["entrypoint"], body.parameters, self.root_dir, schema=row["parameter_schema"]
             )
         if body.schedules is not None:
             _dep.check_schedules(body.schedules)
@@ -166,13 +171,19 @@ class OrchestrationService(WorkPools, RunStates, Automations):
                 values[name] = getattr(body, name)
         with self.engine.begin() as conn:
             conn.execute(update(DEPLOYMENT).where(DEPLOYMENT.c.id == row["id"]).values(**values))
+        if body.paused and not row["paused"]:  # as Prefect: its waiting scheduled runs go
+            self._delete_waiting_runs(row["id"], auto_scheduled_only=True)
         self._changed()
         return self.read_deployment(row["id"])
 
     def delete_deployment(self, deployment_id: str) -> None:
+        """Delete a deployment and its runs no worker has claimed; the runs that ran stay,
+        and automations that would run, pause or resume it are disabled."""
         row = self._deployment_row(deployment_id)
         with self.engine.begin() as conn:
             conn.execute(DEPLOYMENT.delete().where(DEPLOYMENT.c.id == row["id"]))
+        self._delete_waiting_runs(row["id"], auto_scheduled_only=False)
+        self._disable_automations_of(dict(row))
         self._changed()
 
     def set_deployment_paused(self, deployment_id: str, paused: bool) -> DescribeDeployment:
@@ -182,7 +193,10 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         """A flow run of the deployment, Scheduled now (a worker of its pool starts it)."""
         row = self._deployment_row(deployment_id)
         _, params, _ = _dep.check(
-            row["entrypoint"], {**row["parameters"], **body.parameters}, self.root_dir
+            row["entrypoint"],
+            {**row["parameters"], **body.parameters},
+            self.root_dir,
+            schema=row["parameter_schema"],
         )
         at = now()
         for _ in range(5):  # "now" is taken by another run of it: a microsecond later
@@ -227,7 +241,11 @@ class OrchestrationService(WorkPools, RunStates, Automations):
         if row["paused"]:
             return None
         return self._create_run(
-            row, row["parameters"], scheduled_time, "Late" if late else "Scheduled", []
+            row,
+            row["parameters"],
+            scheduled_time,
+            "Late" if late else "Scheduled",
+            [AUTO_SCHEDULED],
         )
 
     def _create_run(

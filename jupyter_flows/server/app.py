@@ -23,8 +23,9 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
-from traitlets import Bool, Float, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 
+from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import handlers_automations, handlers_deployments, handlers_pools, handlers_runs
 from .handlers import SETTINGS_KEY, FlowsAPIHandler, FlowsServices
 from .openapi import openapi_document, url_pattern
@@ -60,10 +61,13 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         help="Where the embedded worker keeps the executed notebooks of runs "
         "(default: <Jupyter data dir>/jupyter_flows/outputs).",
     )
+    _started = 0.0  # monotonic time the extension started
     heartbeat_timeout = Float(
         60.0,
         config=True,
-        help="Seconds without a heartbeat after which a worker's active runs end Crashed.",
+        help="Seconds without a heartbeat after which a worker's active runs end Crashed "
+        "(a server that just started waits this long before judging: its workers may have "
+        "been unable to reach it while it was down).",
     )
     crash_check_interval = Float(
         10.0, config=True, help="Seconds between two checks for runs of vanished workers."
@@ -79,6 +83,28 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
     event_retention_days = Float(
         7.0, config=True, help="Events older than this many days are deleted."
     )
+    run_retention_days = Float(
+        0.0,
+        config=True,
+        help="Flow runs that ended more than this many days ago are deleted, with their task "
+        "runs, states, logs and executed notebooks (0: keep them forever).",
+    )
+    allowed_entrypoint_packages = List(
+        Unicode(),
+        config=True,
+        help="Installed packages whose flows deployments may name as 'package.module:flow' "
+        "(code under the server root is always allowed; the standard library never is).",
+    )
+    worker_retention_days = Float(
+        7.0, config=True, help="Workers silent for this many days are forgotten."
+    )
+    max_body_size = Integer(
+        DEFAULT_MAX_BODY_BYTES,
+        config=True,
+        help="""The largest request body (bytes) the jupyter-flows API takes; a larger one is
+        answered 413. (ServerApp.max_body_size bounds every route of the server.) The other
+        bounds of what the API takes in are in jupyter_flows.store.limits.""",
+    )
 
     @default("db_url")
     def _default_db_url(self) -> str:
@@ -93,12 +119,30 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         return str(data_dir() / "outputs")
 
     @validate(
-        "heartbeat_timeout", "crash_check_interval", "events_interval", "event_retention_days"
+        "heartbeat_timeout",
+        "crash_check_interval",
+        "events_interval",
+        "event_retention_days",
+        "worker_retention_days",
     )
     def _positive(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if value <= 0:
             raise TraitError(f"FlowsApp.{proposal['trait'].name} must be > 0, not {value}")
+        return value
+
+    @validate("run_retention_days")
+    def _not_negative(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not value >= 0:  # (NaN too)
+            raise TraitError(f"FlowsApp.run_retention_days must be >= 0 (0: forever), not {value}")
+        return value
+
+    @validate("max_body_size")
+    def _positive_size(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"FlowsApp.max_body_size must be > 0, not {value}")
         return value
 
     # ------------------------------------------------------------------ set-up
@@ -120,17 +164,20 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             document["servers"] = [{"url": base_url.rstrip("/")}]
         from ..store.recorder import SqlRecorder
 
+        orchestration = OrchestrationService(
+            engine, root_dir, outputs_dir, heartbeat_timeout=self.heartbeat_timeout
+        )
+        orchestration.allowed_entrypoint_packages = tuple(self.allowed_entrypoint_packages)
         self.settings[SETTINGS_KEY] = FlowsServices(
             db_url=self.db_url,
             engine=engine,
             recorder=SqlRecorder(engine),
             runs=RunStore(engine),
-            orchestration=OrchestrationService(
-                engine, root_dir, outputs_dir, heartbeat_timeout=self.heartbeat_timeout
-            ),
+            orchestration=orchestration,
             root_dir=root_dir,
             outputs_dir=outputs_dir,
             openapi=document,
+            max_body_size=self.max_body_size,
         )
         self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
 
@@ -146,6 +193,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the scheduler, the embedded worker and the crashed-run check."""
+        self._started = time.monotonic()
         services = self.services
         loop = asyncio.get_running_loop()
         if self.scheduler_enabled and services.scheduler is None:
@@ -159,11 +207,13 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             else:
                 services.scheduler = scheduler
         if self.embedded_worker and services.worker is None:
+            from ..core.run_environment import RunEnvironment
             from ..workers.embedded import EmbeddedWorker
+            from ..workers.worker import run_environment
 
-            env = dict(os.environ, JUPYTER_FLOWS_DB_URL=self.db_url)
+            run_env = run_environment(RunEnvironment.current().but(db_url=self.db_url))
             worker = EmbeddedWorker(
-                services.orchestration, services.root_dir, services.outputs_dir, env=env
+                services.orchestration, services.root_dir, services.outputs_dir, run_env=run_env
             )
             worker.start()
             services.worker = worker
@@ -193,16 +243,34 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         try:
             while await loop.run_in_executor(None, service.process_events, 500) == 500:
                 pass  # a backlog: keep reading
-            if time.monotonic() > self._next_prune:
-                self._next_prune = time.monotonic() + 600
-                keep = timedelta(days=self.event_retention_days)
-                await loop.run_in_executor(None, service.prune_events, keep)
         except Exception:  # keep reading: the database may be back next time
             self.log.exception("jupyter-flows: reading events for automations failed")
 
     _next_prune = 0.0
 
+    async def _prune(self) -> None:
+        """Delete what is past its retention (every 10 minutes, from the crash check)."""
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + 600
+        service = self.services.orchestration
+        loop = asyncio.get_running_loop()
+        jobs: list[tuple[Any, float]] = [
+            (service.prune_events, self.event_retention_days),
+            (service.prune_workers, self.worker_retention_days),
+        ]
+        if self.run_retention_days > 0:
+            jobs.append((service.prune_flow_runs, self.run_retention_days))
+        for job, days in jobs:
+            try:
+                await loop.run_in_executor(None, job, timedelta(days=days))
+            except Exception:  # the database may be back next time
+                self.log.exception("jupyter-flows: %s failed", job.__name__)
+
     async def _mark_crashed_runs(self) -> None:
+        await self._prune()
+        if time.monotonic() - self._started < self.heartbeat_timeout:
+            return  # just (re)started: workers get one timeout to find this server again
         service = self.services.orchestration
         loop = asyncio.get_running_loop()
         try:

@@ -35,9 +35,15 @@ class DeploymentsHandler(FlowsAPIHandler):
         query = self.query(ListDeploymentsQuery)
         self.reply(await self.blocking(self.services.orchestration.list_deployments, query))
 
-    @doc("Create a deployment", DescribeDeployment, body=CreateDeployment, status=201)
+    @doc(
+        "Create a deployment (code that workers will run, maybe on a schedule: an execute action)",
+        DescribeDeployment,
+        body=CreateDeployment,
+        status=201,
+        action="execute",
+    )
     @web.authenticated
-    @authorized
+    @authorized(action="execute")
     async def post(self) -> None:
         body = self.body(CreateDeployment)
         created = await self.blocking(self.services.orchestration.create_deployment, body)
@@ -52,15 +58,20 @@ class DeploymentHandler(FlowsAPIHandler):
         service = self.services.orchestration
         self.reply(await self.blocking(service.read_deployment, deployment_id))
 
-    @doc("Update a deployment", DescribeDeployment, body=UpdateDeployment)
+    @doc(
+        "Update a deployment (what and when it runs: an execute action)",
+        DescribeDeployment,
+        body=UpdateDeployment,
+        action="execute",
+    )
     @web.authenticated
-    @authorized
+    @authorized(action="execute")
     async def patch(self, deployment_id: str) -> None:
         body = self.body(UpdateDeployment)
         service = self.services.orchestration
         self.reply(await self.blocking(service.update_deployment, deployment_id, body))
 
-    @doc("Delete a deployment (its runs stay)", status=204)
+    @doc("Delete a deployment (the runs that ran stay; its waiting runs go)", status=204)
     @web.authenticated
     @authorized
     async def delete(self, deployment_id: str) -> None:
@@ -69,19 +80,30 @@ class DeploymentHandler(FlowsAPIHandler):
 
 
 class DeploymentPauseHandler(FlowsAPIHandler):
-    paused = True
-
-    @doc("Pause (or resume) a deployment's schedules", DescribeDeployment)
+    @doc(
+        "Pause a deployment's schedules (its waiting scheduled runs are deleted)",
+        DescribeDeployment,
+    )
     @web.authenticated
     @authorized
     async def post(self, deployment_id: str) -> None:
+        await self.set_paused(deployment_id, True)
+
+    async def set_paused(self, deployment_id: str, paused: bool) -> None:
         service = self.services.orchestration
-        deployment = await self.blocking(service.set_deployment_paused, deployment_id, self.paused)
-        self.reply(deployment)
+        self.reply(await self.blocking(service.set_deployment_paused, deployment_id, paused))
 
 
 class DeploymentResumeHandler(DeploymentPauseHandler):
-    paused = False
+    @doc(
+        "Resume a deployment's schedules (they will run code: an execute action)",
+        DescribeDeployment,
+        action="execute",
+    )
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self, deployment_id: str) -> None:
+        await self.set_paused(deployment_id, False)
 
 
 class DeploymentRunHandler(FlowsAPIHandler):

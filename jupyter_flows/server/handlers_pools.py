@@ -15,6 +15,7 @@ from ..orchestration.schemas import (
     DescribeRunState,
     DescribeWorker,
     DescribeWorkPool,
+    DroppedRecordReply,
     RecordsVerdict,
     RefusedRun,
     UpdateRunState,
@@ -118,7 +119,9 @@ class ClaimHandler(FlowsAPIHandler):
     async def post(self, name: str) -> None:
         body = self.body(ClaimRuns)
         service = self.services.orchestration
-        claimed = await self.blocking(service.claim_runs, name, body.worker, body.limit)
+        claimed = await self.blocking(
+            service.claim_runs, name, body.worker, body.limit, body.outputs_dir
+        )
         self.reply(ClaimRunsResponse(items=claimed))
 
 
@@ -158,17 +161,26 @@ class RunLogsAppendHandler(FlowsAPIHandler):
 def _replay(recorder: Any, items: list[Any]) -> RecordsVerdict:
     from ..core.record_codec import replay
 
+    before = {id(d) for d in recorder.dropped}
     replay(items, recorder)
     recorder.flush()
     rejected: dict[str, RefusedRun] = {}
+    mine: set[str] = set()
     for item in items:
-        run_id = item.get("run_id") or (item.get("info") or {}).get("id")
+        info = item.get("info") or {}
+        run_id = item.get("run_id") or info.get("id") or info.get("flow_run_id")
         if not isinstance(run_id, str):
             continue
+        mine.add(run_id)
         refused = recorder.rejected(run_id)
         if refused is not None:
             rejected[run_id] = RefusedRun(type=refused[0], name=refused[1])
-    return RecordsVerdict(rejected=rejected)
+    dropped = [
+        DroppedRecordReply(what=d.what, run_id=d.run_id, reason=d.reason)
+        for d in recorder.dropped
+        if id(d) not in before and d.run_id in mine
+    ]
+    return RecordsVerdict(rejected=rejected, dropped=dropped)
 
 
 class RecordsHandler(FlowsAPIHandler):

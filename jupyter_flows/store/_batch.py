@@ -3,8 +3,10 @@
 Runs are coalesced: a run created and updated within one batch is inserted once with its
 latest state; a run inserted by an earlier batch gets one UPDATE per batch. Values are
 converted here, once, and written with the driver's ``executemany`` (no per-value
-SQLAlchemy type processing). Nothing is forgotten until its transaction commits, so a
-failed batch is retried, together with newer events, by the next ``write``.
+SQLAlchemy type processing). Nothing is forgotten until its transaction commits, so a batch
+the database could not take (unreachable, locked, full) is retried, together with newer
+events, by the next ``write``; a record the database refuses (a value it cannot store) is
+left out and listed in ``dropped``, and the rest is written (``_bad_records``).
 
 Every state passes the one state policy (``core.state_policy``): in Python, against the
 run's state as this writer knows it (read from the database first for a run created
@@ -17,95 +19,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from jupyter_flows.core.records import FlowRunInfo, LogInfo, ResultInfo, TaskRunInfo, new_id
+from jupyter_flows.core.records import FlowRunInfo, LogInfo, TaskRunInfo, new_id
 from jupyter_flows.core.state_policy import ACCEPTED, FINAL, Decision, propose
 from jupyter_flows.core.states import State, StateType
 
 from . import _sql
+from ._bad_records import (
+    BAD_RECORD,
+    DroppedRecord,
+    is_bad_record,
+    leave_out_bad_records,
+    note_dropped,
+    reason_of,
+)
+from ._batch_rows import _TYPE_TEXT, Events, StateEvent, TrackedRun
 from .db import READ_ONLY, store_error
 from .types import clean_text, datetime_converter, to_json
 
-__all__ = ["Events", "Batcher"]
+__all__ = ["Events", "Batcher", "DroppedRecord"]
 
 logger = logging.getLogger(__name__)
 
-_TYPE_TEXT = {t: t.value for t in StateType}
 _RUNNING = StateType.RUNNING
 _SCHEDULED = StateType.SCHEDULED
-
-StateEvent = tuple[str, str, State, int]  # (kind, run_id, state, run_count)
 #: How many refused runs ``Batcher.rejected`` remembers (the oldest are forgotten first).
 MAX_REJECTED = 10_000
 _CHUNK = 500
-
-
-@dataclass(slots=True)
-class Events:
-    """What the recorder queued since the last drain, in submission order per kind."""
-
-    flow_runs: list[tuple[FlowRunInfo, str]] = field(default_factory=list)  # (info, params JSON)
-    task_runs: list[TaskRunInfo] = field(default_factory=list)
-    states: list[StateEvent] = field(default_factory=list)
-    logs: list[LogInfo] = field(default_factory=list)
-    results: list[ResultInfo] = field(default_factory=list)
-
-
-class _Run:
-    """What the writer knows of one run: its identity row and latest derived columns."""
-
-    __slots__ = (
-        "kind",
-        "id",
-        "flow_run_id",
-        "row",
-        "inserted",
-        "dirty",
-        "state",
-        "run_count",
-        "start",
-        "end",
-        "expected",
-        "running_since",
-        "total",
-        "written_total",
-    )
-
-    def __init__(self, kind: str, run_id: str, flow_run_id: str | None, row: tuple[Any, ...]):
-        self.kind = kind
-        self.id = run_id
-        self.flow_run_id = flow_run_id
-        self.row = row  # identity columns, converted; empty for a run created elsewhere
-        self.inserted = not row
-        self.dirty = False
-        self.state: State | None = None
-        self.run_count = 0
-        self.start: Any = None
-        self.end: Any = None
-        self.expected: Any = None
-        self.running_since: datetime | None = None
-        self.total = 0.0
-        self.written_total = 0.0
-
-    def mutable(self) -> tuple[Any, ...]:
-        state = self.state
-        if state is None:
-            return (None, None, None, self.run_count, self.start, self.end, self.expected)
-        return (
-            _TYPE_TEXT[state.type],
-            state.name,
-            None if state.message is None else clean_text(state.message),
-            self.run_count,
-            self.start,
-            self.end,
-            self.expected,
-        )
 
 
 class _Refused(Exception):
@@ -126,12 +71,14 @@ class Batcher:
 
     def reset(self) -> None:
         """Forget everything (a forked child must not write its parent's records)."""
-        self._runs: dict[str, _Run] = {}
-        self._flow_runs: dict[str, _Run] = {}
-        self._dirty: list[_Run] = []
+        self._runs: dict[str, TrackedRun] = {}
+        self._flow_runs: dict[str, TrackedRun] = {}
+        self._dirty: list[TrackedRun] = []
         self._known_flows: set[str] = set()
         #: runs whose proposed states were refused: run id -> (state type, name) they are in
         self.rejected: dict[str, tuple[str, str | None]] = {}
+        #: records the database refused (newest last): left out so that the rest is written
+        self.dropped: list[DroppedRecord] = []
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             name: [] for name in ("flow", "input", "state", "log", "result")
         }
@@ -158,6 +105,13 @@ class Batcher:
             except _Refused:  # rolled back: again, one run at a time, to know which
                 with self.engine.begin() as conn:
                     count = self._execute(conn, exact=True)
+            except BAD_RECORD as e:
+                if not is_bad_record(e):
+                    raise
+                # rolled back: again, one record at a time, leaving out the ones refused
+                logger.warning("a record was refused (%s): writing one by one", reason_of(e))
+                with self.engine.begin() as conn:
+                    count = self._execute(conn, exact=True, isolate=True)
         except (sa_exc.SQLAlchemyError, OSError, ValueError, TypeError) as e:
             # (ValueError/TypeError: a value the driver cannot take, e.g. a bad str subclass)
             raise store_error(
@@ -185,7 +139,7 @@ class Batcher:
             known = self._runs if kind == "task" else self._flow_runs
             with self.engine.connect().execution_options(**READ_ONLY) as conn:
                 for run_id, type_, name, flow_run_id in self._select_states(conn, kind, ids):
-                    run = known[run_id] = _Run(kind, run_id, flow_run_id, ())
+                    run = known[run_id] = TrackedRun(kind, run_id, flow_run_id, ())
                     if type_ is not None:
                         run.state = State(StateType(type_), name or type_.title())
 
@@ -222,6 +176,9 @@ class Batcher:
             self._take_states(events.states)
         dt = self._dt
         if events.logs:
+            logs = events.logs
+            if not all(type(r.level) is int for r in logs):  # a remote writer's bad level
+                logs = [r for r in logs if self._int_level(r)]
             self._rows["log"].extend(
                 (
                     r.flow_run_id,
@@ -231,7 +188,7 @@ class Batcher:
                     clean_text(r.message),
                     dt(r.timestamp),
                 )
-                for r in events.logs
+                for r in logs
             )
         if events.results:
             self._rows["result"].extend(
@@ -246,6 +203,12 @@ class Batcher:
                 )
                 for r in events.results
             )
+
+    def _int_level(self, record: LogInfo) -> bool:
+        if type(record.level) is int:
+            return True
+        note_dropped(self, "log", record.flow_run_id, f"level {record.level!r} is not an integer")
+        return False
 
     def _flow_run_created(self, info: FlowRunInfo, params: str) -> None:
         created = self._dt(info.created)
@@ -265,7 +228,7 @@ class Batcher:
             info.parent_task_run_id,
             info.deployment_id,
         )
-        self._track(self._flow_runs, _Run("flow", info.id, info.id, row))
+        self._track(self._flow_runs, TrackedRun("flow", info.id, info.id, row))
 
     def _take_task_runs(self, infos: list[TaskRunInfo]) -> None:
         dt, runs, dirty, inputs = self._dt, self._runs, self._dirty, self._rows["input"]
@@ -288,7 +251,7 @@ class Batcher:
             except Exception:  # a bug here must not lose the other records
                 logger.exception("cannot record task run %s", info.id)
                 continue
-            run = _Run("task", info.id, info.flow_run_id, row)
+            run = TrackedRun("task", info.id, info.flow_run_id, row)
             if info.id in runs:
                 self._track(runs, run)
             else:
@@ -298,7 +261,7 @@ class Batcher:
             if info.inputs:
                 inputs.extend((info.id, i.upstream_id, i.kind, i.parameter) for i in info.inputs)
 
-    def _track(self, runs: dict[str, _Run], run: _Run) -> None:
+    def _track(self, runs: dict[str, TrackedRun], run: TrackedRun) -> None:
         previous = runs.get(run.id)
         if previous is not None and not previous.dirty and previous.state is not None:
             # its row exists (written earlier, or made elsewhere) and is where we know it:
@@ -324,7 +287,8 @@ class Batcher:
             runs = tasks if kind == "task" else flows
             run = runs.get(run_id)
             if run is None:  # created by another process, or finished and forgotten
-                run = runs[run_id] = _Run(kind, run_id, run_id if kind == "flow" else None, ())
+                flow_run_id = run_id if kind == "flow" else None
+                run = runs[run_id] = TrackedRun(kind, run_id, flow_run_id, ())
             type_ = state.type
             current = run.state
             if current is not None and (
@@ -359,17 +323,21 @@ class Batcher:
 
     # -- rows -> database ----------------------------------------------------------------
 
-    def _execute(self, conn: Connection, exact: bool) -> int:
+    def _execute(self, conn: Connection, exact: bool, isolate: bool = False) -> int:
         """Write everything pending; ``exact``: run by run, leaving out refused states.
 
         Not ``exact``, a state another writer refused (the row count says so) raises
-        ``_Refused`` before anything of the batch is committed.
+        ``_Refused`` before anything of the batch is committed. ``isolate``: each record in
+        a savepoint of its own; one the database refuses is left out (with what depends on
+        it) and listed in ``dropped``.
         """
+        if isolate:
+            leave_out_bad_records(self, conn)
         sql = self._sql
         rows = self._rows
         inserts: dict[str, list[tuple[Any, ...]]] = {"flow": [], "task": []}
         updates: dict[str, list[tuple[Any, ...]]] = {"flow": [], "task": []}
-        owners: dict[str, list[_Run]] = {
+        owners: dict[str, list[TrackedRun]] = {
             f"{kind}_{verb}": [] for kind in ("flow", "task") for verb in ("insert", "update")
         }
         for run in self._dirty:
@@ -389,7 +357,7 @@ class Batcher:
             ("flow_update", sql.flow_run_update, updates["flow"]),
             ("task_update", sql.task_run_update, updates["task"]),
         )
-        refused: list[_Run] = []
+        refused: list[TrackedRun] = []
         for key, statement, params in statements:
             if not exact:
                 if self._run(conn, statement, params) != len(params):
@@ -417,7 +385,7 @@ class Batcher:
         result = conn.exec_driver_sql(statement, params if len(params) > 1 else params[0])
         return int(result.rowcount)
 
-    def _drop_refused(self, conn: Connection, refused: list[_Run]) -> None:
+    def _drop_refused(self, conn: Connection, refused: list[TrackedRun]) -> None:
         """Another writer moved these runs meanwhile: no history of their refused states."""
         for kind in ("flow", "task"):
             mine = {r.id: r for r in refused if r.kind == kind}

@@ -17,7 +17,6 @@ may still meet "database is locked".
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -31,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from jupyter_flows.core.run_environment import RunEnvironment
 from jupyter_flows.core.settings import data_dir
 from jupyter_flows.exceptions import StoreError
 
@@ -46,7 +46,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DB_URL_ENV = "JUPYTER_FLOWS_DB_URL"
+DB_URL_ENV = RunEnvironment.variable("db_url")
 
 #: Execution options for read-only work: on SQLite a plain (deferred) ``BEGIN``, which
 #: does not take the write lock.
@@ -63,7 +63,7 @@ def default_db_url() -> str:
 
     The file is ``<data_dir()>/flows.sqlite``; its directory is created if missing.
     """
-    url = os.environ.get(DB_URL_ENV)
+    url = RunEnvironment.current().db_url
     if url:
         return url
     directory = data_dir()
@@ -97,6 +97,16 @@ def _cause(exc: BaseException) -> str:
 def store_error(action: str, url: str | URL, exc: BaseException) -> StoreError:
     """``StoreError("<action> <masked url>: <cause>")``."""
     return StoreError(f"{action} {mask_url(url)}: {_cause(exc)}")
+
+
+def database_unavailable(exc: BaseException) -> StoreError | None:
+    """A ``StoreError`` if ``exc`` says the database is away (unreachable, restarting,
+    read-only, locked, full), not that a request was wrong; else ``None``."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no connection free in the pool
+        return StoreError(f"the run database is busy: {_cause(exc)}")
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.InternalError):
+        return StoreError(f"the run database is unavailable: {_cause(exc)}")
+    return None
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:

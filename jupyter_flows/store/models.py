@@ -79,15 +79,19 @@ class FlowRunRecord(SQLModel, table=True):
     work_pool: str | None = None
     worker: str | None = None
     heartbeat: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: a notebook run's executed notebook, where its worker wrote it
+    output_path: str | None = None
 
 
 class TaskRunRecord(SQLModel, table=True):
     """One run of a task inside a flow run (``flow_run_id`` is empty outside a flow)."""
 
     __tablename__ = "task_run"
+    # a run's task runs in creation order (its pages), and its task runs at all
+    __table_args__ = (Index("ix_task_run_flow_run_created", "flow_run_id", "created", "id"),)
 
     id: str = Field(primary_key=True)
-    flow_run_id: str | None = Field(default=None, index=True)
+    flow_run_id: str | None = None
     task_key: str
     task_name: str
     name: str
@@ -177,6 +181,7 @@ TABLE_NAMES = (
     "event",
     "automation",
     "cursor",
+    "server_key",
 )
 
 

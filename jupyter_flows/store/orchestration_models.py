@@ -17,6 +17,7 @@ __all__ = [
     "EventRecord",
     "AutomationRecord",
     "CursorRecord",
+    "ServerKeyRecord",
 ]
 
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -106,3 +107,13 @@ class CursorRecord(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     position: int = Field(sa_type=_SERIAL)
+
+
+class ServerKeyRecord(SQLModel, table=True):
+    """A secret the servers of one database share (the key that signs worker and run
+    tokens), made by the first server that needs it."""
+
+    __tablename__ = "server_key"
+
+    name: str = Field(primary_key=True)
+    value: str

@@ -24,6 +24,7 @@ from jupyter_flows.core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind
 from jupyter_flows.core.states import State
 from jupyter_flows.exceptions import StoreError
 
+from ._bad_records import DroppedRecord
 from ._batch import Batcher, Events
 from .db import mask_url, open_store
 from .types import to_json
@@ -133,6 +134,12 @@ class SqlRecorder:
         return self._batcher.rejected.get(run_id)
 
     # -- writing --------------------------------------------------------------------------
+
+    @property
+    def dropped(self) -> list[DroppedRecord]:
+        """Records the database refused (a value it cannot store), left out so that the
+        others are written; the newest last."""
+        return list(self._batcher.dropped)
 
     def flush(self) -> None:
         """Block until every record submitted so far is committed.

@@ -82,6 +82,11 @@ class RunStore:
         except sa_exc.SQLAlchemyError as e:
             raise store_error("cannot read the run database", self.engine.url, e) from None
 
+    def ping(self) -> None:
+        """``StoreError`` unless the database answers."""
+        with self._connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     @staticmethod
     def _all(conn: Connection, model: type[_M], query: Select[Any]) -> list[_M]:
         return [model.model_validate(dict(row)) for row in conn.execute(query).mappings()]

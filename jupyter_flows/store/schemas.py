@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jupyter_flows.core.states import StateType
+
+from .limits import DbBigInt, DbDateTime
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -117,6 +119,9 @@ class DescribeFlowRunItem(_RunColumns):
     work_pool: str | None = None
     worker: str | None = None
     heartbeat: datetime | None = None
+    output_path: str | None = Field(
+        default=None, description="a notebook run's executed notebook, where its worker wrote it"
+    )
 
 
 class DescribeFlowRun(DescribeFlowRunItem):
@@ -243,10 +248,10 @@ class ListFlowRunsQuery(_Schema):
     state: list[str] | None = None
     tags: list[str] | None = None
     deployment_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: DbDateTime | None = None
+    until: DbDateTime | None = None
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Annotated[DbBigInt, Field(ge=0)] = 0
 
     @field_validator("state", "tags", mode="before")
     @classmethod
@@ -278,7 +283,7 @@ class ListTaskRunsQuery(_Schema):
     state: list[str] | None = None
     task_key: str | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: Annotated[DbBigInt, Field(ge=0)] = 0
     with_states: bool = False
 
     @field_validator("state", mode="before")

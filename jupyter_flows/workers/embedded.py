@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..core.run_environment import RunEnvironment
 from .clients import LocalClient
 from .worker import Worker
 
@@ -33,7 +34,7 @@ class EmbeddedWorker:
         root_dir: Path,
         outputs_dir: Path,
         limit: int = 2,
-        env: dict[str, str] | None = None,
+        run_env: RunEnvironment | None = None,
         poll_interval: float = 1.0,
     ):
         self.worker = Worker(
@@ -43,7 +44,7 @@ class EmbeddedWorker:
             limit=limit,
             root_dir=root_dir,
             outputs_dir=outputs_dir,
-            env=env,
+            run_env=run_env,
             poll_interval=poll_interval,
             heartbeat_interval=min(5.0, poll_interval * 5),
         )
@@ -57,3 +58,10 @@ class EmbeddedWorker:
     def stop(self) -> None:
         self.worker.stop()
         self.thread.join(timeout=self.worker.grace + 5)
+
+    @property
+    def problem(self) -> str | None:
+        """Why it is not working now (its thread ended, or its last round failed), or ``None``."""
+        if not self.thread.is_alive():
+            return "its thread has stopped"
+        return self.worker.last_error

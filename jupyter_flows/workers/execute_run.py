@@ -65,14 +65,14 @@ def execute(
 
 def _state_reader(flow_run_id: str) -> Callable[[], str | None]:
     """How this process reads its run's state: from the server, or from the database."""
-    from .http_recorder import RECORD_TOKEN_ENV, record_url
+    from ..core.run_environment import RunEnvironment
 
-    url = record_url()
-    if url:
-        from .clients import HttpClient
+    env = RunEnvironment.current()
+    if env.records_over_http():
+        from ..client.http import FlowsClient
 
-        client = HttpClient(url, os.environ.get(RECORD_TOKEN_ENV, ""), timeout=10)
-        return lambda: client.read_run_state(flow_run_id).get("state_type")
+        client = FlowsClient(str(env.record_url), env.record_token or "", timeout=10)
+        return lambda: client.read_run_state(flow_run_id).state_type
     from ..store.api import read_state_type
 
     return lambda: read_state_type(flow_run_id)
@@ -92,17 +92,18 @@ def _execute(
     from ..execution.entrypoints import is_notebook, load_flow
 
     if is_notebook(entrypoint):
-        from ..execution.notebook import notebook_env, run_notebook
+        from ..core.run_environment import RunEnvironment
+        from ..execution.notebook import notebook_env, output_notebook_path, run_notebook
         from ..store.db import default_db_url
-        from .http_recorder import record_url
 
         recorder = get_recorder()
         recorder.set_state("flow", flow_run_id, Running(), 1)
         recorder.flush()
         source = root_dir / entrypoint
-        out = outputs_dir / flow_run_id / Path(entrypoint).name
+        out = output_notebook_path(outputs_dir, flow_run_id, entrypoint)
         # the kernel records like this process: into the database, or to the server over HTTP
-        db_url = None if record_url() else str(default_db_url())
+        mine = RunEnvironment.current()
+        db_url = None if mine.records_over_http() else str(default_db_url())
         env = notebook_env(source, parameters, flow_run_id, db_url)
         try:
             run_notebook(source, parameters, out, env)
@@ -111,11 +112,15 @@ def _execute(
             recorder.flush()
             print(str(exc), file=sys.stderr)
             return 1
-        recorder.set_state("flow", flow_run_id, Completed(message=f"output: {out}"), 1)
+        recorder.set_state("flow", flow_run_id, Completed(), 1)
         recorder.flush()
         return 0
     from ..core.engine import run_flow
+    from ..execution.inspect_flow import names_stdlib
 
+    if names_stdlib(entrypoint):  # (the server refuses these; a deployment made before did not)
+        print(f"refusing to run {entrypoint!r}: it names the standard library", file=sys.stderr)
+        return 2
     try:
         flow = load_flow(entrypoint, root_dir)
     except FlowsError as exc:

@@ -12,35 +12,31 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 from typing import Any
 
 from ..core.record_codec import encode
 from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.run_environment import RunEnvironment
 from ..core.states import State
 
-__all__ = ["HttpRecorder", "RECORD_URL_ENV", "RECORD_TOKEN_ENV", "record_url", "from_environment"]
+__all__ = ["HttpRecorder", "record_url", "from_environment"]
 
 logger = logging.getLogger(__name__)
-
-RECORD_URL_ENV = "JUPYTER_FLOWS_RECORD_URL"
-RECORD_TOKEN_ENV = "JUPYTER_FLOWS_RECORD_TOKEN"
-#: where a process records when it has a database (``store.db.DB_URL_ENV``; not imported, to
-#: keep this module free of SQL)
-_DB_URL_ENV = "JUPYTER_FLOWS_DB_URL"
 
 
 def record_url() -> str | None:
     """The server this process records through: set by a worker, and no database URL given."""
-    url = os.environ.get(RECORD_URL_ENV)
-    return url if url and not os.environ.get(_DB_URL_ENV) else None
+    env = RunEnvironment.current()
+    return env.record_url if env.records_over_http() else None
 
 
 def from_environment() -> HttpRecorder | None:
     """An ``HttpRecorder`` when ``record_url()`` says so."""
-    url = record_url()
-    return HttpRecorder(url, os.environ.get(RECORD_TOKEN_ENV, "")) if url else None
+    env = RunEnvironment.current()
+    if not env.records_over_http():
+        return None
+    return HttpRecorder(str(env.record_url), env.record_token or "")
 
 
 class HttpRecorder:
@@ -54,9 +50,9 @@ class HttpRecorder:
         batch: int = 1000,
         max_kept: int = 200_000,
     ):
-        from .clients import HttpClient  # here: the check above stays free of urllib
+        from ..client.http import FlowsClient  # here: the check above stays free of urllib
 
-        self.client = HttpClient(url, token)
+        self.client = FlowsClient(url, token)
         self.interval = interval
         self.batch = batch
         self.max_kept = max_kept
@@ -91,7 +87,7 @@ class HttpRecorder:
 
     def flush(self) -> None:
         """Send everything recorded so far; kept for later if the server does not answer."""
-        from .clients import WorkerClientError
+        from ..client.http import ClientError
 
         with self._send_lock:
             while True:
@@ -100,8 +96,8 @@ class HttpRecorder:
                 if not items:
                     return
                 try:
-                    verdict = self.client._call("POST", "records", {"items": items})
-                except WorkerClientError as exc:
+                    verdict = self.client.post_records(items)
+                except ClientError as exc:
                     with self._lock:
                         self._items[:0] = items
                     if not self._warned:
@@ -109,8 +105,11 @@ class HttpRecorder:
                         logger.warning("runs are not recorded on the server yet: %s", exc)
                     return
                 self._warned = False
-                for run_id, refused in ((verdict or {}).get("rejected") or {}).items():
-                    self._rejected[run_id] = (refused.get("type", ""), refused.get("name"))
+                for run_id, refused in verdict.rejected.items():
+                    self._rejected[run_id] = (refused.type, refused.name)
+                for dropped in verdict.dropped:
+                    logger.error("the server's database refused a %s record of run %s: %s",
+                                 dropped.what, dropped.run_id, dropped.reason)  # fmt: skip
 
     def rejected(self, run_id: str) -> tuple[str, str | None] | None:
         """``(state type, name)`` the run is in, if the server refused a state of it."""

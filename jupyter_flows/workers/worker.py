@@ -6,7 +6,7 @@ Cancellation: a run the server marks Cancelling has its process group terminated
 then KILL after ``grace``), then it ends Cancelled; a run the server ended (Crashed) is
 stopped the same way. ``stop()`` (SIGTERM for ``jupyter flows worker``) stops claiming,
 gives running runs ``grace`` seconds, then terminates them and reports them Crashed. A
-server that refuses the worker's token stops it with ``WorkerAuthError``.
+server that refuses the worker's token stops it with ``AuthError``.
 """
 
 from __future__ import annotations
@@ -25,15 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..client.http import AuthError, ClientError, StateConflict
+from ..core.run_environment import RunEnvironment
 from ..core.state_policy import FINAL_VALUES as FINAL
-from .clients import StateConflict, WorkerAuthError, WorkerClientError
+from ..orchestration.schemas import ClaimedRun
+from .clients import WorkerClient
 from .run_guard import EXIT_FENCED
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "run_environment"]
 
 logger = logging.getLogger(__name__)
 #: Log lines sent per request (every line is sent, in order, in batches of this size).
 LOG_BATCH = 1000
+#: Longest wait between two rounds while they fail (the server or its database is away).
+MAX_BACKOFF = 30.0
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 #: "[IPKernelApp] WARNING | ..." (Jupyter apps), "12:00:01.234 | ERROR   | ..." (run logs)
@@ -51,12 +56,27 @@ def log_line(line: str) -> dict[str, Any] | None:
     return {"level": level, "message": line}
 
 
+def run_environment(base: RunEnvironment | None = None) -> RunEnvironment:
+    """What a worker's run processes receive of its own environment: where to record (and
+    its data directory), nothing else of it (not its server URL and token)."""
+    mine = base or RunEnvironment.current()
+    return RunEnvironment(
+        db_url=mine.db_url,
+        record_url=mine.record_url,
+        record_token=mine.record_token,
+        record=mine.record,
+        home=mine.home,
+    )
+
+
 @dataclass
 class _Child:
     run_id: str
     process: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    #: when the run was first seen in a final state while its process still ran
+    ended_at: float | None = None
 
 
 class Worker:
@@ -64,7 +84,7 @@ class Worker:
 
     def __init__(
         self,
-        client: Any,
+        client: WorkerClient,
         pool: str = "default",
         name: str | None = None,
         limit: int = 1,
@@ -73,7 +93,7 @@ class Worker:
         root_dir: Path | None = None,
         outputs_dir: Path | None = None,
         grace: float = 10.0,
-        env: dict[str, str] | None = None,
+        run_env: RunEnvironment | None = None,
     ):
         self.client = client
         self.pool = pool
@@ -82,21 +102,24 @@ class Worker:
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
         self.root_dir = Path(root_dir or Path.cwd())
-        self.outputs_dir = Path(outputs_dir or self.root_dir / ".jupyter-flows-outputs")
+        self.outputs_dir = Path(outputs_dir or self.root_dir / ".jupyter-flows-outputs").absolute()
         self.grace = grace
-        self.env = env
+        #: what each run process receives (never this worker's own server token)
+        self.run_env = run_env or run_environment()
         self.children: dict[str, _Child] = {}
         self._stop = threading.Event()
         self._last_heartbeat = -float("inf")
         self._beat_lock = threading.Lock()
-        self._auth_error: WorkerAuthError | None = None
+        self._auth_error: AuthError | None = None
+        #: why the last round failed (``None``: it did not)
+        self.last_error: str | None = None
 
     @classmethod
     def over_http(cls, url: str, token: str, pool: str = "default", **kwargs: Any) -> Worker:
         """A worker of the server at ``url`` (``Authorization: token TOKEN``)."""
-        from .clients import HttpClient
+        from ..client.http import FlowsClient
 
-        return cls(HttpClient(url, token), pool, **kwargs)
+        return cls(FlowsClient(url, token), pool, **kwargs)
 
     def stop(self) -> None:
         self._stop.set()
@@ -110,19 +133,34 @@ class Worker:
         logger.info("worker %s polls pool %r", self.name, self.pool)
         beating = threading.Thread(target=self._beat, name="jupyter-flows-heartbeat", daemon=True)
         try:
-            self._heartbeat_if_due()  # a refused token stops the worker here, at once
+            try:
+                self._heartbeat_if_due()  # a refused token stops the worker here, at once
+            except AuthError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the server may come (back) later
+                logger.warning("worker %s: heartbeat: %s", self.name, exc)
             beating.start()
+            failures = 0
             while not self._stop.is_set():
                 if self._auth_error is not None:
                     raise self._auth_error
                 try:
                     self.tick()
-                except WorkerAuthError:
+                except AuthError:
                     raise
-                except WorkerClientError as exc:
-                    logger.warning("worker %s: %s", self.name, exc)
-                self._stop.wait(self.poll_interval)
-        except WorkerAuthError as exc:
+                except Exception as exc:  # noqa: BLE001 - a worker outlives a bad round
+                    failures += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    if isinstance(exc, ClientError):
+                        logger.warning("worker %s: %s", self.name, exc)
+                    else:  # e.g. the embedded worker's database is away
+                        logger.exception("worker %s: round failed", self.name)
+                else:
+                    failures, self.last_error = 0, None
+                # back off while rounds fail: 1, 2, 4... poll intervals, at most 30 s
+                backoff = min(self.poll_interval * 2 ** min(failures, 10), MAX_BACKOFF)
+                self._stop.wait(max(self.poll_interval, backoff if failures else 0))
+        except AuthError as exc:
             logger.error("worker %s stops: %s", self.name, exc)
             raise
         finally:
@@ -132,10 +170,10 @@ class Worker:
         while not self._stop.wait(min(1.0, self.heartbeat_interval / 2)):
             try:
                 self._heartbeat_if_due()
-            except WorkerAuthError as exc:
+            except AuthError as exc:
                 self._auth_error = exc
                 return
-            except WorkerClientError as exc:
+            except Exception as exc:  # noqa: BLE001 - keep beating once the server is back
                 logger.warning("worker %s: heartbeat: %s", self.name, exc)
 
     def _heartbeat_if_due(self) -> None:
@@ -146,7 +184,7 @@ class Worker:
                 return
             reply = self.client.heartbeat(self.pool, self.name)
             self._last_heartbeat = now
-            timeout = reply.get("heartbeat_timeout") if isinstance(reply, dict) else None
+            timeout = reply.heartbeat_timeout
             if timeout and self.heartbeat_interval > timeout / 4:
                 self.heartbeat_interval = timeout / 4
                 logger.info("worker %s heartbeats every %.2g s", self.name, timeout / 4)
@@ -158,11 +196,13 @@ class Worker:
         self._cancel_requested()
         free = self.limit - len(self.children)
         if free > 0 and not self._stop.is_set():
-            for claimed in self.client.claim(self.pool, self.name, free):
-                self._start(claimed["flow_run"], claimed["deployment"])
+            claims = self.client.claim(self.pool, self.name, free, str(self.outputs_dir))
+            for claimed in claims:
+                self._start(claimed)
 
-    def _start(self, run: dict[str, Any], deployment: dict[str, Any]) -> None:
-        run_id = run["id"]
+    def _start(self, claimed: ClaimedRun) -> None:
+        run, deployment = claimed.flow_run, claimed.deployment
+        run_id = run.id
         args = [
             sys.executable,
             "-m",
@@ -170,17 +210,17 @@ class Worker:
             "--flow-run-id",
             run_id,
             "--flow-run-name",
-            str(run.get("name") or ""),
+            run.name or "",
             "--entrypoint",
-            deployment["entrypoint"],
+            deployment.entrypoint,
             "--parameters",
-            json.dumps(run.get("parameters") or {}),
+            json.dumps(run.parameters or {}, default=str),
             "--root",
             str(self.root_dir),
             "--output",
             str(self.outputs_dir),
         ]
-        env = dict(self.env if self.env is not None else os.environ)
+        env = self.run_env.child_env()
         process = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
@@ -215,7 +255,7 @@ class Worker:
         for i in range(0, len(records), LOG_BATCH):
             try:
                 self.client.append_logs(child.run_id, records[i : i + LOG_BATCH])
-            except WorkerClientError as exc:
+            except ClientError as exc:
                 logger.warning("could not send logs of %s (kept): %s", child.run_id, exc)
                 kept = [r["message"] for r in records[i:]]
                 del child.lines[:taken]
@@ -225,13 +265,12 @@ class Worker:
 
     def _report(self, run_id: str, type_: str, name: str, message: str | None) -> None:
         """Propose a state; the state policy refusing it (the run ended) is no error."""
+        body = {"type": type_, "name": name, "message": message, "worker": self.name}
         try:
-            self.client.set_state(
-                run_id, {"type": type_, "name": name, "message": message, "worker": self.name}
-            )
+            self.client.set_state(run_id, body)
         except StateConflict as exc:
             logger.info("run %s: %s not recorded: %s", run_id, name, exc)
-        except WorkerClientError as exc:
+        except ClientError as exc:
             logger.warning("could not report %s for %s: %s", name, run_id, exc)
 
     def _reap(self) -> None:
@@ -250,18 +289,27 @@ class Worker:
             elif code == EXIT_FENCED or self._state_of(run_id) == "CANCELLING":
                 self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
             else:
-                self._report(run_id, "FAILED", "Failed", f"run process exited with code {code}")
+                message = f"run process exited with code {code}"
+                self._report(run_id, "FAILED", "Failed", message)
 
     def _state_of(self, run_id: str) -> str | None:
         try:
-            return self.client.read_run_state(run_id).get("state_type")
-        except WorkerClientError:
+            return self.client.read_run_state(run_id).state_type
+        except ClientError:
             return None
 
     def _cancel_requested(self) -> None:
-        """Stop the runs the server is cancelling (then Cancelled) or has ended (Crashed)."""
+        """Stop the runs the server is cancelling (then Cancelled) or has ended (Crashed).
+
+        A run in a final state whose process still runs is most often one that recorded its
+        own end and is exiting: it gets ``grace`` seconds to do so before it is stopped.
+        """
         for run_id, child in list(self.children.items()):
             state = self._state_of(run_id)
+            if state in FINAL:
+                child.ended_at = child.ended_at or time.monotonic()
+                if time.monotonic() - child.ended_at < self.grace:
+                    continue
             if state == "CANCELLING" or state in FINAL:
                 self._terminate(child)
                 del self.children[run_id]

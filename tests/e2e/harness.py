@@ -77,7 +77,7 @@ class Env:
         self.server.wait(timeout=30)
 
     def start_worker(
-        self, token: str = TOKEN, name: str = "w1", **popen: Any
+        self, token: str = TOKEN, name: str = "w1", *options: str, **popen: Any
     ) -> subprocess.Popen[Any]:
         worker = subprocess.Popen(
             [
@@ -97,6 +97,7 @@ class Env:
                 name,
                 "--grace",
                 "1",
+                *options,
             ],
             **(
                 {"env": self.env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}

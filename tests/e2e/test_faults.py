@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.helpers import wait, write_notebook
 
 SLOW_FLOW = """
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from jupyter_flows import flow, task
 
@@ -185,6 +187,61 @@ class TestWorkerToken:
         _, error = worker.communicate(timeout=60)
         assert worker.returncode == 2
         assert "refused this token (HTTP 403" in error and "--token" in error
+
+
+class TestServerRestart:
+    def test_restart_with_a_running_run_and_due_schedules(self, faults: Env) -> None:
+        """A worker's run outlives a restart of its server (its records wait, its heartbeats
+        resume); the runs of the server's own embedded worker end Crashed with a reason;
+        schedules that fall due while it is down run once it is back, without duplicates."""
+        faults.start_server(embedded_worker=True)
+        assert faults.cli("pools", "create", "remote").returncode == 0
+        faults.start_worker("e2e-token", "w1", "--limit", "2", "--pool", "remote")
+        marker = faults.root / "done.txt"
+        remote = faults.cli(
+            "deploy", "slow.py:slow", "--name", "remote-slow", "--pool", "remote",
+            "--param=seconds=15", f"--param=marker={marker}",
+        )  # fmt: skip
+        assert remote.returncode == 0, remote.stderr
+        assert faults.cli("run", "remote-slow").returncode == 0
+        remote_id = faults.runs(faults.get("deployments/remote-slow")["id"])[0]["id"]
+        local_id = deploy_and_run(faults, "slow.py:slow", "local-slow", seconds=60)
+        every = faults.cli("deploy", "etl.py:etl", "--name", "every3", "--interval", "3",
+                           "--pool", "remote", "--param", "n=1")  # fmt: skip
+        assert every.returncode == 0, every.stderr
+        wait(lambda: faults.state(remote_id) == "Running", 90, "the remote run to start")
+        wait(lambda: faults.state(local_id) == "Running", 90, "the embedded worker's run")
+        local_pids = [p.pid for p in processes_of(local_id)]
+
+        faults.stop_server()
+        time.sleep(4)  # schedules fall due; the remote run goes on without its server
+        restarted = datetime.now(timezone.utc)
+        faults.start_server(embedded_worker=True)
+
+        wait(lambda: faults.state(remote_id) == "Completed", 90, "the remote run to finish")
+        assert marker.read_text() == "finished"
+        assert history(faults, remote_id) == ["Scheduled", "Pending", "Running", "Completed"]
+        assert tasks(faults, remote_id) == {"nap": "Completed"}
+        assert history(faults, local_id) == ["Scheduled", "Pending", "Running", "Crashed"]
+        local = faults.get(f"flow_runs/{local_id}")
+        assert "shut down" in local["state_message"], local["state_message"]
+        assert not alive(local_pids)
+
+        every3 = faults.get("deployments/every3")["id"]
+
+        def ran_after_restart() -> list[dict[str, Any]]:
+            return [
+                r for r in faults.runs(every3)
+                if r["state_name"] == "Completed"
+                and datetime.fromisoformat(r["start_time"]) > restarted
+            ]  # fmt: skip
+
+        wait(lambda: len(ran_after_restart()) >= 2, 90, "scheduled runs after the restart")
+        runs = faults.runs(every3)
+        times = [r["expected_start_time"] for r in runs]
+        assert len(times) == len(set(times))  # no duplicates
+        assert not [r for r in runs if r["state_name"] in ("Crashed", "Failed")], runs
+        print(f"restart: remote run {history(faults, remote_id)}, {len(runs)} scheduled runs")
 
 
 class TestTwoServers:

@@ -158,3 +158,11 @@ class TestArguments:
             "--flow-run-id", "a" * 32, "--entrypoint", "gone.py:etl", "--output", "out"
         )
         assert result.returncode == 2 and "gone.py" in result.stderr
+
+    def test_a_standard_library_entrypoint_is_refused_exit_2(self, project: Project) -> None:
+        result = project.execute(
+            "--flow-run-id", "a" * 32, "--entrypoint", "os:system", "--parameters",
+            '{"command": "echo pwned"}', "--output", "out",
+        )  # fmt: skip
+        assert result.returncode == 2 and "standard library" in result.stderr
+        assert "pwned" not in result.stdout

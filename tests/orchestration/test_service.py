@@ -129,12 +129,20 @@ class TestRuns:
 
     def test_pause_stops_claims(self, service: OrchestrationService) -> None:
         dep = deploy(service)
-        service.run_deployment(dep, CreateDeploymentRun())
+        manual = service.run_deployment(dep, CreateDeploymentRun())
         service.set_work_pool_paused("default", True)
         assert service.claim_runs("default", "w", 1) == []
         service.set_work_pool_paused("default", False)
+        due = datetime.now(timezone.utc) - timedelta(seconds=1)
+        auto = service.create_scheduled_run(dep, due)
+        assert auto is not None
         service.set_deployment_paused(dep, True)
-        assert service.claim_runs("default", "w", 1) == []
+        # as on Prefect: its waiting auto-scheduled run is deleted, its ad-hoc run still runs
+        assert service.create_scheduled_run(dep, due + timedelta(seconds=1)) is None
+        claimed = service.claim_runs("default", "w", 5)
+        assert [c.flow_run.id for c in claimed] == [manual.id]
+        with pytest.raises(NotFound):
+            service.read_run_state(auto)
 
     def test_concurrency_limit(self, service: OrchestrationService) -> None:
         service.create_work_pool(CreateWorkPool(name="small", concurrency_limit=1))

@@ -53,8 +53,12 @@ OPERATIONS = {
 
 _EXECUTE = ("/run", "/cancel", "/claim", "/state", "/logs/append", "/workers/heartbeat")
 _READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
-#: arming or firing automations starts runs: execute, like "run now"
+#: arming or firing automations starts runs: execute, like "run now"; so does creating,
+#: changing or resuming a deployment (code that workers will run, maybe on a schedule)
 _STARTS_RUNS = {
+    ("POST", "deployments"),
+    ("PATCH", "deployments/{}"),
+    ("POST", "deployments/{}/resume"),
     ("POST", "events"),
     ("POST", "automations"),
     ("PATCH", "automations/{}"),

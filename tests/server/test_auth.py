@@ -118,6 +118,41 @@ class TestAuthorization:
         flows_authorizer.permissions = {"actions": ALL, "resources": ["jupyter_flows"]}
         status, cancelled = await api("flow_runs", run["id"], "cancel", method="POST", body="")
         assert (status, cancelled["state_name"]) == (200, "Cancelled")
+
         status, page = await api("flow_runs", params={"deployment_id": dep["id"]})
         assert [r["id"] for r in page["items"]] == [run["id"]]  # the refused run was not created
         assert json.dumps(flows_authorizer.mismatches) == "[]"
+
+    async def test_write_without_execute_cannot_make_code_run(
+        self, api: Any, flows_authorizer: Any, jp_root_dir: Any
+    ) -> None:
+        """A deployment is code that workers run: creating, changing or resuming one, or an
+        automation that runs one, needs "execute" (e.g. ``os:system`` on a schedule)."""
+        write_notebook(jp_root_dir / "etl.ipynb", "n = 3")
+        flows_authorizer.permissions = {"actions": ALL, "resources": ["jupyter_flows"]}
+        status, _ = await api(
+            "deployments", method="POST", body={"name": "etl", "entrypoint": "etl.ipynb"}
+        )
+        assert status == 201
+        flows_authorizer.permissions = {
+            "actions": ["read", "write"],
+            "resources": ["jupyter_flows"],
+        }
+        every_second = {
+            "name": "x",
+            "entrypoint": "etl.ipynb",
+            "schedules": [{"cron": "* * * * *"}],
+        }
+        for method, path, body in (
+            ("POST", ("deployments",), every_second),
+            ("PATCH", ("deployments", "etl"), {"schedules": [{"interval_seconds": 60}]}),
+            ("POST", ("deployments", "etl", "resume"), {}),
+            ("POST", ("deployments", "etl", "run"), {}),
+        ):
+            status, reply = await api(*path, method=method, body=body)
+            assert status == 403 and "execute" in reply["message"], (method, path, reply)
+        status, _ = await api("deployments", "etl", "pause", method="POST", body="")
+        assert status == 200  # stopping schedules is a plain write
+        status, listed = await api("deployments")
+        assert [d["name"] for d in listed["items"]] == ["etl"]
+        assert listed["items"][0]["schedules"] == []

@@ -10,8 +10,8 @@ import pytest
 
 from jupyter_flows import deploy, flow
 from jupyter_flows.client.deploy import entrypoint_of
+from jupyter_flows.client.http import ClientError
 from jupyter_flows.exceptions import FlowDefinitionError
-from jupyter_flows.workers.clients import WorkerClientError
 
 
 @flow
@@ -52,7 +52,7 @@ class TestDeployHelper:
         assert created["parameters"] == {"n": 2} and created["next_run_time"]
         status, listed = await api("deployments")
         assert [d["name"] for d in listed["items"]] == ["every-hour"]
-        with pytest.raises(WorkerClientError, match="HTTP 400.*'m'"):
+        with pytest.raises(ClientError, match="HTTP 400.*'m'"):
             await asyncio.to_thread(
                 deploy, "job.py:job", "bad", parameters={"m": 1}, url=url, token=token
             )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from jupyter_flows.client.http import FlowsClient
 from jupyter_flows.core import settings
-from jupyter_flows.workers.clients import HttpClient
 from jupyter_flows.workers.http_recorder import HttpRecorder
 from tests.server.conftest import demo
 
@@ -60,7 +60,7 @@ async def test_records_wait_for_an_unreachable_server(
         run_id = await asyncio.to_thread(_run_demo, recorder, 4)  # flush fails: kept
         status, _ = await api("flow_runs", run_id)
         assert status == 404
-        recorder.client = HttpClient(*_server(jp_serverapp, jp_http_port, jp_base_url))
+        recorder.client = FlowsClient(*_server(jp_serverapp, jp_http_port, jp_base_url))
         await asyncio.to_thread(recorder.flush)
     finally:
         await asyncio.to_thread(recorder.close)
@@ -98,3 +98,30 @@ def test_log_lines_beyond_the_limit_are_dropped_while_away() -> None:
         assert [i["op"] for i in recorder._items] == ["log", "log", "log", "set_state"]
     finally:
         recorder._closed = True  # nothing to send to: do not wait for the unreachable server
+
+
+async def test_a_record_the_database_refuses_is_reported_and_blocks_nothing(api: Any) -> None:
+    from jupyter_flows.core.record_codec import encode
+    from jupyter_flows.core.states import Running
+    from tests.store import builders as b
+
+    flow = b.flow_run()
+    good, bad = b.task_run(flow.id, "good"), b.task_run(flow.id, "bad")
+    bad.name = "bad-\udc80"  # a lone surrogate: no database stores it
+    first = [
+        encode("flow_run_created", flow),
+        encode("set_state", "flow", flow.id, Running(), 1),
+        encode("task_run_created", good),
+        encode("task_run_created", bad),
+    ]
+    status, reply = await api("records", method="POST", body={"items": first})
+    assert status == 200, reply
+    assert [(d["what"], d["run_id"]) for d in reply["dropped"]] == [("task_run", bad.id)]
+    later = b.task_run(flow.id, "later")
+    status, reply = await api(
+        "records", method="POST", body={"items": [encode("task_run_created", later)]}
+    )
+    assert status == 200 and reply["dropped"] == [], reply
+    status, run = await api("flow_runs", flow.id)
+    assert sorted(t["task_name"] for t in run["task_runs"]) == ["good", "later"]
+    assert run["state_name"] == "Running"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,21 @@ class TestReadRoutes:
         assert b"api-demo" in md.body and b"<html" not in md.body.lower()
 
 
-async def _notebook_run(api: Any, root: Path, outputs: Path, message: str | None) -> str:
-    """A notebook deployment's run, claimed and Completed with ``message`` by worker w."""
+async def _notebook_run(api: Any, root: Path, outputs: Path) -> str:
+    """A notebook deployment's run, claimed by worker w (which writes executed notebooks
+    into ``outputs``), and Completed."""
     write_notebook(root / "nb.ipynb", "n = 1", "print(n * 2)")
     status, dep = await api(
         "deployments", method="POST", body={"name": "nb", "entrypoint": "nb.ipynb"}
     )
     assert status == 201, dep
     status, run = await api("deployments", "nb", "run", method="POST", body={})
-    await api("work_pools", "default", "claim", method="POST", body={"worker": "w"})
-    done = {"type": "COMPLETED", "name": "Completed", "message": message, "worker": "w"}
+    claim = {"worker": "w", "outputs_dir": str(outputs)}
+    status, claimed = await api("work_pools", "default", "claim", method="POST", body=claim)
+    assert status == 200 and claimed["items"][0]["flow_run"]["output_path"] == str(
+        outputs / run["id"] / "nb.ipynb"
+    )
+    done = {"type": "COMPLETED", "name": "Completed", "worker": "w"}
     status, _ = await api("flow_runs", run["id"], "state", method="POST", body=done)
     assert status == 200
     return str(run["id"])
@@ -98,7 +104,7 @@ class TestOutputNotebook:
         self, api: Any, jp_fetch: Any, jp_root_dir: Path, tmp_path: Path
     ) -> None:
         outputs = tmp_path / "outputs"
-        run_id = await _notebook_run(api, jp_root_dir, outputs, None)
+        run_id = await _notebook_run(api, jp_root_dir, outputs)
         status, body = await api("flow_runs", run_id, "output")
         assert status == 404 and "no output notebook" in body["message"]
         (outputs / run_id).mkdir(parents=True)
@@ -115,12 +121,31 @@ class TestOutputNotebook:
     async def test_output_outside_the_output_and_root_dirs_is_not_served(
         self, api: Any, jp_root_dir: Path, tmp_path: Path
     ) -> None:
-        secret = tmp_path / "elsewhere" / "secret.ipynb"
-        secret.parent.mkdir()
-        write_notebook(secret, None, "password = 1")
-        run_id = await _notebook_run(api, jp_root_dir, tmp_path / "outputs", f"output: {secret}")
+        elsewhere = tmp_path / "elsewhere"  # a worker's outputs the server must not serve
+        run_id = await _notebook_run(api, jp_root_dir, elsewhere)
+        (elsewhere / run_id).mkdir(parents=True)
+        write_notebook(elsewhere / run_id / "nb.ipynb", None, "password = 1")
+        status, run = await api("flow_runs", run_id)
+        assert run["output_path"] == str(elsewhere / run_id / "nb.ipynb")
         status, body = await api("flow_runs", run_id, "output")
         assert status == 404, body
+
+    async def test_the_output_path_is_a_column_of_the_run(
+        self, api: Any, jp_root_dir: Path
+    ) -> None:
+        outputs = jp_root_dir / "results"  # under the root, not the server's outputs dir
+        run_id = await _notebook_run(api, jp_root_dir, outputs)
+        out = outputs / run_id / "nb.ipynb"
+        out.parent.mkdir(parents=True)
+        write_notebook(out, "n = 1", "print('from the worker')")
+        status, run = await api("flow_runs", run_id)
+        assert status == 200
+        assert run["output_path"] == str(out)
+        assert run["state_name"] == "Completed" and run["state_message"] is None
+        _, page = await api("flow_runs")
+        assert [r["output_path"] for r in page["items"] if r["id"] == run_id] == [str(out)]
+        status, served = await api("flow_runs", run_id, "output")
+        assert status == 200 and "from the worker" in json.dumps(served)
 
 
 class TestBadInput:

@@ -110,6 +110,29 @@ class TestMigrations:
         finally:
             engine.dispose()
 
+    def test_0004_moves_the_output_path_out_of_the_state_message(self, db_url: str) -> None:
+        from alembic import command
+
+        engine = create_db_engine(db_url)
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "0003")
+                for run_id, message in (("a", "output: /out/a/nb.ipynb"), ("b", "all good")):
+                    conn.exec_driver_sql(
+                        "INSERT INTO flow_run (id, name, flow_name, parameters, tags, created,"
+                        " run_count, total_run_time, state_message) VALUES"
+                        f" ('{run_id}', 'r', 'f', '{{}}', '[]', CURRENT_TIMESTAMP, 0, 0,"
+                        f" '{message}')"
+                    )
+            upgrade(engine)
+            with engine.connect() as conn:
+                rows = conn.exec_driver_sql(
+                    "SELECT id, output_path FROM flow_run ORDER BY id"
+                ).fetchall()
+            assert [tuple(r) for r in rows] == [("a", "/out/a/nb.ipynb"), ("b", None)]
+        finally:
+            engine.dispose()
+
     def test_head_constant_is_the_newest_revision(self) -> None:
         assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_flows.core.run_environment import RunEnvironment
 from jupyter_flows.orchestration.schemas import CreateDeployment, CreateDeploymentRun
 from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
@@ -47,7 +47,6 @@ def setup(tmp_path: Path) -> Iterator[tuple[OrchestrationService, Worker, str]]:
     url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
     engine = open_store(url)
     service = OrchestrationService(engine, root, tmp_path / "outputs")
-    env = dict(os.environ, JUPYTER_FLOWS_DB_URL=url)
     worker = Worker(
         LocalClient(service),
         "default",
@@ -55,7 +54,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[OrchestrationService, Worker, str]]:
         limit=2,
         root_dir=root,
         outputs_dir=tmp_path / "outputs",
-        env=env,
+        run_env=RunEnvironment(db_url=url),
         grace=2,
     )
     try:
@@ -109,6 +108,8 @@ class TestWorker:
         assert run.parameters["n"] == 5
         out = tmp_path / "outputs" / run_id / "tasks.ipynb"
         assert "total 10" in out.read_text()  # parameters were injected
+        assert run.output_path == str(out)  # the worker's report, in a column
+        assert run.state_message is None
         logs = service.runs.read_logs(run_id)
         assert not any("without encryption" in log.message for log in logs)
 
@@ -118,6 +119,7 @@ class TestWorker:
         run = run_until(worker, service, run_id, {"Completed", "Failed"})
         assert run.state_name == "Failed"
         assert "cell exploded" in (run.state_message or "")
+        assert run.output_path and "cell exploded" in Path(run.output_path).read_text()
 
     def test_cancel_stops_a_running_run(self, setup: Any) -> None:
         service, worker, _ = setup

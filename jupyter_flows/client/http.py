@@ -1,0 +1,216 @@
+"""``FlowsClient``: the one HTTP client of a jupyter-flows server's REST API.
+
+The CLI, workers, run processes, ``deploy()`` and the kernel's magics talk to a server only
+through it. Replies are validated into the same pydantic models the server answers with, so
+a field the server renames fails here, loudly, not three modules later. Errors:
+``AuthError`` (401/403: the token is refused, retrying will not help), ``StateConflict``
+(409: the state policy refused a proposed state) and ``ClientError`` (anything else,
+including an unreachable server).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ..orchestration.schemas import (
+    ClaimedRun,
+    DescribeAutomation,
+    DescribeDeployment,
+    DescribeEvent,
+    DescribeRunState,
+    DescribeWorker,
+    DescribeWorkPool,
+    RecordsVerdict,
+)
+from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail
+
+__all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
+
+M = TypeVar("M", bound=BaseModel)
+#: a request body: one of the API's models, or the same fields as a mapping
+Body = BaseModel | Mapping[str, Any]
+
+
+class ClientError(Exception):
+    """The server refused a request or could not be reached."""
+
+
+class AuthError(ClientError):
+    """The server does not accept this client's token (HTTP 401/403): retrying won't help."""
+
+
+class StateConflict(ClientError):
+    """The state policy refused a proposed state (HTTP 409): the run is not where we thought."""
+
+
+def _json(body: Body | None) -> bytes | None:
+    if body is None:
+        return None
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(exclude_unset=True).encode()
+    return json.dumps(dict(body), default=str).encode()
+
+
+class FlowsClient:
+    """The REST API of a Jupyter server with jupyter-flows (``Authorization: token``)."""
+
+    def __init__(self, url: str, token: str, timeout: float = 30.0):
+        self.url = url.rstrip("/")
+        self.base = self.url + "/jupyter-flows/api/"
+        self.token = token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:  # never the token
+        return f"FlowsClient({self.url!r})"
+
+    # -- transport ---------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Body | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """One call; the decoded JSON reply (``None`` for 204)."""
+        target = self.base + path
+        if query:
+            given = {k: v for k, v in query.items() if v is not None}
+            target += "?" + urllib.parse.urlencode(given)
+        request = urllib.request.Request(target, data=_json(body), method=method)
+        request.add_header("Authorization", f"token {self.token}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise self._error(method, path, exc) from None
+        except OSError as exc:
+            raise ClientError(f"{method} {path}: {exc}") from None
+        return json.loads(text) if text else None
+
+    def _error(self, method: str, path: str, exc: urllib.error.HTTPError) -> ClientError:
+        detail = exc.read().decode(errors="replace")
+        try:
+            detail = json.loads(detail).get("message", detail)
+        except (ValueError, AttributeError):
+            pass
+        if exc.code in (401, 403):
+            return AuthError(
+                f"the server at {self.url} refused this token (HTTP {exc.code} on "
+                f"{method} {path}: {detail}): check --token / JUPYTER_FLOWS_TOKEN and that "
+                "the user may execute runs"
+            )
+        error = StateConflict if exc.code == 409 else ClientError
+        return error(f"{method} {path}: HTTP {exc.code}: {detail}")
+
+    def _model(self, model: type[M], method: str, path: str, body: Body | None = None) -> M:
+        return model.model_validate(self.request(method, path, body))
+
+    def _items(self, model: type[M], path: str, query: Mapping[str, Any] | None = None) -> list[M]:
+        reply = self.request("GET", path, query=query)
+        return [model.model_validate(item) for item in reply["items"]]
+
+    # -- server ------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``/health``: version, masked database URL, which services run."""
+        return dict(self.request("GET", "health"))
+
+    # -- flow runs ---------------------------------------------------------------------
+
+    def read_run(self, run_id: str) -> DescribeFlowRunDetail:
+        return self._model(DescribeFlowRunDetail, "GET", f"flow_runs/{run_id}")
+
+    def read_run_state(self, run_id: str) -> DescribeRunState:
+        """The light state view (what workers and run processes poll)."""
+        return self._model(DescribeRunState, "GET", f"flow_runs/{run_id}/state")
+
+    def set_state(self, run_id: str, body: Body) -> DescribeRunState:
+        """Propose a state (``UpdateRunState``); ``StateConflict`` if the policy refuses it."""
+        return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/state", body)
+
+    def cancel_run(self, run_id: str) -> DescribeRunState:
+        return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/cancel", {})
+
+    def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
+        self.request("POST", f"flow_runs/{run_id}/logs/append", {"items": lines})
+
+    def post_records(self, items: list[dict[str, Any]]) -> RecordsVerdict:
+        """What a run process recorded (``record_codec`` items); which runs' states were refused."""
+        reply = self.request("POST", "records", {"items": items})
+        return RecordsVerdict.model_validate(reply or {})
+
+    # -- deployments -------------------------------------------------------------------
+
+    def list_deployments(self) -> list[DescribeDeployment]:
+        return self._items(DescribeDeployment, "deployments", {"limit": 1000})
+
+    def create_deployment(self, body: Body) -> DescribeDeployment:
+        return self._model(DescribeDeployment, "POST", "deployments", body)
+
+    def delete_deployment(self, name: str) -> None:
+        self.request("DELETE", f"deployments/{name}")
+
+    def pause_deployment(self, name: str, paused: bool = True) -> DescribeDeployment:
+        verb = "pause" if paused else "resume"
+        return self._model(DescribeDeployment, "POST", f"deployments/{name}/{verb}", {})
+
+    def run_deployment(self, name: str, parameters: dict[str, Any]) -> DescribeFlowRun:
+        body = {"parameters": parameters}
+        return self._model(DescribeFlowRun, "POST", f"deployments/{name}/run", body)
+
+    # -- work pools and workers --------------------------------------------------------
+
+    def list_work_pools(self) -> list[DescribeWorkPool]:
+        return self._items(DescribeWorkPool, "work_pools")
+
+    def create_work_pool(self, body: Body) -> DescribeWorkPool:
+        return self._model(DescribeWorkPool, "POST", "work_pools", body)
+
+    def pause_work_pool(self, name: str, paused: bool = True) -> DescribeWorkPool:
+        verb = "pause" if paused else "resume"
+        return self._model(DescribeWorkPool, "POST", f"work_pools/{name}/{verb}", {})
+
+    def list_workers(self) -> list[DescribeWorker]:
+        return self._items(DescribeWorker, "workers")
+
+    def heartbeat(self, pool: str, worker: str) -> DescribeWorker:
+        body = {"worker": worker}
+        return self._model(DescribeWorker, "POST", f"work_pools/{pool}/workers/heartbeat", body)
+
+    def claim(
+        self, pool: str, worker: str, limit: int, outputs_dir: str | None = None
+    ) -> list[ClaimedRun]:
+        """Due runs of ``pool`` for ``worker``; notebook runs will write into ``outputs_dir``."""
+        body = {"worker": worker, "limit": limit, "outputs_dir": outputs_dir}
+        reply = self.request("POST", f"work_pools/{pool}/claim", body)
+        return [ClaimedRun.model_validate(item) for item in reply["items"]]
+
+    # -- automations and events --------------------------------------------------------
+
+    def list_automations(self) -> list[DescribeAutomation]:
+        return self._items(DescribeAutomation, "automations")
+
+    def create_automation(self, body: Body) -> DescribeAutomation:
+        return self._model(DescribeAutomation, "POST", "automations", body)
+
+    def update_automation(self, name: str, body: Body) -> DescribeAutomation:
+        return self._model(DescribeAutomation, "PATCH", f"automations/{name}", body)
+
+    def delete_automation(self, name: str) -> None:
+        self.request("DELETE", f"automations/{name}")
+
+    def list_events(self, event: str | None = None, limit: int = 100) -> list[DescribeEvent]:
+        """The newest ``limit`` events (named like the glob ``event``), newest first."""
+        return self._items(DescribeEvent, "events", {"event": event, "limit": limit})
+
+    def emit_event(self, body: Body) -> DescribeEvent:
+        return self._model(DescribeEvent, "POST", "events", body)
