@@ -15,7 +15,7 @@ from ..client.discovery import parse_params, server_address
 from ..client.http import ClientError, FlowsClient
 from ..core import state_policy
 
-__all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "PoolsApp"]
+__all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "RemoveRunsApp", "PoolsApp"]
 
 FINAL = state_policy.FINAL_VALUES
 T = TypeVar("T")
@@ -192,13 +192,37 @@ class CancelApp(_ServerApp):
         print(f"{run.id}: {run.state_name}")
 
 
+class RemoveRunsApp(_ServerApp):
+    """Delete flow runs (ended, or not started) with everything of theirs."""
+
+    name = "jupyter-flows-runs-rm"
+    description = "Delete flow runs that nothing runs, with their task runs, logs and outputs."
+    aliases = _aliases("RemoveRunsApp")
+
+    def start(self) -> None:
+        if not self.extra_args:
+            self.fail("give one or more flow run ids", 2)
+        client = self.client()
+        for run_id in self.extra_args:
+            self.call(client.delete_run, run_id)
+            print(f"removed {run_id}")
+
+
 class PoolsApp(_ServerApp):
-    """``jupyter flows pools ls|create NAME [--limit N]|pause NAME|resume NAME``."""
+    """``jupyter flows pools ls|create NAME [--limit N]|pause NAME|resume NAME|token NAME``."""
 
     name = "jupyter-flows-pools"
-    description = "List, create, pause or resume work pools."
+    description = (
+        "List, create, pause or resume work pools; print a token for one worker of a pool "
+        "(it may heartbeat, claim, report and record its own runs, nothing else)."
+    )
+    examples = (
+        "jupyter flows pools create gpu --limit 2\n"
+        "jupyter flows pools token gpu --worker gpu-1   # then: jupyter flows worker --token ..."
+    )
     limit = Int(0, config=True, help="Concurrency limit for create (0: none).")
-    aliases = _aliases("PoolsApp", limit="PoolsApp.limit")
+    worker = Unicode("", config=True, help="token: the worker's name.")
+    aliases = _aliases("PoolsApp", limit="PoolsApp.limit", worker="PoolsApp.worker")
 
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
@@ -212,8 +236,13 @@ class PoolsApp(_ServerApp):
                     f"limit={p.concurrency_limit or '-'} workers={','.join(mine) or '-'}"
                 )
             return
-        if action not in ("create", "pause", "resume") or len(rest) != 1:
-            self.fail("usage: jupyter flows pools ls|create|pause|resume NAME", 2)
+        if action not in ("create", "pause", "resume", "token") or len(rest) != 1:
+            self.fail("usage: jupyter flows pools ls|create|pause|resume|token NAME", 2)
+        if action == "token":
+            if not self.worker:
+                self.fail("token needs --worker NAME (the name the worker will run under)", 2)
+            print(self.call(self.client().worker_token, rest[0], self.worker).token)
+            return
         if action == "create":
             body: dict[str, Any] = {"name": rest[0]}
             if self.limit:

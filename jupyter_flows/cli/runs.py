@@ -15,17 +15,24 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     """List recent flow runs (newest first)."""
 
     name = "jupyter-flows-runs"
-    description = "List recent flow runs (ls), show one (show ID), or cancel one (cancel ID)."
+    description = (
+        "List recent flow runs (ls), show one (show ID), cancel one (cancel ID), or delete "
+        "runs that nothing runs (rm ID...)."
+    )
     examples = "jupyter flows runs --flow etl --limit 5\njupyter flows runs show RUN_ID"
     flow = Unicode("", config=True, help="Only runs of this flow.")
     state = Unicode("", config=True, help="Only runs in this state (type or name).")
     limit = Int(20, config=True, help="How many runs.")
     db_url = Unicode("", config=True, help="Run database URL (default: the embedded SQLite).")
+    url = Unicode("", config=True, help="cancel, rm: server URL (default: a running server).")
+    token = Unicode("", config=True, help="cancel, rm: server token.")
     aliases = {
         "flow": "RunsApp.flow",
         "state": "RunsApp.state",
         "limit": "RunsApp.limit",
         "db-url": "RunsApp.db_url",
+        "url": "RunsApp.url",
+        "token": "RunsApp.token",
     }
     flags: dict[str, Any] = {}
 
@@ -35,14 +42,17 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             self._ls()
         elif action == "show" and len(rest) == 1:
             self._show(rest[0])
-        elif action == "cancel" and len(rest) == 1:
-            from .orchestration import CancelApp
+        elif action in ("cancel", "rm") and (len(rest) == 1 or (action == "rm" and rest)):
+            from .orchestration import CancelApp, RemoveRunsApp
 
-            app = CancelApp(config=self.config)
-            app.extra_args = rest
+            app = (CancelApp if action == "cancel" else RemoveRunsApp)(config=self.config)
+            app.url, app.token, app.extra_args = self.url, self.token, rest
             app.start()
         else:
-            print("usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID", file=sys.stderr)
+            print(
+                "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | rm RUN_ID...",
+                file=sys.stderr,
+            )
             self.exit(2)
 
     def _ls(self) -> None:

@@ -66,12 +66,23 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         mine = RunEnvironment.current()
         if mine.db_url:
             _warn_if_other_database(client)  # runs record into that database themselves
-        else:  # runs record through the server
-            mine = mine.but(record_url=url, record_token=token)
+        else:  # runs record through the server, each with its run's own token
+            mine = mine.but(record_url=url, record_token=None)
+        pool, name = self.pool, self.worker_name or None
+        scoped = worker_token_claims(token)
+        if scoped is not None:  # a worker token names its pool and worker
+            pool, name = scoped
+            if (self.pool not in ("default", pool)) or (self.worker_name not in ("", name)):
+                print(
+                    f"jupyter flows worker: this token is worker {pool}/{name}'s; "
+                    f"not --pool {self.pool} --name {self.worker_name or '(default)'}",
+                    file=sys.stderr,
+                )
+                self.exit(2)
         worker = Worker(
             client,
-            self.pool,
-            name=self.worker_name or None,
+            pool,
+            name=name,
             limit=self.limit,
             poll_interval=self.poll_interval,
             root_dir=Path(self.root or os.getcwd()),
@@ -85,6 +96,25 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         except AuthError as exc:
             print(f"jupyter flows worker: {exc}", file=sys.stderr)
             self.exit(2)
+
+
+def worker_token_claims(token: str) -> tuple[str, str] | None:
+    """``(pool, worker)`` of a worker token (``jupyter flows pools token``), else ``None``.
+
+    Read only: the server checks the signature."""
+    import base64
+    import json
+
+    if not token.startswith("jf1."):
+        return None
+    claims = token[4:].partition(".")[0]
+    try:
+        values = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        if values.get("k") == "worker":
+            return str(values["p"]), str(values["w"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
 
 
 def _warn_if_other_database(client: FlowsClient) -> None:

@@ -26,6 +26,7 @@ from ..orchestration.schemas import (
     DescribeEvent,
     DescribeRunState,
     DescribeWorker,
+    DescribeWorkerToken,
     DescribeWorkPool,
     RecordsVerdict,
 )
@@ -39,7 +40,11 @@ Body = BaseModel | Mapping[str, Any]
 
 
 class ClientError(Exception):
-    """The server refused a request or could not be reached."""
+    """The server refused a request (``status``) or could not be reached (``status`` None)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class AuthError(ClientError):
@@ -106,10 +111,11 @@ class FlowsClient:
             return AuthError(
                 f"the server at {self.url} refused this token (HTTP {exc.code} on "
                 f"{method} {path}: {detail}): check --token / JUPYTER_FLOWS_TOKEN and that "
-                "the user may execute runs"
+                "the user may execute runs",
+                exc.code,
             )
         error = StateConflict if exc.code == 409 else ClientError
-        return error(f"{method} {path}: HTTP {exc.code}: {detail}")
+        return error(f"{method} {path}: HTTP {exc.code}: {detail}", exc.code)
 
     def _model(self, model: type[M], method: str, path: str, body: Body | None = None) -> M:
         return model.model_validate(self.request(method, path, body))
@@ -139,6 +145,10 @@ class FlowsClient:
 
     def cancel_run(self, run_id: str) -> DescribeRunState:
         return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/cancel", {})
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a flow run nothing runs, with everything of it (``StateConflict`` if it runs)."""
+        self.request("DELETE", f"flow_runs/{run_id}")
 
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
         self.request("POST", f"flow_runs/{run_id}/logs/append", {"items": lines})
@@ -178,6 +188,11 @@ class FlowsClient:
     def pause_work_pool(self, name: str, paused: bool = True) -> DescribeWorkPool:
         verb = "pause" if paused else "resume"
         return self._model(DescribeWorkPool, "POST", f"work_pools/{name}/{verb}", {})
+
+    def worker_token(self, pool: str, worker: str) -> DescribeWorkerToken:
+        """A token for one worker of ``pool``: it may do that worker's calls, nothing else."""
+        body = {"worker": worker}
+        return self._model(DescribeWorkerToken, "POST", f"work_pools/{pool}/worker_token", body)
 
     def list_workers(self) -> list[DescribeWorker]:
         return self._items(DescribeWorker, "workers")

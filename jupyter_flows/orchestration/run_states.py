@@ -130,8 +130,11 @@ class RunStates:
         (the run ended, is being cancelled, or is another worker's).
         """
         current = self.read_run_state(run_id)
-        if body.worker is not None and current.worker not in (None, body.worker):
-            raise Conflict(f"flow run {run_id} is claimed by {current.worker!r}")
+        if current.worker is not None and body.worker != current.worker:
+            raise Conflict(
+                f"flow run {run_id} is claimed by {current.worker!r}: only that worker reports "
+                "its states (cancel it with POST flow_runs/{id}/cancel)"
+            )
         return self._propose(current, body.type, body.name, body.message)
 
     def _propose(

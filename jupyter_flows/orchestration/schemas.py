@@ -40,6 +40,7 @@ from ..store.schemas import DescribeFlowRun
 
 __all__ = [
     "ScheduleSpec",
+    "DescribeWorkerToken",
     "CreateDeployment",
     "UpdateDeployment",
     "DescribeDeployment",
@@ -302,6 +303,19 @@ class ClaimRuns(_Request):
 class ClaimedRun(BaseModel):
     flow_run: DescribeFlowRun
     deployment: DescribeDeployment
+    run_token: str | None = Field(
+        default=None,
+        description="a token for this run only: its run process records and reads its state "
+        "with it (never with the worker's token)",
+    )
+
+
+class DescribeWorkerToken(BaseModel):
+    """A worker's own credential: heartbeat, claim, report and record its runs; no more."""
+
+    pool: str
+    worker: str
+    token: str
 
 
 class UpdateRunState(_Request):

@@ -149,6 +149,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
 
     def initialize_settings(self) -> None:
         from ..orchestration.service import OrchestrationService
+        from ..orchestration.tokens import Tokens
         from ..store.db import DB_URL_ENV, mask_url, open_store
         from ..store.repository import RunStore
 
@@ -174,6 +175,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             recorder=SqlRecorder(engine),
             runs=RunStore(engine),
             orchestration=orchestration,
+            tokens=Tokens(engine),
             root_dir=root_dir,
             outputs_dir=outputs_dir,
             openapi=document,

@@ -38,6 +38,7 @@ from ..exceptions import (
 )
 from ..store.db import database_unavailable
 from ..store.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, too_deep
+from .scoped_auth import ScopedAuthorizer, ScopedIdentity
 
 __all__ = ["AUTH_RESOURCE", "SETTINGS_KEY", "FlowsAPIHandler", "FlowsServices"]
 
@@ -67,6 +68,7 @@ class FlowsServices:
     crash_checker: Any = None
     event_reader: Any = None
     recorder: Any = None  # store.recorder.SqlRecorder for POST records
+    tokens: Any = None  # orchestration.tokens.Tokens: worker and run tokens
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
 
 
@@ -129,6 +131,16 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     @property
     def services(self) -> FlowsServices:
         return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def identity_provider(self) -> Any:
+        """The server's, and our scoped worker and run tokens (``scoped_auth``)."""
+        return ScopedIdentity(super().identity_provider, self.services.tokens)
+
+    @property
+    def authorizer(self) -> Any:
+        """The server's for its users; a scoped token reaches the worker protocol only."""
+        return ScopedAuthorizer(super().authorizer)
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's
         """Refuse a body too large and, for a signed-in user, unknown or NUL arguments."""

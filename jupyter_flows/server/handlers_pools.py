@@ -8,12 +8,14 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..orchestration.record_scope import foreign_records
 from ..orchestration.schemas import (
     AppendLogs,
     ClaimRuns,
     CreateWorkPool,
     DescribeRunState,
     DescribeWorker,
+    DescribeWorkerToken,
     DescribeWorkPool,
     DroppedRecordReply,
     RecordsVerdict,
@@ -31,6 +33,7 @@ from .schemas import (
     ListWorkersResponse,
     ListWorkPoolsResponse,
 )
+from .scoped_auth import check_run, check_worker, grant_of
 
 __all__ = ["ROUTES"]
 
@@ -103,6 +106,7 @@ class HeartbeatHandler(FlowsAPIHandler):
     @authorized(action="execute")
     async def post(self, name: str) -> None:
         body = self.body(WorkerHeartbeat)
+        check_worker(self, name, body.worker)
         service = self.services.orchestration
         self.reply(await self.blocking(service.heartbeat, name, body.worker))
 
@@ -118,11 +122,33 @@ class ClaimHandler(FlowsAPIHandler):
     @authorized(action="execute")
     async def post(self, name: str) -> None:
         body = self.body(ClaimRuns)
+        check_worker(self, name, body.worker)
         service = self.services.orchestration
         claimed = await self.blocking(
             service.claim_runs, name, body.worker, body.limit, body.outputs_dir
         )
+        tokens = self.services.tokens
+        for run in claimed:  # its run process records with this, never the worker's token
+            run.run_token = tokens.run_token(run.flow_run.id, name, body.worker)
         self.reply(ClaimRunsResponse(items=claimed))
+
+
+class WorkerTokenHandler(FlowsAPIHandler):
+    @doc(
+        "A token for one worker of the pool: it may heartbeat, claim, and report and record"
+        " the runs it claimed, nothing else (give it to `jupyter flows worker --token`)",
+        DescribeWorkerToken,
+        body=WorkerHeartbeat,
+        status=201,
+        action="execute",
+    )
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self, name: str) -> None:
+        body = self.body(WorkerHeartbeat)
+        await self.blocking(self.services.orchestration.read_work_pool, name)  # 404 if none
+        token = self.services.tokens.worker_token(name, body.worker)
+        self.reply(DescribeWorkerToken(pool=name, worker=body.worker, token=token), status=201)
 
 
 class RunStateHandler(FlowsAPIHandler):
@@ -131,7 +157,9 @@ class RunStateHandler(FlowsAPIHandler):
     @authorized
     async def get(self, flow_run_id: str) -> None:
         service = self.services.orchestration
-        self.reply(await self.blocking(service.read_run_state, flow_run_id))
+        state = await self.blocking(service.read_run_state, flow_run_id)
+        check_run(self, flow_run_id, state.worker)
+        self.reply(state)
 
     @doc(
         "A worker proposes a run's state: accepted or ignored (decision), 409 if the state"
@@ -145,6 +173,12 @@ class RunStateHandler(FlowsAPIHandler):
     async def post(self, flow_run_id: str) -> None:
         body = self.body(UpdateRunState)
         service = self.services.orchestration
+        grant = grant_of(self)
+        if grant is not None:  # a worker speaks for itself: its name is the token's
+            check_worker(self, grant.pool, body.worker or grant.worker)
+            body = body.model_copy(update={"worker": grant.worker})
+            state = await self.blocking(service.read_run_state, flow_run_id)
+            check_run(self, flow_run_id, state.worker)
         self.reply(await self.blocking(service.set_run_state, flow_run_id, body))
 
 
@@ -154,6 +188,9 @@ class RunLogsAppendHandler(FlowsAPIHandler):
     @authorized(action="execute")
     async def post(self, flow_run_id: str) -> None:
         body = self.body(AppendLogs)
+        if grant_of(self) is not None:
+            state = await self.blocking(self.services.orchestration.read_run_state, flow_run_id)
+            check_run(self, flow_run_id, state.worker)
         await self.blocking(self.services.orchestration.append_logs, flow_run_id, body)
         self.no_content()
 
@@ -195,6 +232,14 @@ class RecordsHandler(FlowsAPIHandler):
     @authorized(action="execute")
     async def post(self) -> None:
         body = self.body(AppendRecords)
+        grant = grant_of(self)
+        if grant is not None:  # a run's records, or its worker's runs', and nothing else
+            scope = {"root_run": grant.run_id} if grant.kind == "run" else {"worker": grant.worker}
+            engine = self.services.engine
+            problems = await self.blocking(foreign_records, engine, body.items, **scope)
+            if problems:
+                message = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+                raise web.HTTPError(403, message, reason=message[:300])
         self.reply(await self.blocking(_replay, self.services.recorder, body.items))
 
 
@@ -206,6 +251,7 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("work_pools/{name}/resume", WorkPoolResumeHandler),
     ("work_pools/{name}/workers/heartbeat", HeartbeatHandler),
     ("work_pools/{name}/claim", ClaimHandler),
+    ("work_pools/{name}/worker_token", WorkerTokenHandler),
     ("workers", WorkersHandler),
     ("flow_runs/{flow_run_id}/state", RunStateHandler),
     ("flow_runs/{flow_run_id}/logs/append", RunLogsAppendHandler),

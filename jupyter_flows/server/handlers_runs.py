@@ -127,6 +127,17 @@ class FlowRunHandler(_ReadHandler):
     async def get(self, flow_run_id: str) -> None:
         await self.reply_read(self.services.runs.read_flow_run_detail, flow_run_id)
 
+    @doc(
+        "Delete a flow run that nothing runs (ended, or not started) with its subflow runs,"
+        " task runs, states, logs and executed notebook; 409 while it runs",
+        status=204,
+    )
+    @web.authenticated
+    @authorized
+    async def delete(self, flow_run_id: str) -> None:
+        await self.blocking(self.services.orchestration.delete_flow_run, flow_run_id)
+        self.no_content()
+
 
 class FlowRunTaskRunsHandler(_ReadHandler):
     @doc(

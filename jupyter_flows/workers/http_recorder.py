@@ -25,6 +25,24 @@ __all__ = ["HttpRecorder", "record_url", "from_environment"]
 logger = logging.getLogger(__name__)
 
 
+#: answers that mean "these records, never": split the batch, drop the refused ones
+_REFUSED = (400, 403, 413)
+#: about this much JSON per request (the server takes up to FlowsApp.max_body_size)
+_BATCH_BYTES = 4 * 1024 * 1024
+
+
+def _batch_end(items: list[dict[str, Any]], most: int) -> int:
+    """How many of ``items`` go in the next request: at most ``most``, about
+    ``_BATCH_BYTES`` (log lines counted by their length), at least one."""
+    size = 0
+    for i, item in enumerate(items[:most]):
+        info = item.get("info") or {}
+        size += 300 + (len(info.get("message") or "") if item.get("op") == "log" else 0)
+        if size > _BATCH_BYTES and i:
+            return i
+    return min(len(items), most)
+
+
 def record_url() -> str | None:
     """The server this process records through: set by a worker, and no database URL given."""
     env = RunEnvironment.current()
@@ -92,11 +110,12 @@ class HttpRecorder:
         with self._send_lock:
             while True:
                 with self._lock:
-                    items, self._items = self._items[: self.batch], self._items[self.batch :]
+                    n = _batch_end(self._items, self.batch)
+                    items, self._items = self._items[:n], self._items[n:]
                 if not items:
                     return
                 try:
-                    verdict = self.client.post_records(items)
+                    self._post(items)
                 except ClientError as exc:
                     with self._lock:
                         self._items[:0] = items
@@ -105,11 +124,30 @@ class HttpRecorder:
                         logger.warning("runs are not recorded on the server yet: %s", exc)
                     return
                 self._warned = False
-                for run_id, refused in verdict.rejected.items():
-                    self._rejected[run_id] = (refused.type, refused.name)
-                for dropped in verdict.dropped:
-                    logger.error("the server's database refused a %s record of run %s: %s",
-                                 dropped.what, dropped.run_id, dropped.reason)  # fmt: skip
+
+    def _post(self, items: list[dict[str, Any]]) -> None:
+        """Post a batch; one the server refuses as such (400, 403, 413) is split until the
+        refused records are found, and those are dropped with an error: they would be
+        refused forever, and must not hold back the others."""
+        from ..client.http import ClientError
+
+        try:
+            verdict = self.client.post_records(items)
+        except ClientError as exc:
+            if exc.status not in _REFUSED:
+                raise
+            if len(items) == 1:
+                logger.error("the server refused a %s record: %s", items[0].get("op"), exc)
+                return
+            half = len(items) // 2
+            self._post(items[:half])
+            self._post(items[half:])
+            return
+        for run_id, refused in verdict.rejected.items():
+            self._rejected[run_id] = (refused.type, refused.name)
+        for dropped in verdict.dropped:
+            logger.error("the server's database refused a %s record of run %s: %s",
+                         dropped.what, dropped.run_id, dropped.reason)  # fmt: skip
 
     def rejected(self, run_id: str) -> tuple[str, str | None] | None:
         """``(state type, name)`` the run is in, if the server refused a state of it."""

@@ -220,7 +220,10 @@ class Worker:
             "--output",
             str(self.outputs_dir),
         ]
-        env = self.run_env.child_env()
+        run_env = self.run_env
+        if claimed.run_token and run_env.records_over_http():  # its own, not this worker's
+            run_env = run_env.but(record_token=claimed.run_token)
+        env = run_env.child_env()
         process = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ OPERATIONS = {
     ("get", "flows"),
     ("get", "flow_runs"),
     ("get", "flow_runs/{}"),
+    ("delete", "flow_runs/{}"),
     ("get", "flow_runs/{}/task_runs"),
     ("get", "flow_runs/{}/graph"),
     ("get", "flow_runs/{}/logs"),
@@ -38,6 +39,7 @@ OPERATIONS = {
     ("get", "workers"),
     ("post", "work_pools/{}/workers/heartbeat"),
     ("post", "work_pools/{}/claim"),
+    ("post", "work_pools/{}/worker_token"),
     ("get", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/state"),
     ("post", "flow_runs/{}/logs/append"),
@@ -51,7 +53,15 @@ OPERATIONS = {
     ("post", "events"),
 }
 
-_EXECUTE = ("/run", "/cancel", "/claim", "/state", "/logs/append", "/workers/heartbeat")
+_EXECUTE = (
+    "/run",
+    "/cancel",
+    "/claim",
+    "/state",
+    "/logs/append",
+    "/workers/heartbeat",
+    "/worker_token",
+)
 _READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
 #: arming or firing automations starts runs: execute, like "run now"; so does creating,
 #: changing or resuming a deployment (code that workers will run, maybe on a schedule)

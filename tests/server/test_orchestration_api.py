@@ -185,6 +185,8 @@ class TestAuthorization:
         OnlyAllowed.allowed = {"read", "write"}
         status, _ = await api("deployments", dep["id"], "run", method="POST", body={})
         assert status == 403  # running needs "execute", not just "write"
+        status, _ = await api("deployments", dep["id"], "pause", method="POST", body={})
+        assert status == 200  # pausing is a write
         OnlyAllowed.allowed = {"read", "write", "execute"}
         status, _ = await api("deployments", dep["id"], "run", method="POST", body={})
         assert status == 201
@@ -199,5 +201,6 @@ class TestAuthorization:
         status, doc = await api("openapi.json")
         paths = doc["paths"]
         assert "/jupyter-flows/api/deployments/{deployment_id}/run" in paths
-        assert paths["/jupyter-flows/api/deployments"]["post"]["x-jupyter-flows-action"] == "write"
+        create = paths["/jupyter-flows/api/deployments"]["post"]
+        assert create["x-jupyter-flows-action"] == "execute"  # it names code workers will run
         assert "CreateDeployment" in doc["components"]["schemas"]

@@ -125,3 +125,27 @@ async def test_a_record_the_database_refuses_is_reported_and_blocks_nothing(api:
     status, run = await api("flow_runs", flow.id)
     assert sorted(t["task_name"] for t in run["task_runs"]) == ["good", "later"]
     assert run["state_name"] == "Running"
+
+
+async def test_a_record_the_server_refuses_is_dropped_and_the_rest_sent(
+    api: Any, jp_serverapp: Any, jp_http_port: int, jp_base_url: str, caplog: Any
+) -> None:
+    from jupyter_flows.core.records import LogInfo
+    from tests.store import builders as b
+
+    url, token = _server(jp_serverapp, jp_http_port, jp_base_url)
+    recorder = HttpRecorder(url, token, interval=3600)
+    try:
+        flow = b.flow_run()
+        recorder.flow_run_created(flow)
+        recorder._items.append({"op": "drop_table"})  # what no server takes: a 400
+        big = "x" * 9000
+        for i in range(600):  # ~5.4 MB of log lines: more than one request's worth
+            recorder.log(LogInfo(flow.id, None, 20, "t", f"{i} {big}", b.at(i)))
+        await asyncio.to_thread(recorder.flush)
+        assert recorder._items == []  # nothing kept to be refused again forever
+    finally:
+        await asyncio.to_thread(recorder.close)
+    status, run = await api("flow_runs", flow.id)
+    assert status == 200 and run["log_total"] == 600
+    assert "refused a drop_table record" in caplog.text

@@ -80,7 +80,8 @@ export interface paths {
         get: operations["get_flow_runs_flow_run_id"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a flow run that nothing runs (ended, or not started) with its subflow runs, task runs, states, logs and executed notebook; 409 while it runs */
+        delete: operations["delete_flow_runs_flow_run_id"];
         options?: never;
         head?: never;
         patch?: never;
@@ -465,6 +466,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/work_pools/{name}/worker_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A token for one worker of the pool: it may heartbeat, claim, and report and record the runs it claimed, nothing else (give it to `jupyter flows worker --token`) */
+        post: operations["post_work_pools_name_worker_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-flows/api/workers": {
         parameters: {
             query?: never;
@@ -641,6 +659,12 @@ export interface components {
         ClaimedRun: {
             flow_run: components["schemas"]["DescribeFlowRun"];
             deployment: components["schemas"]["DescribeDeployment"];
+            /**
+             * Run Token
+             * @description a token for this run only: its run process records and reads its state with it (never with the worker's token)
+             * @default null
+             */
+            run_token?: string | null;
         };
         /** CreateAutomation */
         CreateAutomation: {
@@ -1547,6 +1571,18 @@ export interface components {
              * @default null
              */
             heartbeat_timeout?: number | null;
+        };
+        /**
+         * DescribeWorkerToken
+         * @description A worker's own credential: heartbeat, claim, report and record its runs; no more.
+         */
+        DescribeWorkerToken: {
+            /** Pool */
+            pool: string;
+            /** Worker */
+            worker: string;
+            /** Token */
+            token: string;
         };
         /**
          * DroppedRecordReply
@@ -2564,6 +2600,80 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["DescribeFlowRunDetail"];
                 };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    delete_flow_runs_flow_run_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a flow run that nothing runs (ended, or not started) with its subflow runs, task runs, states, logs and executed notebook; 409 while it runs */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             400: {
@@ -4665,6 +4775,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClaimRunsResponse"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_work_pools_name_worker_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerHeartbeat"];
+            };
+        };
+        responses: {
+            /** @description A token for one worker of the pool: it may heartbeat, claim, and report and record the runs it claimed, nothing else (give it to `jupyter flows worker --token`) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeWorkerToken"];
                 };
             };
             /** @description error */
