@@ -10,7 +10,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..core import state_policy
 from ..exceptions import NotFound
-from ..store.models import FlowRunRecord, RunLogRecord, RunStateRecord, TaskRunRecord
+from ..store.models import (
+    FlowRunRecord,
+    ResultRecord,
+    RunLogRecord,
+    RunStateRecord,
+    TaskRunRecord,
+)
 from ..store.orchestration_models import (
     AutomationRecord,
     CursorRecord,
@@ -26,6 +32,7 @@ __all__ = [
     "TASK_RUN",
     "STATE",
     "LOG",
+    "RESULT",
     "DEPLOYMENT",
     "POOL",
     "WORKER",
@@ -45,6 +52,7 @@ FLOW_RUN = FlowRunRecord.__table__  # type: ignore[attr-defined]
 TASK_RUN = TaskRunRecord.__table__  # type: ignore[attr-defined]
 STATE = RunStateRecord.__table__  # type: ignore[attr-defined]
 LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
+RESULT = ResultRecord.__table__  # type: ignore[attr-defined]
 DEPLOYMENT = DeploymentRecord.__table__  # type: ignore[attr-defined]
 POOL = WorkPoolRecord.__table__  # type: ignore[attr-defined]
 WORKER = WorkerRecord.__table__  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..exceptions import Conflict
 from ..store.deletion import delete_flow_runs
-from ._tables import AUTOMATION, FINAL, FLOW_RUN, WORKER, now
+from ._tables import AUTOMATION, FINAL, FLOW_RUN, RESULT, WORKER, now
 from .schemas import DescribeRunState
 
 __all__ = ["Retention", "DELETABLE", "AUTO_SCHEDULED"]
@@ -80,6 +80,29 @@ class Retention:
         if deleted:
             logger.info("deleted %d flow runs that ended before %s", deleted, cutoff)
         return deleted
+
+    def prune_results(self, older_than: timedelta | None) -> int:
+        """Forget persisted results that expired (or, with ``older_than``, were stored that
+        long ago) and delete their files where this server can see them."""
+        at = now()
+        old = RESULT.c.expires < at
+        if older_than is not None:
+            old = or_(old, RESULT.c.created < at - older_than)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(RESULT.c.key, RESULT.c.location).where(old)).all()
+            for i in range(0, len(rows), _PRUNE_BATCH):
+                keys = [r[0] for r in rows[i : i + _PRUNE_BATCH]]
+                conn.execute(delete(RESULT).where(RESULT.c.key.in_(keys)))
+        for key, location in rows:
+            path = Path(location)
+            # only a result store's own file: <...>/results/<key[:2]>/<key>
+            if (
+                path.name == key
+                and path.parent.name == key[:2]
+                and path.parent.parent.name == "results"
+            ):
+                path.unlink(missing_ok=True)
+        return len(rows)
 
     def prune_workers(self, older_than: timedelta) -> int:
         """Forget workers silent for longer than ``older_than``."""

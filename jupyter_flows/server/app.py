@@ -95,6 +95,12 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         help="Installed packages whose flows deployments may name as 'package.module:flow' "
         "(code under the server root is always allowed; the standard library never is).",
     )
+    result_retention_days = Float(
+        0.0,
+        config=True,
+        help="Persisted task results stored more than this many days ago are forgotten and "
+        "their files deleted (0: only expired ones).",
+    )
     worker_retention_days = Float(
         7.0, config=True, help="Workers silent for this many days are forgotten."
     )
@@ -131,11 +137,12 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             raise TraitError(f"FlowsApp.{proposal['trait'].name} must be > 0, not {value}")
         return value
 
-    @validate("run_retention_days")
+    @validate("run_retention_days", "result_retention_days")
     def _not_negative(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if not value >= 0:  # (NaN too)
-            raise TraitError(f"FlowsApp.run_retention_days must be >= 0 (0: forever), not {value}")
+            name = proposal["trait"].name
+            raise TraitError(f"FlowsApp.{name} must be >= 0 (0: forever), not {value}")
         return value
 
     @validate("max_body_size")
@@ -263,9 +270,11 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         ]
         if self.run_retention_days > 0:
             jobs.append((service.prune_flow_runs, self.run_retention_days))
+        jobs.append((service.prune_results, self.result_retention_days))
         for job, days in jobs:
+            keep = timedelta(days=days) if days > 0 else None
             try:
-                await loop.run_in_executor(None, job, timedelta(days=days))
+                await loop.run_in_executor(None, job, keep)
             except Exception:  # the database may be back next time
                 self.log.exception("jupyter-flows: %s failed", job.__name__)
 

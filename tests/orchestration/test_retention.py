@@ -120,3 +120,29 @@ class TestDeleteDeployment:
                 states[run_id] = None
         assert states == {claimed.id: "Pending", waiting.id: None}  # the claimed one runs
         assert [a.enabled for a in service.list_automations().items] == [False]
+
+
+class TestPruneResults:
+    def test_expired_results_go_with_their_files(
+        self, service: OrchestrationService, tmp_path: Path
+    ) -> None:
+        from jupyter_flows.core.records import ResultInfo
+        from jupyter_flows.core.results import ResultStore, get_serializer
+        from jupyter_flows.orchestration._tables import RESULT
+
+        store = ResultStore(tmp_path / "results")
+        recorder = SqlRecorder(service.engine, flush_interval=60)
+        now = datetime.now(timezone.utc)
+        paths = {}
+        for key, expires in (("a" * 64, now - timedelta(seconds=1)), ("b" * 64, None)):
+            stored = store.write(key, {"v": key[0]}, get_serializer("json"))
+            paths[key] = Path(stored.location)
+            recorder.result_stored(
+                ResultInfo(key, "t" * 32, None, stored.location, "json", now, expires)
+            )
+        recorder.close()
+        assert service.prune_results(None) == 1  # only the expired one
+        assert not paths["a" * 64].exists() and paths["b" * 64].exists()
+        assert _count(service, RESULT) == 1
+        assert service.prune_results(timedelta(seconds=-1)) == 1  # stored before "now + 1 s"
+        assert not paths["b" * 64].exists() and _count(service, RESULT) == 0
