@@ -97,6 +97,20 @@ def _admin(postgres_url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def set_read_only(url: str, on: bool) -> None:
+    """Make a PostgreSQL database read-only (a real fault: writes fail, reads go on), or
+    writable again; its open connections are ended so the next ones see it."""
+    base, name = url.rsplit("/", 1)
+    admin = f"{base}/postgres"  # not the database itself: it refuses ALTER once read-only
+    setting = "= on" if on else "TO DEFAULT"
+    _admin(admin, f"ALTER DATABASE {name} SET default_transaction_read_only {setting}")
+    _admin(
+        admin,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+
+
 @pytest.fixture
 def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     """A new, empty database on the session's PostgreSQL server (dropped afterwards)."""

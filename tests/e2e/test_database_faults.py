@@ -11,21 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _admin
+from tests.conftest import set_read_only
 from tests.e2e.harness import TOKEN, Env, stop_all
 from tests.helpers import wait
-
-
-def _read_only(url: str, on: bool) -> None:
-    base, name = url.rsplit("/", 1)
-    admin = f"{base}/postgres"
-    setting = "= on" if on else "TO DEFAULT"
-    _admin(admin, f"ALTER DATABASE {name} SET default_transaction_read_only {setting}")
-    _admin(
-        admin,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-    )
 
 
 def _post(env: Env, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -47,7 +35,7 @@ def test_a_read_only_database(tmp_path: Path, fresh_postgres_url: str) -> None:
         env.start_server(embedded_worker=True)
         wait(lambda: (env.get("health") or {}).get("embedded_worker"), 60, "the worker")
         assert env.get("health")["status"] == "ok"
-        _read_only(fresh_postgres_url, True)
+        set_read_only(fresh_postgres_url, True)
 
         def degraded() -> Any:
             health = env.get("health") or {}
@@ -61,7 +49,7 @@ def test_a_read_only_database(tmp_path: Path, fresh_postgres_url: str) -> None:
         assert "unavailable" in reply["message"] and "read-only" in reply["message"]
         assert env.get("deployments")["items"] == []  # reads still answer
 
-        _read_only(fresh_postgres_url, False)
+        set_read_only(fresh_postgres_url, False)
         status, reply = _post(env, "deployments", {"name": "etl", "entrypoint": "etl.py:etl"})
         assert status == 201, reply
         status, run = _post(env, "deployments/etl/run", {"parameters": {"n": 2}})

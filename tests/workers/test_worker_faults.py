@@ -14,21 +14,8 @@ from jupyter_flows.orchestration.service import OrchestrationService
 from jupyter_flows.store.db import open_store
 from jupyter_flows.workers.clients import LocalClient
 from jupyter_flows.workers.worker import Worker
-from tests.conftest import _admin
+from tests.conftest import set_read_only
 from tests.helpers import wait
-
-
-def _read_only(url: str, on: bool) -> None:
-    base, name = url.rsplit("/", 1)
-    admin = f"{base}/postgres"  # not the database itself: it refuses ALTER once read-only
-    setting = "= on" if on else "TO DEFAULT"
-    _admin(admin, f"ALTER DATABASE {name} SET default_transaction_read_only {setting}")
-    # open connections keep their setting: end them, so the next ones see it
-    _admin(
-        admin,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-    )
 
 
 @pytest.mark.postgres
@@ -53,13 +40,13 @@ def test_the_worker_survives_a_read_only_database_and_runs_once_it_is_back(
     try:
         body = CreateDeployment(name="etl", entrypoint="etl.py:etl")
         dep = service.create_deployment(body).id
-        _read_only(fresh_postgres_url, True)
+        set_read_only(fresh_postgres_url, True)
         thread.start()
         wait(lambda: worker.last_error is not None, 30, "a failed round")
         assert "read-only" in worker.last_error or "ReadOnly" in worker.last_error
         time.sleep(2)  # several failed rounds, backing off
         assert thread.is_alive()
-        _read_only(fresh_postgres_url, False)
+        set_read_only(fresh_postgres_url, False)
         run = service.run_deployment(dep, CreateDeploymentRun(parameters={"n": 4}))
         done = wait(
             lambda: service.runs.read_flow_run(run.id).state_name == "Completed" or None,
