@@ -96,6 +96,25 @@ class TestWorker:
         assert [t.task_name for t in run.task_runs] == ["double"]
         assert run.deployment_id is not None
 
+    def test_a_burst_of_printed_lines_all_reach_the_database_in_order(
+        self, setup: Any, tmp_path: Path
+    ) -> None:
+        service, worker, _ = setup
+        (worker.root_dir / "burst.py").write_text(
+            "import sys\nfrom jupyter_flows import flow\n"
+            "@flow\ndef burst(n: int) -> int:\n"
+            "    for i in range(n):\n"
+            "        sys.stdout.write(f'line {i}\\n')\n"
+            "    sys.stdout.flush()\n"
+            "    return n\n"
+        )
+        run_id = deploy_and_run(service, "burst", "burst.py:burst", n=20_000)
+        run = run_until(worker, service, run_id, {"Completed", "Failed"})
+        assert run.state_name == "Completed", run.state_message
+        lines = [log.message for log in service.runs.read_logs(run_id)]
+        printed = [m for m in lines if m.startswith("line ")]
+        assert printed == [f"line {i}" for i in range(20_000)]  # every one, in order
+
     def test_notebook_with_task_cells(self, setup: Any, tmp_path: Path) -> None:
         service, worker, _ = setup
         run_id = deploy_and_run(service, "nb", "tasks.ipynb", n=5)
