@@ -15,7 +15,15 @@ from ..client.discovery import parse_params, server_address
 from ..client.http import ClientError, FlowsClient
 from ..core import state_policy
 
-__all__ = ["DeployApp", "DeploymentsApp", "RunApp", "CancelApp", "RemoveRunsApp", "PoolsApp"]
+__all__ = [
+    "DeployApp",
+    "DeploymentsApp",
+    "RunApp",
+    "CancelApp",
+    "RemoveRunsApp",
+    "PruneRunsApp",
+    "PoolsApp",
+]
 
 FINAL = state_policy.FINAL_VALUES
 T = TypeVar("T")
@@ -206,6 +214,23 @@ class RemoveRunsApp(_ServerApp):
         for run_id in self.extra_args:
             self.call(client.delete_run, run_id)
             print(f"removed {run_id}")
+
+
+class PruneRunsApp(_ServerApp):
+    """Delete ended flow runs by age (``--older-than DAYS``) or count (``--keep N`` per flow)."""
+
+    name = "jupyter-flows-runs-prune"
+    description = "Delete ended flow runs older than DAYS, or beyond the newest N of each flow."
+    older_than = Float(0.0, config=True, help="Runs that ended this many days ago.")
+    keep = Int(0, config=True, help="Keep the newest N ended runs of each flow.")
+    aliases = _aliases("PruneRunsApp", **{"older-than": "PruneRunsApp.older_than"},
+                       keep="PruneRunsApp.keep")  # fmt: skip
+
+    def start(self) -> None:
+        if self.older_than <= 0 and self.keep <= 0:
+            self.fail("prune needs --older-than DAYS or --keep N", 2)
+        deleted = self.call(self.client().prune_runs, self.older_than or None, self.keep or None)
+        print(f"deleted {deleted} flow runs")
 
 
 class PoolsApp(_ServerApp):

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from jupyter_core.application import JupyterApp
-from traitlets import Int, Unicode
+from traitlets import Float, Int, Unicode
 
 __all__ = ["RunsApp"]
 
@@ -17,7 +17,7 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     name = "jupyter-flows-runs"
     description = (
         "List recent flow runs (ls), show one (show ID), cancel one (cancel ID), or delete "
-        "runs that nothing runs (rm ID...)."
+        "runs that nothing runs (rm ID...), or prune ended runs by age or count (prune)."
     )
     examples = "jupyter flows runs --flow etl --limit 5\njupyter flows runs show RUN_ID"
     flow = Unicode("", config=True, help="Only runs of this flow.")
@@ -26,6 +26,8 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     db_url = Unicode("", config=True, help="Run database URL (default: the embedded SQLite).")
     url = Unicode("", config=True, help="cancel, rm: server URL (default: a running server).")
     token = Unicode("", config=True, help="cancel, rm: server token.")
+    older_than = Float(0.0, config=True, help="prune: runs that ended this many days ago.")
+    keep = Int(0, config=True, help="prune: keep the newest N ended runs of each flow.")
     aliases = {
         "flow": "RunsApp.flow",
         "state": "RunsApp.state",
@@ -33,6 +35,8 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
         "db-url": "RunsApp.db_url",
         "url": "RunsApp.url",
         "token": "RunsApp.token",
+        "older-than": "RunsApp.older_than",
+        "keep": "RunsApp.keep",
     }
     flags: dict[str, Any] = {}
 
@@ -42,6 +46,13 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             self._ls()
         elif action == "show" and len(rest) == 1:
             self._show(rest[0])
+        elif action == "prune" and not rest:
+            from .orchestration import PruneRunsApp
+
+            pruner = PruneRunsApp(config=self.config)
+            pruner.url, pruner.token = self.url, self.token
+            pruner.older_than, pruner.keep = self.older_than, self.keep
+            pruner.start()
         elif action in ("cancel", "rm") and (len(rest) == 1 or (action == "rm" and rest)):
             from .orchestration import CancelApp, RemoveRunsApp
 
@@ -50,7 +61,8 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             app.start()
         else:
             print(
-                "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | rm RUN_ID...",
+                "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | rm RUN_ID... | "
+                "prune [--older-than DAYS] [--keep N]",
                 file=sys.stderr,
             )
             self.exit(2)

@@ -150,6 +150,13 @@ class FlowsClient:
         """Delete a flow run nothing runs, with everything of it (``StateConflict`` if it runs)."""
         self.request("DELETE", f"flow_runs/{run_id}")
 
+    def prune_runs(
+        self, older_than_days: float | None = None, keep_per_flow: int | None = None
+    ) -> int:
+        """Delete ended flow runs by age or beyond the newest N per flow; how many."""
+        body = {"older_than_days": older_than_days, "keep_per_flow": keep_per_flow}
+        return int(self.request("POST", "retention/prune", body)["deleted"])
+
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
         self.request("POST", f"flow_runs/{run_id}/logs/append", {"items": lines})
 

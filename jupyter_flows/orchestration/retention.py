@@ -51,34 +51,38 @@ class Retention:
             delete_flow_runs(conn, [run_id])
         self._delete_outputs(outputs)
 
-    def prune_flow_runs(self, older_than: timedelta) -> int:
-        """Delete the ended top-level flow runs that ended more than ``older_than`` ago."""
-        cutoff = now() - older_than
-        ended = func.coalesce(FLOW_RUN.c.end_time, FLOW_RUN.c.created)
+    def prune_flow_runs(
+        self, older_than: timedelta | None = None, keep_per_flow: int | None = None
+    ) -> int:
+        """Delete ended top-level flow runs (with everything of theirs) that ended more than
+        ``older_than`` ago, or that are not among the ``keep_per_flow`` newest of their flow."""
+        top = and_(FLOW_RUN.c.state_type.in_(FINAL), FLOW_RUN.c.parent_flow_run_id.is_(None))
+        rules = []
+        if older_than is not None:
+            ended = func.coalesce(FLOW_RUN.c.end_time, FLOW_RUN.c.created)
+            rules.append(select(FLOW_RUN.c.id).where(and_(top, ended < now() - older_than)))
+        if keep_per_flow is not None:
+            newest = func.row_number().over(
+                partition_by=FLOW_RUN.c.flow_name,
+                order_by=(FLOW_RUN.c.created.desc(), FLOW_RUN.c.id.desc()),
+            )
+            ranked = select(FLOW_RUN.c.id, newest.label("n")).where(top).subquery()
+            rules.append(select(ranked.c.id).where(ranked.c.n > keep_per_flow))
+        if not rules:
+            return 0
         deleted = 0
         while True:
             with self.engine.begin() as conn:
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        select(FLOW_RUN.c.id)
-                        .where(
-                            and_(
-                                FLOW_RUN.c.state_type.in_(FINAL),
-                                FLOW_RUN.c.parent_flow_run_id.is_(None),
-                                ended < cutoff,
-                            )
-                        )
-                        .limit(_PRUNE_BATCH)
-                    )
-                ]
+                ids = sorted(
+                    {r[0] for rule in rules for r in conn.execute(rule.limit(_PRUNE_BATCH))}
+                )
                 if not ids:
                     break
                 outputs = self._outputs_of(conn, ids)
                 deleted += delete_flow_runs(conn, ids)
             self._delete_outputs(outputs)
         if deleted:
-            logger.info("deleted %d flow runs that ended before %s", deleted, cutoff)
+            logger.info("deleted %d ended flow runs past their retention", deleted)
         return deleted
 
     def prune_results(self, older_than: timedelta | None) -> int:

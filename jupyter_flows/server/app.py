@@ -101,6 +101,11 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         help="Persisted task results stored more than this many days ago are forgotten and "
         "their files deleted (0: only expired ones).",
     )
+    runs_kept_per_flow = Integer(
+        0,
+        config=True,
+        help="Keep only this many ended flow runs per flow, the newest (0: no limit).",
+    )
     worker_retention_days = Float(
         7.0, config=True, help="Workers silent for this many days are forgotten."
     )
@@ -270,6 +275,9 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         ]
         if self.run_retention_days > 0:
             jobs.append((service.prune_flow_runs, self.run_retention_days))
+        if self.runs_kept_per_flow > 0:
+            newest = self.runs_kept_per_flow
+            jobs.append((lambda _: service.prune_flow_runs(keep_per_flow=newest), 0.0))
         jobs.append((service.prune_results, self.result_retention_days))
         for job, days in jobs:
             keep = timedelta(days=days) if days > 0 else None

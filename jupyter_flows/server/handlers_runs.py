@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from .schemas import (
     ListFlowsResponse,
     ListLogsQuery,
     ListLogsResponse,
+    PrunedRuns,
+    PruneRuns,
     ReadOutputQuery,
     ReadReportQuery,
 )
@@ -314,6 +317,23 @@ class FlowRunCancelHandler(FlowsAPIHandler):
         self.reply(await self.blocking(service.cancel_flow_run, flow_run_id))
 
 
+class PruneRunsHandler(FlowsAPIHandler):
+    @doc(
+        "Delete ended top-level flow runs by age or beyond the newest N of each flow, with"
+        " everything of theirs",
+        PrunedRuns,
+        body=PruneRuns,
+    )
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body(PruneRuns)
+        older = timedelta(days=body.older_than_days) if body.older_than_days is not None else None
+        service = self.services.orchestration
+        deleted = await self.blocking(service.prune_flow_runs, older, body.keep_per_flow)
+        self.reply(PrunedRuns(deleted=deleted))
+
+
 class TaskRunHandler(_ReadHandler):
     @doc("A task run", DescribeTaskRun)
     @web.authenticated
@@ -335,4 +355,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("flow_runs/{flow_run_id}/output", FlowRunOutputHandler),
     ("flow_runs/{flow_run_id}/cancel", FlowRunCancelHandler),
     ("task_runs/{task_run_id}", TaskRunHandler),
+    ("retention/prune", PruneRunsHandler),
 ]

@@ -35,6 +35,8 @@ __all__ = [
     "ListWorkersQuery",
     "ListWorkersResponse",
     "ClaimRunsResponse",
+    "PruneRuns",
+    "PrunedRuns",
 ]
 
 
@@ -163,6 +165,18 @@ class ReadNotebookParameters(_Query):
 
 class NotebookParametersResponse(BaseModel):
     parameters: list[NotebookParameter]
+
+
+class PruneRuns(_Query):
+    """Which ended top-level flow runs to delete (with everything of theirs): ended before
+    ``older_than_days``, or beyond the ``keep_per_flow`` newest of their flow."""
+
+    older_than_days: float | None = Field(default=None, ge=0, le=36500)
+    keep_per_flow: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+
+
+class PrunedRuns(BaseModel):
+    deleted: int = Field(description="flow runs deleted (their subflow runs included)")
 
 
 class ListWorkPoolsResponse(BaseModel):

@@ -98,5 +98,12 @@ def test_runs_rm_deletes_an_ended_run_and_refuses_a_running_one(tmp_path: Path) 
         assert env.get(f"flow_runs/{ended}") is None  # 404
         assert env.state(running) == "Running"
         assert env.cli("runs", "cancel", running).returncode == 0
+        wait(lambda: env.state(running) == "Cancelled", 60, "the cancel")
+        for _ in range(2):
+            assert env.cli("run", "etl", "--watch", "--timeout", "120").returncode == 0
+        pruned = env.cli("runs", "prune", "--keep", "1")
+        assert pruned.returncode == 0 and "deleted 1 flow runs" in pruned.stdout, pruned.stderr
+        kept = env.runs(env.get("deployments/etl")["id"])
+        assert len(kept) == 1 and env.state(running) == "Cancelled"  # one per flow kept
     finally:
         stop_all(env, tmp_path)

@@ -146,3 +146,14 @@ class TestPruneResults:
         assert _count(service, RESULT) == 1
         assert service.prune_results(timedelta(seconds=-1)) == 1  # stored before "now + 1 s"
         assert not paths["b" * 64].exists() and _count(service, RESULT) == 0
+
+
+class TestKeepPerFlow:
+    def test_keeps_the_newest_n_of_each_flow(self, service: OrchestrationService) -> None:
+        runs = [_recorded_run(service, 10 - i) for i in range(4)]  # oldest first
+        assert service.prune_flow_runs(keep_per_flow=1) == 6  # 3 parents + their subflow runs
+        for run_id in runs[:3]:
+            with pytest.raises(NotFound):
+                service.read_run_state(run_id)
+        assert service.read_run_state(runs[3]).state_name == "Completed"
+        assert service.prune_flow_runs(keep_per_flow=1) == 0

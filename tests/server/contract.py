@@ -12,6 +12,7 @@ OPERATIONS = {
     ("get", "flow_runs"),
     ("get", "flow_runs/{}"),
     ("delete", "flow_runs/{}"),
+    ("post", "retention/prune"),
     ("get", "flow_runs/{}/task_runs"),
     ("get", "flow_runs/{}/graph"),
     ("get", "flow_runs/{}/logs"),

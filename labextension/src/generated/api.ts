@@ -206,6 +206,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/retention/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete ended top-level flow runs by age or beyond the newest N of each flow, with everything of theirs */
+        post: operations["post_retention_prune"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-flows/api/deployments": {
         parameters: {
             query?: never;
@@ -2020,6 +2037,31 @@ export interface components {
             /** Parameters */
             parameters: components["schemas"]["NotebookParameter"][];
         };
+        /**
+         * PruneRuns
+         * @description Which ended top-level flow runs to delete (with everything of theirs): ended before
+         *     ``older_than_days``, or beyond the ``keep_per_flow`` newest of their flow.
+         */
+        PruneRuns: {
+            /**
+             * Older Than Days
+             * @default null
+             */
+            older_than_days?: number | null;
+            /**
+             * Keep Per Flow
+             * @default null
+             */
+            keep_per_flow?: number | null;
+        };
+        /** PrunedRuns */
+        PrunedRuns: {
+            /**
+             * Deleted
+             * @description flow runs deleted (their subflow runs included)
+             */
+            deleted: number;
+        };
         /** ReadNotebookParameters */
         ReadNotebookParameters: {
             /**
@@ -3224,6 +3266,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DescribeTaskRun"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_retention_prune: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneRuns"];
+            };
+        };
+        responses: {
+            /** @description Delete ended top-level flow runs by age or beyond the newest N of each flow, with everything of theirs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrunedRuns"];
                 };
             };
             /** @description error */
