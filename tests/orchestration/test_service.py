@@ -214,19 +214,25 @@ class TestTransitions:
         run = service.run_deployment(dep, CreateDeploymentRun())
         service.claim_runs("default", "w", 1)
         service.set_run_state(run.id, UpdateRunState(type="RUNNING", name="Running", worker="w"))
-        again = service.set_run_state(run.id, UpdateRunState(type="PENDING", name="Pending"))
+        again = service.set_run_state(
+            run.id, UpdateRunState(type="PENDING", name="Pending", worker="w")
+        )
         assert (again.decision, again.state_name) == ("ignore", "Running")
         assert service.cancel_flow_run(run.id).state_name == "Cancelling"
         assert service.cancel_flow_run(run.id).state_name == "Cancelling"  # idempotent
         with pytest.raises(Conflict, match="a Cancelling run cannot become Running"):
-            service.set_run_state(run.id, UpdateRunState(type="RUNNING", name="Running"))
+            service.set_run_state(
+                run.id, UpdateRunState(type="RUNNING", name="Running", worker="w")
+            )
         service.set_run_state(
             run.id, UpdateRunState(type="CANCELLED", name="Cancelled", worker="w")
         )
         done = service.runs.read_flow_run(run.id)
         assert done.end_time is not None
         with pytest.raises(Conflict, match="already ended Cancelled"):
-            service.set_run_state(run.id, UpdateRunState(type="COMPLETED", name="Completed"))
+            service.set_run_state(
+                run.id, UpdateRunState(type="COMPLETED", name="Completed", worker="w")
+            )
         assert [s.type.value for s in done.states] == [
             "SCHEDULED",
             "PENDING",
@@ -241,7 +247,7 @@ class TestTransitions:
         dep = deploy(service)
         ended, live = (service.run_deployment(dep, CreateDeploymentRun()).id for _ in range(2))
         service.claim_runs("default", "w", 2)
-        service.set_run_state(ended, UpdateRunState(type="COMPLETED", name="Completed"))
+        service.set_run_state(ended, UpdateRunState(type="COMPLETED", name="Completed", worker="w"))
         service.heartbeat("default", "w")
         assert service.mark_crashed_runs(60) == []
         assert service.mark_crashed_runs(-1) == [live]

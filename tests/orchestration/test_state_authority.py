@@ -74,7 +74,9 @@ class TestOneHistory:
         record(process, run_id, (T.PENDING, "Pending"), (T.RUNNING, "Running"))
         assert service.read_run_state(run_id).state_name == "Cancelling"
         assert process.rejected(run_id) == ("CANCELLING", "Cancelling")
-        service.set_run_state(run_id, UpdateRunState(type="CANCELLED", name="Cancelled"))
+        service.set_run_state(
+            run_id, UpdateRunState(type="CANCELLED", name="Cancelled", worker="w")
+        )
         assert history(service, run_id) == ["Scheduled", "Pending", "Cancelling", "Cancelled"]
 
     def test_records_of_the_same_state_are_one(
@@ -85,7 +87,9 @@ class TestOneHistory:
         record(process, run_id, (T.PENDING, "Pending"), (T.RUNNING, "Running"))  # a kernel
         record(process, run_id, (T.COMPLETED, "Completed"))
         with pytest.raises(Conflict, match="already ended Completed"):
-            service.set_run_state(run_id, UpdateRunState(type="COMPLETED", name="Completed"))
+            service.set_run_state(
+                run_id, UpdateRunState(type="COMPLETED", name="Completed", worker="w")
+            )
         assert history(service, run_id) == ["Scheduled", "Pending", "Running", "Completed"]
         assert process.rejected(run_id) is None
 
@@ -130,7 +134,9 @@ class TestEndingsCascade:
         process.set_state("task", sub_task.id, b.state(T.RUNNING, "Running", 1), 1)
         process.flush()
         service.cancel_flow_run(run_id)
-        service.set_run_state(run_id, UpdateRunState(type="CANCELLED", name="Cancelled"))
+        service.set_run_state(
+            run_id, UpdateRunState(type="CANCELLED", name="Cancelled", worker="w")
+        )
         runs = service.runs
         assert runs.read_flow_run(sub.id).state_name == "Cancelled"
         names = {t.task_name: t.state_name for t in runs.read_task_runs(run_id)}
@@ -205,9 +211,11 @@ class TestRandomWriters:
                 if action == "cancel":
                     service.cancel_flow_run(run_id)
                 elif action == "crash":
-                    service.set_run_state(run_id, UpdateRunState(type="CRASHED", name="Crashed"))
+                    service.set_run_state(
+                        run_id, UpdateRunState(type="CRASHED", name="Crashed", worker="w")
+                    )
                 else:
-                    body = UpdateRunState(type=_TYPES[action].value, name=action)  # type: ignore[arg-type]
+                    body = UpdateRunState(type=_TYPES[action].value, name=action, worker="w")  # type: ignore[arg-type]
                     service.set_run_state(run_id, body)
             except Conflict:
                 pass  # refused by the policy: what is checked is the history below
