@@ -37,6 +37,8 @@ __all__ = ["Worker", "run_environment"]
 logger = logging.getLogger(__name__)
 #: Log lines sent per request (every line is sent, in order, in batches of this size).
 LOG_BATCH = 1000
+#: Lines of a run's output kept while they cannot be sent; beyond, the run waits for them.
+MAX_PENDING_LINES = 100_000
 #: Longest wait between two rounds while they fail (the server or its database is away).
 MAX_BACKOFF = 30.0
 
@@ -77,6 +79,8 @@ class _Child:
     reader: threading.Thread | None = None
     #: when the run was first seen in a final state while its process still ran
     ended_at: float | None = None
+    #: its process exited: read what is left in the pipe without waiting for room
+    draining: bool = False
 
 
 class Worker:
@@ -244,6 +248,12 @@ class Worker:
         assert stream is not None
         try:
             for line in stream:
+                # back-pressure: while this many lines wait to be sent (the server is away),
+                # stop reading, so the run blocks on its full pipe instead of lines piling up
+                while len(child.lines) >= MAX_PENDING_LINES and not (
+                    child.draining or self._stop.is_set()
+                ):
+                    time.sleep(0.05)
                 child.lines.append(line.rstrip("\n"))
         finally:
             stream.close()
@@ -282,6 +292,7 @@ class Worker:
             self._send_logs(child)
             if code is None:
                 continue
+            child.draining = True
             if child.reader is not None:
                 child.reader.join(timeout=5)
             self._signal(child, signal.SIGKILL)  # whatever of its group is left (a kernel)
@@ -333,6 +344,7 @@ class Worker:
             self._signal(child, signal.SIGKILL)
             child.process.wait(timeout=10)
         self._signal(child, signal.SIGKILL)  # whatever of the group is left (a kernel)
+        child.draining = True
         if child.reader is not None:
             child.reader.join(timeout=2)
 

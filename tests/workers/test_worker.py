@@ -115,6 +115,47 @@ class TestWorker:
         printed = [m for m in lines if m.startswith("line ")]
         assert printed == [f"line {i}" for i in range(20_000)]  # every one, in order
 
+    def test_while_logs_cannot_be_sent_the_run_waits_and_loses_nothing(
+        self, setup: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from jupyter_flows.client.http import ClientError
+        from jupyter_flows.workers import worker as worker_module
+
+        service, worker, _ = setup
+        monkeypatch.setattr(worker_module, "MAX_PENDING_LINES", 500)
+        away_until = [float("inf")]
+        real_append = worker.client.append_logs
+
+        def append_logs(run_id: str, lines: list[dict[str, Any]]) -> None:
+            if time.monotonic() < away_until[0]:
+                raise ClientError("the server is away")
+            real_append(run_id, lines)
+
+        monkeypatch.setattr(worker.client, "append_logs", append_logs)
+        (worker.root_dir / "burst.py").write_text(
+            "import sys\nfrom jupyter_flows import flow\n"
+            "@flow\ndef burst(n: int) -> int:\n"
+            "    for i in range(n):\n"
+            "        sys.stdout.write(f'line {i}\\n')\n"
+            "    return n\n"
+        )
+        run_id = deploy_and_run(service, "burst", "burst.py:burst", n=20_000)
+        most = 0
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:  # the server is away for 8 s
+            worker.tick()
+            most = max([most, *(len(c.lines) for c in worker.children.values())])
+            time.sleep(0.2)
+        assert 0 < most <= 500  # kept, bounded: the run waited on its pipe
+        assert service.runs.read_flow_run(run_id).state_name == "Running"
+        away_until[0] = 0.0
+        run = run_until(worker, service, run_id, {"Completed", "Failed"})
+        assert run.state_name == "Completed"
+        printed = [
+            m.message for m in service.runs.read_logs(run_id) if m.message.startswith("line ")
+        ]
+        assert printed == [f"line {i}" for i in range(20_000)]
+
     def test_notebook_with_task_cells(self, setup: Any, tmp_path: Path) -> None:
         service, worker, _ = setup
         run_id = deploy_and_run(service, "nb", "tasks.ipynb", n=5)
