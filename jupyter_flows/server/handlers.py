@@ -125,6 +125,8 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     """Base of every jupyter-flows route: one auth resource, JSON in and out."""
 
     auth_resource = AUTH_RESOURCE
+    #: a bad query argument or path parameter, raised after authorization (``ScopedAuthorizer``)
+    argument_error: web.HTTPError | None = None
     _body_chunks: list[bytes]
     _body_size = 0
 
@@ -150,7 +152,10 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         if declared.isdigit() and int(declared) > self.services.max_body_size:
             raise _too_large(self.services.max_body_size)
         if self.current_user:  # else @web.authenticated answers 403 first
-            self._check_arguments()
+            try:
+                self._check_arguments()
+            except web.HTTPError as exc:  # answered once @authorized let the user in: an
+                self.argument_error = exc  # unauthorized user gets 403, not this 400
 
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit (a longer chunked body is answered 413)."""

@@ -10,6 +10,7 @@ this run) the route checks with ``grant_of``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from jupyter_server.auth.identity import User
@@ -89,9 +90,25 @@ class ScopedAuthorizer:
     def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> Any:
         grant = grant_of(handler)
         if grant is None:  # (the server's authorizer may answer with an awaitable)
-            return self._inner.is_authorized(handler, user, action, resource)
+            answer = self._inner.is_authorized(handler, user, action, resource)
+            if inspect.isawaitable(answer):
+                return _then_arguments(handler, answer)
+            return _arguments_checked(handler, bool(answer))
         verb = handler.request.method.lower()
-        return grant.kind in SCOPED_ROUTES.get((type(handler).__name__, verb), frozenset())
+        allowed = grant.kind in SCOPED_ROUTES.get((type(handler).__name__, verb), frozenset())
+        return _arguments_checked(handler, allowed)
+
+
+def _arguments_checked(handler: Any, allowed: bool) -> bool:
+    """Allowed: now the request's bad arguments, if any, are answered (400)."""
+    error = getattr(handler, "argument_error", None)
+    if allowed and error is not None:
+        raise error
+    return allowed
+
+
+async def _then_arguments(handler: Any, answer: Any) -> bool:
+    return _arguments_checked(handler, bool(await answer))
 
 
 def _refuse(message: str) -> web.HTTPError:

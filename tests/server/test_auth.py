@@ -156,3 +156,13 @@ class TestAuthorization:
         status, listed = await api("deployments")
         assert [d["name"] for d in listed["items"]] == ["etl"]
         assert listed["items"][0]["schedules"] == []
+
+
+async def test_authorization_comes_before_argument_checks(api: Any, flows_authorizer: Any) -> None:
+    """A user who may not write learns that (403), not that an argument is unknown (400)."""
+    flows_authorizer.permissions = {"actions": ["read"], "resources": ["jupyter_flows"]}
+    status, reply = await api("deployments", method="POST", body={}, params={"bogus": "1"})
+    assert status == 403, reply
+    flows_authorizer.permissions = {"actions": ALL, "resources": ["jupyter_flows"]}
+    status, reply = await api("deployments", method="POST", body={}, params={"bogus": "1"})
+    assert status == 400 and "bogus" in reply["message"], reply
