@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -118,18 +117,13 @@ def _check_fires(spec: ScheduleSpec) -> None:
     ``ScheduleError`` naming it.
     """
     from ..exceptions import ScheduleError
-    from ..scheduling.triggers import trigger_for
+    from ..scheduling.triggers import fires_at_all
 
     try:
-        trigger = trigger_for(spec)
+        fires = fires_at_all(spec)
     except ScheduleError:
         return
-    # the Gregorian calendar repeats every 400 years: a cron that fires at all fires within
-    # them (the bound keeps the search short: apscheduler walks up to the year 9999)
-    bounded = copy.copy(trigger)
-    now = datetime.now(timezone.utc)
-    bounded.end_date = now + timedelta(days=401 * 366)
-    if bounded.get_next_fire_time(None, now) is None:
+    if not fires:
         raise ValueError(f"cron: {spec.cron!r} never fires")
 
 

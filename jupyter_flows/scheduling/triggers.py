@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import copy
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..exceptions import ScheduleError
 from ..orchestration.schemas import ScheduleSpec
 
-__all__ = ["trigger_for", "next_times", "validate_schedule"]
+__all__ = ["trigger_for", "next_times", "validate_schedule", "fires_at_all"]
 
 
 def trigger_for(spec: ScheduleSpec) -> Any:
@@ -37,8 +38,25 @@ def trigger_for(spec: ScheduleSpec) -> Any:
     return DateTrigger(run_date=spec.date, timezone=tz)
 
 
+def fires_at_all(spec: ScheduleSpec) -> bool:
+    """False for a cron that never fires (``0 0 31 2 *``); ``ScheduleError`` if invalid.
+
+    The Gregorian calendar repeats every 400 years: a cron that fires at all fires within
+    them (the bound keeps the search short: APScheduler would walk up to the year 9999).
+    """
+    trigger = trigger_for(spec)
+    if spec.cron is None:
+        return True
+    bounded = copy.copy(trigger)
+    now = datetime.now(timezone.utc)
+    bounded.end_date = now + timedelta(days=401 * 366)
+    return bounded.get_next_fire_time(None, now) is not None
+
+
 def validate_schedule(spec: ScheduleSpec) -> None:
-    trigger_for(spec)
+    """``ScheduleError`` naming what is wrong: an invalid spec, or a cron that never fires."""
+    if not fires_at_all(spec):
+        raise ScheduleError(f"cron {spec.cron!r} never fires")
 
 
 def next_times(spec: ScheduleSpec, n: int, after: datetime | None = None) -> list[datetime]:
