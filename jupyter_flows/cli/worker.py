@@ -102,19 +102,10 @@ def worker_token_claims(token: str) -> tuple[str, str] | None:
     """``(pool, worker)`` of a worker token (``jupyter flows pools token``), else ``None``.
 
     Read only: the server checks the signature."""
-    import base64
-    import json
+    from ..orchestration.tokens import claims_of
 
-    if not token.startswith("jf1."):
-        return None
-    claims = token[4:].partition(".")[0]
-    try:
-        values = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-        if values.get("k") == "worker":
-            return str(values["p"]), str(values["w"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return None
+    grant = claims_of(token)
+    return (grant.pool, grant.worker) if grant is not None and grant.kind == "worker" else None
 
 
 def _warn_if_other_database(client: FlowsClient) -> None:

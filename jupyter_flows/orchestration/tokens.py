@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ._tables import SERVER_KEY
 
-__all__ = ["Grant", "Tokens", "PREFIX"]
+__all__ = ["Grant", "Tokens", "PREFIX", "claims_of"]
 
 PREFIX = "jf1."
 _KEY_NAME = "token-signing"
@@ -51,6 +51,24 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def claims_of(token: str) -> Grant | None:
+    """What a token says it grants, unverified (a worker reads its own pool and name from
+    it; only ``Tokens.verify`` makes it a credential)."""
+    if not token.startswith(PREFIX):
+        return None
+    claims = token[len(PREFIX) :].partition(".")[0]
+    try:
+        values = json.loads(_unb64(claims))
+        kind = values["k"]
+        if kind == "worker":
+            return Grant("worker", str(values["p"]), str(values["w"]))
+        if kind == "run":
+            return Grant("run", str(values["p"]), str(values["w"]), str(values["r"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
 class Tokens:
     """Mints and verifies scoped tokens with the database's shared key."""
 
@@ -70,18 +88,11 @@ class Tokens:
             return None
         claims, _, signature = token[len(PREFIX) :].partition(".")
         try:
-            expected = self._sign(claims.encode())
-            if not hmac.compare_digest(_unb64(signature), expected):
+            if not hmac.compare_digest(_unb64(signature), self._sign(claims.encode())):
                 return None
-            values = json.loads(_unb64(claims))
-            kind = values["k"]
-            if kind == "worker":
-                return Grant("worker", str(values["p"]), str(values["w"]))
-            if kind == "run":
-                return Grant("run", str(values["p"]), str(values["w"]), str(values["r"]))
-        except (ValueError, KeyError, TypeError):
+        except ValueError:  # not base64
             return None
-        return None
+        return claims_of(token)
 
     def _mint(self, claims: dict[str, str]) -> str:
         body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())

@@ -198,7 +198,7 @@ class RunLogsAppendHandler(FlowsAPIHandler):
 def _replay(recorder: Any, items: list[Any]) -> RecordsVerdict:
     from ..core.record_codec import replay
 
-    before = {id(d) for d in recorder.dropped}
+    before = recorder.dropped_total
     replay(items, recorder)
     recorder.flush()
     rejected: dict[str, RefusedRun] = {}
@@ -215,7 +215,7 @@ def _replay(recorder: Any, items: list[Any]) -> RecordsVerdict:
     dropped = [
         DroppedRecordReply(what=d.what, run_id=d.run_id, reason=d.reason)
         for d in recorder.dropped
-        if id(d) not in before and d.run_id in mine
+        if d.seq > before and d.run_id in mine
     ]
     return RecordsVerdict(rejected=rejected, dropped=dropped)
 

@@ -57,6 +57,8 @@ class DroppedRecord:
     what: str  # flow, flow_run, task_run, input, state, log, result
     run_id: str | None
     reason: str
+    #: its number among all the records this writer dropped (1, 2, ...)
+    seq: int = 0
 
 
 def leave_out_bad_records(batcher: Batcher, conn: Connection) -> None:
@@ -116,5 +118,6 @@ def leave_out_bad_records(batcher: Batcher, conn: Connection) -> None:
 def note_dropped(batcher: Batcher, what: str, run_id: str | None, reason: str) -> None:
     logger.error("the database refused a %s record of run %s, left out: %s", what, run_id,
                  reason)  # fmt: skip
-    batcher.dropped.append(DroppedRecord(what, run_id, reason))
+    batcher.dropped_total += 1
+    batcher.dropped.append(DroppedRecord(what, run_id, reason, batcher.dropped_total))
     del batcher.dropped[:-MAX_DROPPED]

@@ -79,6 +79,8 @@ class Batcher:
         self.rejected: dict[str, tuple[str, str | None]] = {}
         #: records the database refused (newest last): left out so that the rest is written
         self.dropped: list[DroppedRecord] = []
+        #: how many records were dropped in all (``dropped`` keeps the newest)
+        self.dropped_total = 0
         self._rows: dict[str, list[tuple[Any, ...]]] = {
             name: [] for name in ("flow", "input", "state", "log", "result")
         }

@@ -141,6 +141,11 @@ class SqlRecorder:
         others are written; the newest last."""
         return list(self._batcher.dropped)
 
+    @property
+    def dropped_total(self) -> int:
+        """How many records were dropped so far (``DroppedRecord.seq`` of the newest)."""
+        return self._batcher.dropped_total
+
     def flush(self) -> None:
         """Block until every record submitted so far is committed.
 
