@@ -37,15 +37,25 @@ export function RunList(props: {
     runs.length,
     Math.ceil((scrollTop + VIEWPORT) / ROW_HEIGHT) + OVERSCAN
   );
-  const onScroll = (event: React.UIEvent<HTMLDivElement>): void => {
-    const el = event.currentTarget;
-    setScrollTop(el.scrollTop);
+  const viewport = React.useRef<HTMLDivElement>(null);
+  const loadIfAtEnd = (el: HTMLDivElement): void => {
     const nearEnd =
       el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_HEIGHT * 4;
     if (nearEnd && runs.length < total && !props.loading) {
       props.onLoadMore();
     }
   };
+  const onScroll = (event: React.UIEvent<HTMLDivElement>): void => {
+    setScrollTop(event.currentTarget.scrollTop);
+    loadIfAtEnd(event.currentTarget);
+  };
+  // a scroll to the end while a page was loading asked for nothing: ask once it is in
+  React.useEffect(() => {
+    const el = viewport.current;
+    if (el && el.clientHeight > 0 && el.scrollTop > 0 && !props.loading) {
+      loadIfAtEnd(el); // (only a list the user scrolled: not a hidden or short one)
+    }
+  }, [props.loading, runs.length, total]);
   if (runs.length === 0) {
     return (
       <p className="jp-Flows-empty">
@@ -57,6 +67,7 @@ export function RunList(props: {
     <>
       <div
         className="jp-Flows-runsViewport"
+        ref={viewport}
         style={{ maxHeight: VIEWPORT }}
         onScroll={onScroll}
       >
