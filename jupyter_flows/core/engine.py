@@ -38,6 +38,7 @@ from .states import (
 )
 from .task_engine import collect_inputs, create_task_run, execute_task_run, run_hooks
 from .tasks import Task
+from .visualize import tracer as _viz_tracer
 
 __all__ = [
     "call_flow",
@@ -60,6 +61,9 @@ _standalone_runner: Any = None
 
 def call_task(task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``task(...)``: run now in this thread; an awaitable for async tasks inside a loop."""
+    viz = _viz_tracer.get()
+    if viz is not None:
+        return viz.call(task, args, kwargs)
     return_state = bool(kwargs.pop("return_state", False))
     wait_for = kwargs.pop("wait_for", None)
     if task.isasync and _has_running_loop() and _caller_can_await():
@@ -123,6 +127,9 @@ def submit_task(
 ) -> TaskFuture[Any]:
     """``task.submit(...)``: create the run now (Pending), execute it on the task runner."""
     global _standalone_runner
+    viz = _viz_tracer.get()
+    if viz is not None:
+        return viz.submit(task, args, kwargs, wait_for)  # type: ignore[no-any-return]
     frc = flow_run_context.get()
     if frc is not None:
         recorder, runner = frc.recorder, frc.task_runner
@@ -169,6 +176,9 @@ def map_task(
     wait_for: Iterable[Any] | None,
 ) -> list[TaskFuture[Any]]:
     """``task.map(...)``: one submitted run per element; ``unmapped(x)`` and scalars repeat."""
+    viz = _viz_tracer.get()
+    if viz is not None:
+        return viz.map(task, args, kwargs, wait_for)  # type: ignore[no-any-return]
 
     def expand(value: Any) -> list[Any] | None:
         if isinstance(value, unmapped) or isinstance(value, str | bytes | dict):
@@ -227,6 +237,9 @@ def map_task(
 
 def call_flow(flow: Flow[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``flow(...)``: run it; async flows return an awaitable that runs it off the loop."""
+    viz = _viz_tracer.get()
+    if viz is not None:  # a subflow called while its parent is traced
+        return viz.subflow(flow, args, kwargs)
     return_state = bool(kwargs.pop("return_state", False))
     if flow.isasync:
 

@@ -107,6 +107,12 @@ class Flow(Generic[P, R]):
 
         return call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
+    def visualize(self, *args: Any, **kwargs: Any) -> Any:
+        """The flow's task graph, traced without running any task (see ``core.visualize``)."""
+        from .visualize import visualize_flow
+
+        return visualize_flow(self, args, kwargs)
+
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
 
