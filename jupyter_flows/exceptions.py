@@ -8,9 +8,17 @@ __all__ = [
     "ParameterValidationError",
     "CycleError",
     "RunNotCompleted",
+    "FailedRun",
+    "CrashedRun",
+    "CancelledRun",
+    "PausedRun",
+    "UnfinishedRun",
     "TaskTimeout",
     "RunCancelled",
     "ResultPersistenceError",
+    "MissingResult",
+    "ConfigurationError",
+    "MissingContextError",
     "StoreError",
     "NotFound",
     "Conflict",
@@ -52,6 +60,35 @@ class RunNotCompleted(FlowsError):
         super().__init__(f"run ended {state_name}" + (f": {message}" if message else ""))
 
 
+class FailedRun(RunNotCompleted):
+    """Prefect's name: the result of a run that ended Failed without an exception."""
+
+
+class CrashedRun(RunNotCompleted):
+    """Prefect's name: the result of a run that crashed without an exception."""
+
+
+class CancelledRun(RunNotCompleted):
+    """Prefect's name: the result of a run that was cancelled."""
+
+
+class PausedRun(RunNotCompleted):
+    """Prefect's name: the result of a run that is paused."""
+
+
+class UnfinishedRun(RunNotCompleted):
+    """Prefect's name: the result of a run that is not final yet."""
+
+
+def run_not_completed(state: object) -> RunNotCompleted:
+    """The exception ``State.result()`` raises for a final state that has no result."""
+    kind = getattr(getattr(state, "type", None), "value", "")
+    error = {"FAILED": FailedRun, "CRASHED": CrashedRun, "CANCELLED": CancelledRun}.get(
+        kind, RunNotCompleted
+    )
+    return error(getattr(state, "name", kind), getattr(state, "message", None))
+
+
 class TaskTimeout(FlowsError, TimeoutError):
     """A flow or task run exceeded ``timeout_seconds``."""
 
@@ -67,6 +104,18 @@ class RunCancelled(FlowsError):
 
 class ResultPersistenceError(FlowsError):
     """A result could not be serialized or stored."""
+
+
+class MissingResult(FlowsError):
+    """Prefect's name: a state's result was not persisted, or its storage no longer has it."""
+
+
+class ConfigurationError(FlowsError, ValueError):
+    """Options that cannot work together (e.g. a SERIALIZABLE transaction without a key)."""
+
+
+class MissingContextError(FlowsError, RuntimeError):
+    """Prefect's name: asked for the current run's context outside any flow or task run."""
 
 
 class StoreError(FlowsError):

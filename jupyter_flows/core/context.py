@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import MissingContextError
 from .records import FlowRunInfo, RunRecorder, TaskRunInfo
 
 if TYPE_CHECKING:
@@ -15,14 +16,24 @@ if TYPE_CHECKING:
     from .runners import TaskRunner
     from .tasks import Task
 
-__all__ = ["FlowRunContext", "TaskRunContext", "flow_run_context", "task_run_context"]
+__all__ = [
+    "FlowRunContext",
+    "TaskRunContext",
+    "flow_run_context",
+    "task_run_context",
+    "get_run_context",
+]
 
 _SMALL_INTS = range(-5, 257)
 
 
 @dataclass(eq=False)
 class FlowRunContext:
-    """Everything the engine shares between the tasks of one flow run."""
+    """Everything the engine shares between the tasks of one flow run.
+
+    ``FlowRunContext.get()`` is the current one (Prefect's API): ``.flow_run.id``,
+    ``.flow_run.name``, ``.flow.name``, ``.parameters`` (the validated call arguments).
+    """
 
     flow: Flow[..., Any]
     flow_run: FlowRunInfo
@@ -34,6 +45,29 @@ class FlowRunContext:
     futures: list[Any] = field(default_factory=list)
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     _result_owner: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    #: the attempt running now (1, then 2... on retries); set by whoever runs the flow body
+    run_count: int = 1
+    #: the flow run's parent context, for a subflow made while its parent's is current
+    parent: FlowRunContext | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        outer = flow_run_context.get()
+        parent_id = self.flow_run.parent_flow_run_id
+        if self.parent is None and outer is not None and outer.flow_run.id == parent_id:
+            self.parent = outer
+
+    @classmethod
+    def get(cls) -> FlowRunContext | None:
+        """The flow run context of the caller, or ``None`` outside any flow run."""
+        return flow_run_context.get()
+
+    @property
+    def root(self) -> FlowRunContext:
+        """The outermost flow run context of this one's chain of parents (itself if none)."""
+        context = self
+        while context.parent is not None:
+            context = context.parent
+        return context
 
     def next_dynamic_key(self, task_key: str) -> int:
         """0, 1, 2... per task within this flow run (``add-0``, ``add-1``...)."""
@@ -59,7 +93,11 @@ class FlowRunContext:
 
 @dataclass(eq=False)
 class TaskRunContext:
-    """The running task: available to ``cache_key_fn``, hooks and ``get_run_logger``."""
+    """The running task: available to ``cache_key_fn``, hooks and ``get_run_logger``.
+
+    ``TaskRunContext.get()`` is the current one (Prefect's API): ``.task_run.id``,
+    ``.task_run.name``, ``.task.name``, ``.parameters``, ``.run_count``.
+    """
 
     task: Task[..., Any]
     task_run: TaskRunInfo
@@ -67,6 +105,37 @@ class TaskRunContext:
     flow_run_context: FlowRunContext | None
     log_prints: bool = False
     run_count: int = 0
+
+    @classmethod
+    def get(cls) -> TaskRunContext | None:
+        """The task run context of the caller, or ``None`` outside any task run.
+
+        A subflow called from a task body is not in that task run: inside it, this is
+        ``None`` (the task run belongs to another flow run context).
+        """
+        context = task_run_context.get()
+        if context is None or context.flow_run_context is not flow_run_context.get():
+            return None
+        return context
+
+
+def get_run_context() -> TaskRunContext | FlowRunContext:
+    """The task run context inside a task run, else the flow run context (Prefect's API).
+
+    Raises
+    ------
+    MissingContextError
+        Outside any flow or task run.
+    """
+    context: TaskRunContext | FlowRunContext | None = TaskRunContext.get()
+    if context is None:
+        context = FlowRunContext.get()
+    if context is None:
+        raise MissingContextError(
+            "there is no active flow or task run context (get_run_context() was called "
+            "outside a @flow or @task run)"
+        )
+    return context
 
 
 flow_run_context: ContextVar[FlowRunContext | None] = ContextVar(

@@ -15,27 +15,30 @@ from dataclasses import replace
 from typing import Any
 
 from ..exceptions import FlowsError, ParameterValidationError, RunCancelled, TaskTimeout
+from .annotations import BaseAnnotation, allow_failure, unmapped
 from .calls import _has_running_loop, call_function
 from .context import FlowRunContext, flow_run_context, task_run_context
 from .flows import Flow
-from .futures import TaskFuture, unmapped
+from .futures import PrefectFutureList, TaskFuture
 from .names import generate_run_name
 from .records import FlowRunInfo, RunRecorder, TaskInput, new_id
+from .returned import returned_state
 from .run_logging import flow_run_logger, get_run_logger, install_print_capture, log_prints_var
 from .settings import get_recorder
 from .states import (
     AwaitingRetry,
     Cancelled,
-    Completed,
     Crashed,
     Failed,
     Pending,
     Retrying,
     Running,
     State,
+    StateType,
     TimedOut,
     now,
 )
+from .tags import current_tags
 from .task_engine import collect_inputs, create_task_run, execute_task_run, run_hooks
 from .tasks import Task
 from .visualize import tracer as _viz_tracer
@@ -174,14 +177,17 @@ def map_task(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     wait_for: Iterable[Any] | None,
-) -> list[TaskFuture[Any]]:
+) -> PrefectFutureList:
     """``task.map(...)``: one submitted run per element; ``unmapped(x)`` and scalars repeat."""
     viz = _viz_tracer.get()
     if viz is not None:
         return viz.map(task, args, kwargs, wait_for)  # type: ignore[no-any-return]
 
     def expand(value: Any) -> list[Any] | None:
-        if isinstance(value, unmapped) or isinstance(value, str | bytes | dict):
+        if isinstance(value, allow_failure):
+            inner = expand(value.value)
+            return None if inner is None else [allow_failure(v) for v in inner]
+        if isinstance(value, BaseAnnotation) or isinstance(value, str | bytes | dict):
             return None
         if isinstance(value, TaskFuture):
             value = value.result()
@@ -220,7 +226,7 @@ def map_task(
             return exp[i]
         return raw.value if isinstance(raw, unmapped) else raw
 
-    return [
+    return PrefectFutureList(
         submit_task(
             task,
             tuple(pick(a, e, i) for a, e in zip(args, expanded_args, strict=True)),
@@ -229,7 +235,7 @@ def map_task(
             upstream,
         )
         for i in range(n)
-    ]
+    )
 
 
 # ----------------------------------------------------------------------------- flows
@@ -241,6 +247,14 @@ def call_flow(flow: Flow[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any
     if viz is not None:  # a subflow called while its parent is traced
         return viz.subflow(flow, args, kwargs)
     return_state = bool(kwargs.pop("return_state", False))
+    wait_for = kwargs.pop("wait_for", None)
+    if wait_for is not None:  # a subflow that waits for task runs of its parent
+        from .task_engine import _upstream_problem
+
+        problem = _upstream_problem(wait_for)
+        if problem is not None:
+            state = Failed(RuntimeError(problem), message=problem)
+            return _outcome(state, return_state)
     if flow.isasync:
 
         async def awaitable() -> Any:
@@ -299,19 +313,25 @@ def run_flow(
         params = flow.parameters.bind(args, kwargs)
     except ParameterValidationError as exc:
         params, error = dict(kwargs), exc
+    extra_tags = current_tags()
     info = FlowRunInfo(
         flow_run_id or new_id(),
         flow_run_name or generate_run_name(),
         flow.name,
         flow.version,
         flow.description,
-        sorted(flow.tags),
-        _jsonable(params),
+        sorted(flow.tags | extra_tags) if extra_tags else sorted(flow.tags),
+        _jsonable(flow.recorded_parameters(params)),
         now(),
         parent.flow_run.id if parent is not None else None,
         None,
         deployment_id,
     )
+    if flow.flow_run_name is not None and flow_run_name is None and error is None:
+        try:
+            info.name = _flow_run_name(flow, info, recorder, params)
+        except FlowsError as exc:
+            error = exc
     parent_task = None
     if parent is not None:  # a subflow: a task run in the parent stands for it
         parent_task = _subflow_task(flow, parent, info, recorder, params)
@@ -360,6 +380,20 @@ def run_flow(
     return _outcome(replace(state, run_id=info.id), return_state)
 
 
+def _flow_run_name(
+    flow: Flow[..., Any], info: FlowRunInfo, recorder: RunRecorder, params: dict[str, Any]
+) -> str:
+    from .run_names import format_run_name
+
+    named = flow.recorded_parameters(params)
+    frc = FlowRunContext(flow, info, recorder, flow.task_runner, named)
+    token = flow_run_context.set(frc)
+    try:
+        return format_run_name(flow.flow_run_name, named, f"flow {flow.name!r}")  # type: ignore[arg-type]
+    finally:
+        flow_run_context.reset(token)
+
+
 def _subflow_task(
     flow: Flow[..., Any],
     parent: FlowRunContext,
@@ -401,9 +435,9 @@ def _run_attempts(
             )
             for future in list(frc.futures):
                 future.wait()
-            if isinstance(result, TaskFuture):
-                result = result.result()
-            state = Completed(result)
+            state, _ = returned_state(result)
+            if state.is_completed():
+                state = _persist_flow_result(flow, info, state)
         except TaskTimeout as exc:
             frc.cancel_event.set()
             state = TimedOut(exc, message=str(exc))
@@ -433,6 +467,23 @@ def _run_attempts(
             threading.Event().wait(delay)
 
 
+def _persist_flow_result(flow: Flow[..., Any], info: FlowRunInfo, state: State) -> State:
+    """Write a persisting flow's result under its run id (``state.result()`` reads it back)."""
+    if not flow.persist_result:
+        return state
+    from .results import ResultRef
+    from .task_engine import result_store
+
+    store = flow.result_storage or result_store()
+    try:
+        store.write(info.id, state.data, flow.result_serializer)
+    except FlowsError as exc:
+        return Failed(exc, message=f"flow {flow.name!r}: {exc}")
+    if not flow.cache_result_in_memory:
+        return replace(state, data=ResultRef(info.id, str(store.root)))
+    return state
+
+
 def _finish(
     flow: Flow[..., Any],
     info: FlowRunInfo,
@@ -445,12 +496,11 @@ def _finish(
     if parent_task is not None:
         recorder.set_state("task", parent_task, replace(state, data=None), 1)
     hooks = {
-        "Completed": flow.on_completion_hooks,
-        "Failed": flow.on_failure_hooks,
-        "TimedOut": flow.on_failure_hooks,
-        "Cancelled": flow.on_cancellation_hooks,
-        "Crashed": flow.on_crashed_hooks,
-    }.get(state.name, ())
+        StateType.COMPLETED: flow.on_completion_hooks,
+        StateType.FAILED: flow.on_failure_hooks,
+        StateType.CANCELLED: flow.on_cancellation_hooks,
+        StateType.CRASHED: flow.on_crashed_hooks,
+    }.get(state.type, ())
     run_hooks(hooks, flow, info, state)
     flow_run_logger(info, recorder).info("Finished in state %s", state)
     recorder.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable
 from functools import update_wrapper
@@ -23,6 +24,7 @@ __all__ = ["Flow", "flow"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_UNBOUND: Any = object()
 
 
 class Flow(Generic[P, R]):
@@ -43,6 +45,10 @@ class Flow(Generic[P, R]):
         task_runner: TaskRunner | None = None,
         log_prints: bool | None = None,
         persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: Any = None,
+        cache_result_in_memory: bool = True,
+        flow_run_name: str | Callable[..., str] | None = None,
         on_completion: Any = None,
         on_failure: Any = None,
         on_cancellation: Any = None,
@@ -66,7 +72,20 @@ class Flow(Generic[P, R]):
             raise FlowDefinitionError(f"{owner}: task_runner must be a TaskRunner instance")
         self.task_runner = task_runner or ThreadPoolTaskRunner()
         self.log_prints = log_prints
+        if persist_result is None and (result_storage is not None or result_serializer is not None):
+            persist_result = True  # as Prefect: a storage or serializer persists results
         self.persist_result = persist_result
+        from .results import get_serializer, resolve_storage
+
+        self.result_storage = resolve_storage(result_storage)
+        self.result_serializer = get_serializer(result_serializer or "pickle")
+        self.cache_result_in_memory = cache_result_in_memory
+        if flow_run_name is not None and not (
+            isinstance(flow_run_name, str) or callable(flow_run_name)
+        ):
+            raise FlowDefinitionError(f"{owner}: flow_run_name must be a string or a callable")
+        self.flow_run_name = flow_run_name
+        self._bound: Any = _UNBOUND
         self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
         self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
         self.on_cancellation_hooks = check_hooks(owner, "on_cancellation", on_cancellation)
@@ -89,6 +108,10 @@ class Flow(Generic[P, R]):
             task_runner=self.task_runner,
             log_prints=self.log_prints,
             persist_result=self.persist_result,
+            result_storage=self.result_storage,
+            result_serializer=self.result_serializer,
+            cache_result_in_memory=self.cache_result_in_memory,
+            flow_run_name=self.flow_run_name,
             on_completion=self.on_completion_hooks,
             on_failure=self.on_failure_hooks,
             on_cancellation=self.on_cancellation_hooks,
@@ -96,7 +119,44 @@ class Flow(Generic[P, R]):
             on_running=self.on_running_hooks,
         )
         current.update(options)
-        return Flow(self.fn, **current)
+        copy_ = Flow(self.fn, **current)
+        copy_._bound = self._bound
+        return copy_
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Flow[P, R]:
+        """A flow on a method: bound to the instance (or class) it is read from."""
+        if instance is None:
+            return self
+        bound = copy.copy(self)
+        bound._bound = instance
+        return bound
+
+    def recorded_parameters(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters a run records: without ``self``/``cls`` of a bound method."""
+        if self._bound is _UNBOUND or not params:
+            return params
+        first = next(iter(params))
+        return {k: v for k, v in params.items() if k != first}
+
+    def _hook(self, attribute: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(self, attribute, (*getattr(self, attribute), fn))
+        return fn
+
+    def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``@my_flow.on_completion``: add a completion hook."""
+        return self._hook("on_completion_hooks", fn)
+
+    def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._hook("on_failure_hooks", fn)
+
+    def on_cancellation(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._hook("on_cancellation_hooks", fn)
+
+    def on_crashed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._hook("on_crashed_hooks", fn)
+
+    def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._hook("on_running_hooks", fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the flow. ``return_state=True`` returns the final State instead of the result.
@@ -105,6 +165,8 @@ class Flow(Generic[P, R]):
         """
         from .engine import call_flow
 
+        if self._bound is not _UNBOUND:
+            args = (self._bound, *args)  # type: ignore[assignment]
         return call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 
     def visualize(self, *args: Any, **kwargs: Any) -> Any:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from .annotations import unmapped
 from .states import Pending, State
 
-__all__ = ["TaskFuture", "wait", "unmapped", "DoneAndNotDone", "resolve_futures"]
+__all__ = [
+    "TaskFuture",
+    "PrefectFuture",
+    "PrefectFutureList",
+    "wait",
+    "as_completed",
+    "unmapped",
+    "DoneAndNotDone",
+]
 
 R = TypeVar("R")
 
@@ -57,6 +66,9 @@ class TaskFuture(Generic[R]):
         return f"TaskFuture({self.task_name!r}, state={self.state.name})"
 
 
+PrefectFuture = TaskFuture  # Prefect's name
+
+
 class DoneAndNotDone(NamedTuple):
     done: set[TaskFuture[Any]]
     not_done: set[TaskFuture[Any]]
@@ -69,30 +81,25 @@ def wait(futures: Iterable[TaskFuture[Any]], timeout: float | None = None) -> Do
     return DoneAndNotDone({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
 
 
-class unmapped(Generic[R]):  # noqa: N801 - Prefect's name
-    """Wrap an argument of ``task.map`` that must be passed whole to every call."""
+class PrefectFutureList(list):  # type: ignore[type-arg]
+    """What ``task.map()`` returns: a list of futures that can wait and collect as one."""
 
-    __slots__ = ("value",)
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for every future (at most ``timeout`` seconds in all)."""
+        wait(self, timeout=timeout)
 
-    def __init__(self, value: R):
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"unmapped({self.value!r})"
-
-
-_MAX_VISIT = 1000
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[Any]:
+        """The results in order; raises the first failure's exception (``raise_on_failure``)."""
+        done, not_done = wait(self, timeout=timeout)
+        if not_done:
+            raise TimeoutError(f"{len(not_done)} of {len(self)} futures did not finish in time")
+        return [f.result(raise_on_failure=raise_on_failure) for f in self]
 
 
-def resolve_futures(value: Any) -> Any:
-    """Replace futures inside ``value`` (and small lists/tuples/dicts/sets) by their results."""
-    if isinstance(value, TaskFuture):
-        return value.result()
-    if isinstance(value, unmapped):
-        return resolve_futures(value.value)
-    t = type(value)
-    if t in (list, tuple, set, frozenset) and len(value) <= _MAX_VISIT:
-        return t(resolve_futures(v) for v in value)
-    if t is dict and len(value) <= _MAX_VISIT:
-        return {k: resolve_futures(v) for k, v in value.items()}
-    return value
+def as_completed(
+    futures: Iterable[TaskFuture[Any]], timeout: float | None = None
+) -> Iterator[TaskFuture[Any]]:
+    """Yield the futures as they finish, like ``concurrent.futures.as_completed``."""
+    by_inner = {f._future: f for f in futures}
+    for inner in concurrent.futures.as_completed(by_inner, timeout=timeout):
+        yield by_inner[inner]

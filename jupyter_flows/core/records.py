@@ -65,6 +65,11 @@ class FlowRunInfo:
     parent_task_run_id: str | None = None
     deployment_id: str | None = None
 
+    @property
+    def job_variables(self) -> dict[str, Any]:
+        """Prefect's infrastructure overrides of a run: none here (a worker starts a process)."""
+        return {}
+
 
 @dataclass(slots=True)
 class TaskRunInfo:

@@ -16,7 +16,17 @@ from ..exceptions import ResultPersistenceError
 from .settings import data_dir
 from .states import now
 
-__all__ = ["Serializer", "PickleSerializer", "JSONSerializer", "ResultStore", "get_serializer"]
+__all__ = [
+    "Serializer",
+    "PickleSerializer",
+    "JSONSerializer",
+    "CompressedSerializer",
+    "ResultStore",
+    "ResultRef",
+    "LocalFileSystem",
+    "get_serializer",
+    "resolve_storage",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +55,40 @@ class PickleSerializer:
 
 
 class JSONSerializer:
+    """JSON (pydantic's encoder: models, dataclasses, datetimes...), read back as plain JSON."""
+
     name = "json"
 
     def dumps(self, value: Any) -> bytes:
-        return json.dumps(value).encode()
+        from pydantic_core import to_json
+
+        return to_json(value)
 
     def loads(self, data: bytes) -> Any:
         return json.loads(data)
 
 
+class CompressedSerializer:
+    """Another serializer's bytes, compressed with lzma (``"compressed/pickle"``)."""
+
+    def __init__(self, inner: Serializer):
+        self.inner = inner
+        self.name = f"compressed/{inner.name}"
+
+    def dumps(self, value: Any) -> bytes:
+        import lzma
+
+        return lzma.compress(self.inner.dumps(value))
+
+    def loads(self, data: bytes) -> Any:
+        import lzma
+
+        return self.inner.loads(lzma.decompress(data))
+
+
 _SERIALIZERS: dict[str, Serializer] = {"pickle": PickleSerializer(), "json": JSONSerializer()}
+for _name in list(_SERIALIZERS):
+    _SERIALIZERS[f"compressed/{_name}"] = CompressedSerializer(_SERIALIZERS[_name])
 
 
 def get_serializer(name_or_obj: str | Serializer) -> Serializer:
@@ -74,14 +108,68 @@ class StoredResult:
     expires: datetime | None
 
 
-class ResultStore:
-    """Files under ``<data dir>/results``: a JSON header line, then the serialized value."""
+class LocalFileSystem:
+    """A directory for results, as Prefect's ``LocalFileSystem(basepath=...)`` block."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, basepath: str | os.PathLike[str] | None = None):
+        self.basepath = (
+            str(Path(basepath).expanduser()) if basepath else str(data_dir() / "results")
+        )
+
+    def _path(self, path: str) -> Path:
+        full = (Path(self.basepath) / path).resolve()
+        if not full.is_relative_to(Path(self.basepath).resolve()):
+            raise ValueError(f"path {path!r} is outside the basepath {self.basepath!r}")
+        return full
+
+    def read_path(self, path: str) -> bytes:
+        return self._path(path).read_bytes()
+
+    def write_path(self, path: str, content: bytes) -> str:
+        full = self._path(path)
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_bytes(content)
+        return str(full)
+
+    def __repr__(self) -> str:
+        return f"LocalFileSystem(basepath={self.basepath!r})"
+
+
+def _is_generated_key(key: str) -> bool:
+    return len(key) >= 32 and all(c in "0123456789abcdef" for c in key)
+
+
+class ResultStore:
+    """Files under ``<data dir>/results``: a JSON header line, then the serialized value.
+
+    Generated keys (cache keys, run ids) are spread over sub-directories; a user's key
+    (``result_storage_key="{parameters[name]}.pkl"``) is the file's path under the root.
+    ``lock_manager`` serves transactions with ``IsolationLevel.SERIALIZABLE``.
+    """
+
+    def __init__(self, root: Path | None = None, lock_manager: Any = None):
         self.root = root if root is not None else data_dir() / "results"
+        self._lock_manager = lock_manager
+
+    @property
+    def lock_manager(self) -> Any:
+        """The store's lock manager (default: lock files beside the results)."""
+        if self._lock_manager is None:
+            from .locking import FileSystemLockManager
+
+            self._lock_manager = FileSystemLockManager(self.root / ".locks")
+        return self._lock_manager
 
     def path(self, key: str) -> Path:
-        return self.root / key[:2] / key
+        if _is_generated_key(key):
+            return self.root / key[:2] / key
+        full = (self.root / key).resolve()
+        if not full.is_relative_to(self.root.resolve()):
+            raise ResultPersistenceError(f"result key {key!r} points outside {self.root}")
+        return full
+
+    def exists(self, key: str) -> bool:
+        return self.read(key)[0]
 
     def write(
         self, key: str, value: Any, serializer: Serializer, expires_in: timedelta | None = None
@@ -137,3 +225,35 @@ class ResultStore:
                 exc,
             )
             return False, None
+
+
+@dataclass(frozen=True)
+class ResultRef:
+    """A persisted result not kept in memory: ``State.result()`` reads it from storage."""
+
+    key: str
+    root: str
+
+    def load_result(self) -> Any:
+        hit, value = ResultStore(Path(self.root)).read(self.key)
+        if not hit:
+            from ..exceptions import MissingResult
+
+            raise MissingResult(f"the result {self.key!r} is no longer in {self.root}")
+        return value
+
+
+def resolve_storage(storage: Any) -> ResultStore | None:
+    """A ``ResultStore`` from a ``result_storage`` option: a path, a LocalFileSystem or a store."""
+    if storage is None or isinstance(storage, ResultStore):
+        return storage
+    if isinstance(storage, LocalFileSystem):
+        return ResultStore(Path(storage.basepath))
+    if isinstance(storage, str | os.PathLike):
+        return ResultStore(Path(storage).expanduser())
+    basepath = getattr(storage, "basepath", None)
+    if basepath is not None:
+        return ResultStore(Path(basepath))
+    raise ValueError(
+        f"result_storage must be a path, a LocalFileSystem or a ResultStore, got {storage!r}"
+    )

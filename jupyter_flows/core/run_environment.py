@@ -18,6 +18,16 @@ the recorder factory read theirs with ``RunEnvironment.current()``. Nothing else
 ``JUPYTER_FLOWS_URL``          the server the CLI and ``deploy()`` talk to
 ``JUPYTER_FLOWS_TOKEN``        its token
 =============================  ==========================================================
+
+A worker also tells each run process which run it is, for ``jupyter_flows.runtime`` (read
+there when no run context says it): ``JUPYTER_FLOWS_FLOW_RUN_NAME``, ``_FLOW_NAME``,
+``_TAGS`` (a JSON list), ``_SCHEDULED_START_TIME`` (ISO 8601), ``_DEPLOYMENT_ID``,
+``_DEPLOYMENT_NAME`` and ``_DEPLOYMENT_VERSION``, with ``JUPYTER_FLOWS_FLOW_RUN_ID`` and
+``JUPYTER_FLOWS_PARAMETERS``.
+
+``JUPYTER_FLOWS__RUNTIME__<MODULE>__<NAME>`` (Prefect's ``PREFECT__RUNTIME__...``) overrides
+what ``jupyter_flows.runtime.<module>.<name>`` answers, e.g.
+``JUPYTER_FLOWS__RUNTIME__FLOW_RUN__NAME=test-run`` (``runtime_override``).
 """
 
 from __future__ import annotations
@@ -25,14 +35,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
 from typing import Any
 
 __all__ = ["RunEnvironment", "PREFIX"]
 
 PREFIX = "JUPYTER_FLOWS_"
 logger = logging.getLogger(__name__)
+
+_BOOLS = frozenset({"record", "auto_graph"})
+_JSON_OBJECTS = frozenset({"parameters"})
+_JSON_LISTS = frozenset({"tags"})
+_DATETIMES = frozenset({"scheduled_start_time"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,14 @@ class RunEnvironment:
     home: str | None = None
     url: str | None = None
     token: str | None = field(default=None, repr=False)
+    # which run a worker's run process runs (for ``jupyter_flows.runtime``)
+    flow_run_name: str | None = None
+    flow_name: str | None = None
+    tags: list[str] | None = None
+    scheduled_start_time: datetime | None = None
+    deployment_id: str | None = None
+    deployment_name: str | None = None
+    deployment_version: str | None = None
 
     @staticmethod
     def variable(name: str) -> str:
@@ -58,24 +83,59 @@ class RunEnvironment:
 
     @classmethod
     def current(cls, environ: Mapping[str, str] | None = None) -> RunEnvironment:
-        """Read from ``environ`` (default ``os.environ``); malformed parameters are ignored
-        with a warning."""
+        """Read from ``environ`` (default ``os.environ``); a malformed value (JSON, time) is
+        ignored with a warning."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(cls.variable(f.name))
+            variable = cls.variable(f.name)
+            raw = environ.get(variable)
             if raw is None or raw == "":
                 continue
-            if f.name in ("record", "auto_graph"):
-                values[f.name] = raw != "0"
-            elif f.name == "parameters":
-                try:
-                    values[f.name] = _json_object(raw)
-                except ValueError as exc:
-                    logger.warning("ignoring the injected parameters: %s", exc)
-            else:
-                values[f.name] = raw
+            try:
+                values[f.name] = _decode(f.name, raw)
+            except ValueError as exc:
+                logger.warning("ignoring %s: %s", variable, exc)
         return cls(**values)
+
+    @staticmethod
+    def runtime_override(
+        module: str, name: str, environ: Mapping[str, str] | None = None
+    ) -> str | None:
+        """``$JUPYTER_FLOWS__RUNTIME__<MODULE>__<NAME>``: what ``jupyter_flows.runtime.<module>
+        .<name>`` answers instead (Prefect's ``PREFECT__RUNTIME__...``), or ``None``."""
+        environ = os.environ if environ is None else environ
+        return environ.get(f"{PREFIX}_RUNTIME__{module.upper()}__{name.upper()}")
+
+    @staticmethod
+    @contextmanager
+    def patched(**changes: Any) -> Iterator[RunEnvironment]:
+        """Set these fields in this process's own environment (``None``: unset them) until
+        the block ends, then restore the variables as they were; yields the result.
+
+        For test harnesses only: a process hands its children an environment with
+        ``child_env``, never by changing its own.
+        """
+        known = {f.name for f in fields(RunEnvironment)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise TypeError(f"RunEnvironment has no field {unknown[0]!r}")
+        names = [RunEnvironment.variable(name) for name in changes]
+        saved = {name: os.environ.get(name) for name in names}
+        try:
+            for name, value in changes.items():
+                encoded = _encode(name, value)
+                if encoded is None:
+                    os.environ.pop(RunEnvironment.variable(name), None)
+                else:
+                    os.environ[RunEnvironment.variable(name)] = encoded
+            yield RunEnvironment.current()
+        finally:
+            for name, old in saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old
 
     def records_over_http(self) -> bool:
         """Record through the server: a record URL, and no database URL."""
@@ -85,14 +145,9 @@ class RunEnvironment:
         """The variables of what is set (booleans only when off)."""
         env: dict[str, str] = {}
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in ("record", "auto_graph"):
-                if not value:
-                    env[self.variable(f.name)] = "0"
-            elif f.name == "parameters" and value is not None:
-                env[self.variable(f.name)] = json.dumps(value, default=str)
-            elif value is not None:
-                env[self.variable(f.name)] = str(value)
+            encoded = _encode(f.name, getattr(self, f.name))
+            if encoded is not None:
+                env[self.variable(f.name)] = encoded
         return env
 
     def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -108,11 +163,38 @@ class RunEnvironment:
         return replace(self, **changes)
 
 
-def _json_object(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"{PREFIX}PARAMETERS is not JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{PREFIX}PARAMETERS must be a JSON object")
-    return value
+def _encode(name: str, value: Any) -> str | None:
+    """The variable's text for field ``name`` (``None``: leave it unset; booleans only when
+    off)."""
+    if name in _BOOLS:
+        return None if value else "0"
+    if value is None:
+        return None
+    if name in _JSON_OBJECTS or name in _JSON_LISTS:
+        return json.dumps(value, default=str)
+    if name in _DATETIMES:
+        return str(value.isoformat())
+    return str(value)
+
+
+def _decode(name: str, raw: str) -> Any:
+    """The typed value of field ``name`` from its variable's text; ``ValueError`` if it is
+    malformed."""
+    if name in _BOOLS:
+        return raw != "0"
+    if name in _JSON_OBJECTS or name in _JSON_LISTS:
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        wanted = dict if name in _JSON_OBJECTS else list
+        if not isinstance(value, wanted):
+            raise ValueError(f"not a JSON {'object' if wanted is dict else 'list'}")
+        return value
+    if name in _DATETIMES:
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {raw!r}") from None
+        return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return raw

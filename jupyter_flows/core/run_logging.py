@@ -1,4 +1,11 @@
-"""Run loggers: ``get_run_logger()``, per-run log records, and ``log_prints`` capture."""
+"""Run loggers: ``get_run_logger()``, per-run log records, and ``log_prints`` capture.
+
+The run loggers (``jupyter_flows.flow_runs``, ``jupyter_flows.task_runs``) store each record
+with its run and propagate it, so that the application's handlers (and pytest's ``caplog``)
+see run lines too. They print it on stderr themselves only when no handler above them
+already prints it on the console: each line shows once, with or without
+``logging.basicConfig()``. Nothing here configures logging beyond these two loggers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
@@ -17,6 +26,8 @@ from .records import FlowRunInfo, LogInfo, RunRecorder
 
 __all__ = [
     "get_run_logger",
+    "get_logger",
+    "disable_run_logger",
     "flow_run_logger",
     "RunLogHandler",
     "install_print_capture",
@@ -26,6 +37,8 @@ __all__ = [
 
 FLOW_LOGGER = "jupyter_flows.flow_runs"
 TASK_LOGGER = "jupyter_flows.task_runs"
+NO_RUN_LOGGER = "jupyter_flows.no_run"
+NULL_LOGGER = "jupyter_flows.null"
 log_prints_var: ContextVar[bool] = ContextVar("jupyter_flows_log_prints", default=False)
 
 _setup_lock = threading.Lock()
@@ -60,13 +73,34 @@ class RunLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def _on_console(handler: logging.Handler) -> bool:
+    """Does ``handler`` print on this process's stderr or stdout?"""
+    if not isinstance(handler, logging.StreamHandler) or isinstance(handler, logging.FileHandler):
+        return False
+    stream = getattr(handler, "stream", None)
+    consoles = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+    return stream is not None and any(stream is c for c in consoles)
+
+
+def _printed_above(name: str, level: int) -> bool:
+    """Does a handler above the logger ``name`` print a record of ``level`` on the console
+    (the application's ``logging.basicConfig()``, say)?"""
+    current = logging.getLogger(name)
+    while current.propagate and current.parent is not None:
+        current = current.parent
+        if any(_on_console(h) and level >= h.level for h in current.handlers):
+            return True
+    return False
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is now (Jupyter and pytest swap it)."""
+    """Writes to whatever ``sys.stderr`` is now (Jupyter and pytest swap it), unless a
+    handler the record propagates to prints it on the console already."""
 
     echo = True
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not _StderrHandler.echo:
+        if not _StderrHandler.echo or _printed_above(record.name, record.levelno):
             return
         self.stream = sys.stderr
         super().emit(record)
@@ -127,14 +161,48 @@ def _setup_loggers() -> None:
             logger.setLevel(logging.INFO)
             logger.addHandler(handler)
             logger.addHandler(console)
-            logger.propagate = False
+            logger.propagate = True  # the application's handlers and caplog see run lines
         _setup_done = True
+
+
+@contextmanager
+def _disabled(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    before = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
+@contextmanager
+def disable_run_logger() -> Iterator[None]:
+    """Discard what run loggers log until the block ends (Prefect's API).
+
+    Inside it ``get_run_logger()`` works outside any run too, returning a logger that
+    discards, so that a task's function can be tested alone: ``my_task.fn(...)``. Like
+    Prefect's, it acts on the whole process (the run loggers of every thread).
+    """
+    with _disabled(FLOW_LOGGER), _disabled(TASK_LOGGER):
+        yield
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """A logger under ``jupyter_flows`` (Prefect's ``get_logger``): ``get_logger("etl")`` is
+    ``jupyter_flows.etl``; a full name (``jupyter_flows.x``) is kept as it is."""
+    if not name:
+        return logging.getLogger("jupyter_flows")
+    if name == "jupyter_flows" or name.startswith("jupyter_flows."):
+        return logging.getLogger(name)
+    return logging.getLogger("jupyter_flows." + name)
 
 
 def get_run_logger(**extra: Any) -> logging.LoggerAdapter[logging.Logger]:
     """A logger whose records are stored with the current flow or task run.
 
-    Outside any run it returns a plain logger that only prints (no error, no surprise).
+    Outside any run it returns a plain logger that only prints (no error, no surprise);
+    inside ``disable_run_logger()``, one that discards.
     """
     _setup_loggers()
     trc = task_run_context.get()
@@ -159,9 +227,11 @@ def get_run_logger(**extra: Any) -> logging.LoggerAdapter[logging.Logger]:
             "run_label": f"Flow run {frc.flow_run.name!r}",
         }
         return logging.LoggerAdapter(logging.getLogger(FLOW_LOGGER), {**fields, **extra})
-    return logging.LoggerAdapter(
-        logging.getLogger("jupyter_flows.no_run"), {"run_label": "", **extra}
-    )
+    if logging.getLogger(FLOW_LOGGER).disabled and logging.getLogger(TASK_LOGGER).disabled:
+        null = logging.getLogger(NULL_LOGGER)  # disable_run_logger(): discard
+        null.disabled = True
+        return logging.LoggerAdapter(null, {"run_label": "", **extra})
+    return logging.LoggerAdapter(logging.getLogger(NO_RUN_LOGGER), {"run_label": "", **extra})
 
 
 def flow_run_logger(

@@ -25,6 +25,8 @@ __all__ = [
     "Cancelling",
     "Crashed",
     "Paused",
+    "Suspended",
+    "AwaitingConcurrencySlot",
     "now",
 ]
 
@@ -62,12 +64,16 @@ class State:
     """
 
     type: StateType
-    name: str
+    name: str = ""
     timestamp: datetime = field(default_factory=now)
     message: str | None = None
     data: Any = field(default=None, repr=False, compare=False)
     scheduled_time: datetime | None = None
     run_id: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:  # ``State(type=StateType.COMPLETED)``: named after its type
+            object.__setattr__(self, "name", self.type.value.capitalize())
 
     def is_scheduled(self) -> bool:
         return self.type is StateType.SCHEDULED
@@ -97,16 +103,24 @@ class State:
         return self.type in TERMINAL_TYPES
 
     def result(self, raise_on_failure: bool = True) -> Any:
-        """The run's return value; re-raises the run's exception for a failed state."""
-        if isinstance(self.data, BaseException):
-            if raise_on_failure:
-                raise self.data
-            return self.data
-        if self.type in TERMINAL_TYPES and not self.is_completed() and raise_on_failure:
-            from jupyter_flows.exceptions import RunNotCompleted
+        """The run's return value; re-raises the run's exception for a failed state.
 
-            raise RunNotCompleted(self.name, self.message)
-        return self.data
+        A failed, crashed or cancelled state without an exception raises Prefect's
+        ``FailedRun`` / ``CrashedRun`` / ``CancelledRun`` with the state's message. A result
+        persisted by another process (``ResultRef``) is read from its storage.
+        """
+        data = self.data
+        if hasattr(data, "load_result"):
+            data = data.load_result()
+        if isinstance(data, BaseException):
+            if raise_on_failure:
+                raise data
+            return data
+        if self.type in TERMINAL_TYPES and not self.is_completed() and raise_on_failure:
+            from jupyter_flows.exceptions import run_not_completed
+
+            raise run_not_completed(self)
+        return data
 
     def with_data(self, data: Any) -> State:
         return replace(self, data=data)
@@ -115,24 +129,47 @@ class State:
         return f"{self.name}({self.message!r})" if self.message else self.name
 
 
-def _state(type_: StateType, name: str, message: str | None, data: Any = None) -> State:
-    return State(type_, name, now(), message, data)
+def _state(
+    type_: StateType,
+    default_name: str,
+    message: str | None,
+    data: Any = None,
+    name: str | None = None,
+    scheduled_time: datetime | None = None,
+) -> State:
+    return State(type_, name or default_name, now(), message, data, scheduled_time)
 
 
-def Scheduled(scheduled_time: datetime | None = None, message: str | None = None) -> State:  # noqa: N802
-    return State(StateType.SCHEDULED, "Scheduled", now(), message, None, scheduled_time or now())
+# Prefect's constructors take keywords (``Completed(message=..., name="Skipped")``); ours also
+# take ``data`` first positionally. ``name`` gives a custom-named state of the same type.
 
 
-def Late(scheduled_time: datetime | None = None, message: str | None = None) -> State:  # noqa: N802
-    return State(StateType.SCHEDULED, "Late", now(), message, None, scheduled_time)
+def Scheduled(  # noqa: N802
+    scheduled_time: datetime | None = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.SCHEDULED, "Scheduled", message, None, name, scheduled_time or now())
 
 
-def Pending(message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.PENDING, "Pending", message)
+def Late(  # noqa: N802
+    scheduled_time: datetime | None = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.SCHEDULED, "Late", message, None, name, scheduled_time)
 
 
-def Running(message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.RUNNING, "Running", message)
+def AwaitingConcurrencySlot(  # noqa: N802
+    scheduled_time: datetime | None = None, message: str | None = None
+) -> State:
+    return _state(
+        StateType.SCHEDULED, "AwaitingConcurrencySlot", message, None, None, scheduled_time or now()
+    )
+
+
+def Pending(message: str | None = None, name: str | None = None) -> State:  # noqa: N802
+    return _state(StateType.PENDING, "Pending", message, None, name)
+
+
+def Running(message: str | None = None, name: str | None = None) -> State:  # noqa: N802
+    return _state(StateType.RUNNING, "Running", message, None, name)
 
 
 def Retrying(message: str | None = None) -> State:  # noqa: N802
@@ -140,7 +177,9 @@ def Retrying(message: str | None = None) -> State:  # noqa: N802
 
 
 def AwaitingRetry(  # noqa: N802
-    delay_seconds: float = 0.0, message: str | None = None
+    delay_seconds: float = 0.0,
+    message: str | None = None,
+    scheduled_time: datetime | None = None,
 ) -> State:
     at = now()
     return State(
@@ -149,37 +188,49 @@ def AwaitingRetry(  # noqa: N802
         at,
         message,
         None,
-        at + timedelta(seconds=delay_seconds),
+        scheduled_time or at + timedelta(seconds=delay_seconds),
     )
 
 
-def Completed(data: Any = None, message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.COMPLETED, "Completed", message, data)
+def Completed(  # noqa: N802
+    data: Any = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.COMPLETED, "Completed", message, data, name)
 
 
 def Cached(data: Any = None, message: str | None = None) -> State:  # noqa: N802
     return _state(StateType.COMPLETED, "Cached", message, data)
 
 
-def Failed(data: Any = None, message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.FAILED, "Failed", message, data)
+def Failed(  # noqa: N802
+    data: Any = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.FAILED, "Failed", message, data, name)
 
 
 def TimedOut(data: Any = None, message: str | None = None) -> State:  # noqa: N802
     return _state(StateType.FAILED, "TimedOut", message, data)
 
 
-def Cancelled(data: Any = None, message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.CANCELLED, "Cancelled", message, data)
+def Cancelled(  # noqa: N802
+    data: Any = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.CANCELLED, "Cancelled", message, data, name)
 
 
 def Cancelling(message: str | None = None) -> State:  # noqa: N802
     return _state(StateType.CANCELLING, "Cancelling", message)
 
 
-def Crashed(data: Any = None, message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.CRASHED, "Crashed", message, data)
+def Crashed(  # noqa: N802
+    data: Any = None, message: str | None = None, name: str | None = None
+) -> State:
+    return _state(StateType.CRASHED, "Crashed", message, data, name)
 
 
-def Paused(message: str | None = None) -> State:  # noqa: N802
-    return _state(StateType.PAUSED, "Paused", message)
+def Paused(message: str | None = None, name: str | None = None) -> State:  # noqa: N802
+    return _state(StateType.PAUSED, "Paused", message, None, name)
+
+
+def Suspended(message: str | None = None) -> State:  # noqa: N802
+    return _state(StateType.PAUSED, "Suspended", message)

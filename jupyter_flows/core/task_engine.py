@@ -9,18 +9,21 @@ from dataclasses import replace
 from typing import Any
 
 from ..exceptions import ResultPersistenceError, RunCancelled, TaskTimeout
+from .annotations import allow_failure
+from .caching import DEFAULT
 from .calls import call_function
 from .context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
-from .futures import TaskFuture, resolve_futures, unmapped
+from .futures import TaskFuture
+from .inputs import UpstreamFailed, resolve_inputs, visit_inputs
 from .records import ResultInfo, RunRecorder, TaskInput, TaskRunInfo, new_id
-from .results import ResultStore
+from .results import ResultRef, ResultStore
+from .returned import returned_state
 from .run_logging import get_run_logger, install_print_capture, log_prints_var
 from .settings import get_recorder
 from .states import (
     AwaitingRetry,
     Cached,
     Cancelled,
-    Completed,
     Crashed,
     Failed,
     Pending,
@@ -30,7 +33,9 @@ from .states import (
     TimedOut,
     now,
 )
+from .tags import current_tags
 from .tasks import Task
+from .transactions import Transaction, get_transaction
 
 __all__ = ["create_task_run", "execute_task_run", "run_hooks", "collect_inputs"]
 
@@ -46,43 +51,28 @@ def result_store() -> ResultStore:
     return _result_store
 
 
-def _visit(value: Any, param: str, frc: FlowRunContext | None, out: list[TaskInput]) -> bool:
-    """Add an edge for each future / tracked result in ``value``; True if it holds futures."""
-    if isinstance(value, TaskFuture):
-        out.append(TaskInput(value.task_run_id, "data", param))
-        return True
-    if frc is not None:
-        owner = frc.result_owner(value)
-        if owner is not None:
-            out.append(TaskInput(owner, "data", param))
-            return False
-    t = type(value)
-    if t is unmapped:
-        return _visit(value.value, param, frc, out)
-    if t in (list, tuple, set, frozenset) and len(value) <= _MAX_VISIT:
-        found = False
-        for item in value:
-            found = _visit(item, param, frc, out) or found
-        return found
-    if t is dict and len(value) <= _MAX_VISIT:
-        found = False
-        for item in value.values():
-            found = _visit(item, param, frc, out) or found
-        return found
-    return False
-
-
 def collect_inputs(
     inputs: dict[str, Any], frc: FlowRunContext | None
 ) -> tuple[list[TaskInput], bool]:
-    """Upstream edges of a call's arguments, and whether any argument holds futures."""
+    """Upstream edges of a call's arguments, and whether any argument must be resolved."""
     edges: list[TaskInput] = []
-    has_futures = False
+    resolve = False
     for param, value in inputs.items():
         if type(value) in (int, float, str, bool, type(None)) and frc is None:
             continue
-        has_futures = _visit(value, param, frc, edges) or has_futures
-    return edges, has_futures
+        resolve = visit_inputs(value, param, frc, edges) or resolve
+    return edges, resolve
+
+
+def _wait_for_edges(wait_for: Iterable[Any] | None) -> list[TaskInput]:
+    """Edges of ``wait_for``: futures, states, ``allow_failure`` of those (values are ignored)."""
+    edges = []
+    for item in wait_for or ():
+        inner = item.value if isinstance(item, allow_failure) else item
+        run_id = getattr(inner, "task_run_id", None) or getattr(inner, "run_id", None)
+        if isinstance(inner, TaskFuture | State) and run_id:
+            edges.append(TaskInput(run_id, "wait_for"))
+    return edges
 
 
 def create_task_run(
@@ -97,20 +87,16 @@ def create_task_run(
     """Create and record a Pending task run; returns it and whether inputs hold futures."""
     edges, has_futures = collect_inputs(inputs, frc)
     edges.extend(extra_inputs)
-    for item in wait_for or ():
-        if not isinstance(item, TaskFuture):
-            raise TypeError(
-                f"wait_for of task {task.name!r} takes futures (from .submit()), got {item!r}"
-            )
-        edges.append(TaskInput(item.task_run_id, "wait_for"))
+    edges.extend(_wait_for_edges(wait_for))
     key = frc.next_dynamic_key(task.task_key) if frc is not None else 0
+    extra_tags = current_tags()
     info = TaskRunInfo(
         new_id(),
         frc.flow_run.id if frc is not None else None,
         task.task_key,
         task.name,
         f"{task.name}-{key}",
-        sorted(task.tags),
+        sorted(task.tags | extra_tags) if extra_tags else sorted(task.tags),
         now(),
         edges,
         None,
@@ -119,9 +105,23 @@ def create_task_run(
         task.version,
         subflow_run_id,
     )
+    if task.task_run_name is not None:
+        info.name = _task_run_name(task, info, frc, inputs)
     recorder.task_run_created(info)
     recorder.set_state("task", info.id, Pending(), 0)
     return info, has_futures
+
+
+def _task_run_name(
+    task: Task[..., Any], info: TaskRunInfo, frc: FlowRunContext | None, inputs: dict[str, Any]
+) -> str:
+    from .run_names import format_run_name
+
+    token = task_run_context.set(TaskRunContext(task, info, inputs, frc))
+    try:
+        return format_run_name(task.task_run_name, inputs, f"task {task.name!r}")  # type: ignore[arg-type]
+    finally:
+        task_run_context.reset(token)
 
 
 def run_hooks(hooks: Iterable[Callable[..., Any]], *args: Any) -> None:
@@ -135,11 +135,19 @@ def run_hooks(hooks: Iterable[Callable[..., Any]], *args: Any) -> None:
             )
 
 
-def _upstream_problem(wait_for: Iterable[Any] | None, has_futures: bool, inputs: Any) -> str | None:
+def _upstream_problem(wait_for: Iterable[Any] | None) -> str | None:
     for item in wait_for or ():
-        state = item.wait()
-        if state is None or not state.is_completed():
-            return f"upstream task run {item.task_name!r} ended {state}"
+        allowed = isinstance(item, allow_failure)
+        inner = item.value if allowed else item
+        if isinstance(inner, TaskFuture):
+            state = inner.wait()
+            name = inner.task_name
+        elif isinstance(inner, State):
+            state, name = inner, "upstream"
+        else:
+            continue  # a plain value: nothing to wait for
+        if not allowed and (state is None or not state.is_completed()):
+            return f"upstream task run {name!r} ended {state}"
     return None
 
 
@@ -162,12 +170,14 @@ def execute_task_run(
         if handle is not None:
             handle._set_state(state)
 
-    problem = _upstream_problem(wait_for, has_futures, inputs)
+    problem = _upstream_problem(wait_for)
     if problem is None and has_futures:
         try:
-            args = resolve_futures(args)
-            kwargs = resolve_futures(kwargs)
-            inputs = resolve_futures(inputs)
+            args = resolve_inputs(args)
+            kwargs = resolve_inputs(kwargs)
+            inputs = resolve_inputs(inputs)
+        except UpstreamFailed as exc:
+            problem = str(exc)
         except BaseException as exc:  # noqa: BLE001 - the upstream's failure, not ours
             problem = f"upstream task failed: {type(exc).__name__}: {exc}"
     if problem is not None:
@@ -196,14 +206,57 @@ def execute_task_run(
         task_run_context.reset(token)
 
 
-def _cache_key(task: Task[..., Any], trc: TaskRunContext, inputs: dict[str, Any]) -> str | None:
+def _persists(task: Task[..., Any], frc: FlowRunContext | None) -> bool:
+    """Whether the task's result is persisted: its own option, else its flow's (as Prefect)."""
+    persist = task.persist_result
+    if persist is None and frc is not None:
+        persist = frc.flow.persist_result
+    return bool(persist)
+
+
+def _cache_key(
+    task: Task[..., Any], trc: TaskRunContext, inputs: dict[str, Any], persist: bool
+) -> str | None:
+    """The run's cache key. Without persistence nothing is cached; with it, a task without a
+    policy uses ``DEFAULT`` (inputs, source and flow run), as in Prefect."""
+    if not persist:
+        return None
     try:
         if task.cache_key_fn is not None:
             return task.cache_key_fn(trc, inputs)
-        return task.cache_policy.compute_key(trc, inputs) if task.cache_policy else None
+        policy = task.cache_policy if task.cache_policy is not None else DEFAULT
+        return policy.compute_key(trc, inputs)
     except Exception:  # noqa: BLE001 - a broken key function disables caching, loudly
         get_run_logger().exception("cache key of task %r could not be computed", task.name)
         return None
+
+
+def _storage_key(task: Task[..., Any], trc: TaskRunContext) -> str | None:
+    """``result_storage_key`` formatted with ``parameters``, ``flow_run`` and ``task_run``."""
+    if task.result_storage_key is None:
+        return None
+    from types import SimpleNamespace
+
+    frc = trc.flow_run_context
+    flow_run = SimpleNamespace(
+        id=frc.flow_run.id if frc else None,
+        name=frc.flow_run.name if frc else None,
+        flow_name=frc.flow_run.flow_name if frc else None,
+        parameters=frc.parameters if frc else {},
+    )
+    task_run = SimpleNamespace(
+        id=trc.task_run.id, name=trc.task_run.name, task_name=task.name, parameters=trc.parameters
+    )
+    return task.result_storage_key.format(
+        parameters=trc.parameters, flow_run=flow_run, task_run=task_run
+    )
+
+
+def _store_of(task: Task[..., Any]) -> ResultStore:
+    if task.result_storage is not None:
+        return task.result_storage  # type: ignore[no-any-return]
+    storage = getattr(task.cache_policy, "key_storage", None)
+    return storage if storage is not None else result_store()
 
 
 def _run_attempts(
@@ -216,16 +269,90 @@ def _run_attempts(
     inputs: dict[str, Any],
     set_state: Callable[[State, int], None],
 ) -> State:
-    key = _cache_key(task, trc, inputs) if task.caches else None
-    if key is not None and not task.refresh_cache:
-        hit, value = result_store().read(key)
-        if hit:
-            state = Cached(value, message=f"cache hit {key[:12]}")
+    persist = _persists(task, frc)
+    key = _cache_key(task, trc, inputs, persist)
+    parent = get_transaction()
+    if key is None and not persist and parent is None and not task.on_commit_hooks:
+        return _attempts(task, info, trc, frc, args, kwargs, set_state)  # the common, light path
+    try:
+        txn_key = _storage_key(task, trc) or key or (info.id if persist else None)
+    except Exception as exc:  # noqa: BLE001 - a bad template fails the run, naming it
+        message = f"task {task.name!r}: result_storage_key: {type(exc).__name__}: {exc}"
+        state = Failed(ValueError(message), message=message)
+        set_state(state, 0)
+        return state
+    store = _store_of(task)
+    isolation = getattr(task.cache_policy, "isolation_level", None)
+    with Transaction(
+        txn_key,
+        store,
+        isolation_level=isolation,
+        overwrite=task.refresh_cache,
+        write_on_commit=persist,
+        serializer=task.result_serializer,
+    ) as txn:
+        txn.expires_in = task.cache_expiration
+        cacheable = key is not None or task.result_storage_key is not None
+        if cacheable and txn.is_committed():
+            value = txn.read()
+            state = Cached(value, message=f"cache hit {txn_key[:12] if txn_key else ''}")
             set_state(state, 0)
             if frc is not None:
                 frc.track_result(info.id, value)
             run_hooks(task.on_completion_hooks, task, info, state)
             return state
+        state = _attempts(task, info, trc, frc, args, kwargs, set_state, txn)
+        if not state.is_completed():
+            txn.rollback()
+    return state
+
+
+def _stage(
+    task: Task[..., Any],
+    info: TaskRunInfo,
+    frc: FlowRunContext | None,
+    txn: Transaction,
+    state: State,
+) -> State:
+    """Stage a completed run's result in its transaction; commit now unless nested."""
+    value = state.data
+    recorder = current_recorder(frc)
+
+    def record(stored: Any) -> None:
+        recorder.result_stored(
+            ResultInfo(
+                txn.key or info.id,
+                info.id,
+                info.flow_run_id,
+                stored.location,
+                task.result_serializer.name,
+                now(),
+                stored.expires,
+            )
+        )
+
+    txn.stage(value, task.on_commit_hooks, task.on_rollback_hooks, record)
+    if txn.parent is None:
+        try:
+            txn.commit()
+        except ResultPersistenceError as exc:
+            message = f"task {task.name!r}: {exc}"
+            return Failed(ResultPersistenceError(message), message=message)
+    if not task.cache_result_in_memory and txn.key is not None and txn.store is not None:
+        return replace(state, data=ResultRef(txn.key, str(txn.store.root)))
+    return state
+
+
+def _attempts(
+    task: Task[..., Any],
+    info: TaskRunInfo,
+    trc: TaskRunContext,
+    frc: FlowRunContext | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    set_state: Callable[[State, int], None],
+    txn: Transaction | None = None,
+) -> State:
     runner = frc.task_runner if frc is not None else None
     caller = runner.call if runner is not None and type(runner).call is not _default_call else None
     cancel = frc.cancel_event if frc is not None else threading.Event()
@@ -237,6 +364,7 @@ def _run_attempts(
         set_state(running, attempt)
         if task.on_running_hooks:
             run_hooks(task.on_running_hooks, task, info, running)
+        returned = False
         try:
             value = call_function(
                 task.fn,
@@ -257,14 +385,21 @@ def _run_attempts(
             set_state(Crashed(exc, message=f"{type(exc).__name__}: {exc}"), attempt)
             raise
         else:
-            state = _completed(task, info, key, value, frc)
+            state, returned = returned_state(value)
+            if state.is_completed() and txn is not None:
+                state = _stage(task, info, frc, txn, state)
         if state.is_completed():
-            if frc is not None:
+            if frc is not None and task.cache_result_in_memory:
                 frc.track_result(info.id, state.data)
             set_state(state, attempt)
             run_hooks(task.on_completion_hooks, task, info, state)
             return state
-        retry = attempt <= task.retries and not state.is_cancelled() and not cancel.is_set()
+        retry = (
+            not returned
+            and attempt <= task.retries
+            and not state.is_cancelled()
+            and not cancel.is_set()
+        )
         if retry and task.retry_condition_fn is not None:
             try:
                 retry = bool(task.retry_condition_fn(task, info, state))
@@ -281,7 +416,8 @@ def _run_attempts(
         )
         if not retry:
             set_state(state, attempt)
-            run_hooks(task.on_failure_hooks, task, info, state)
+            hooks = task.on_failure_hooks if state.is_failed() or state.is_crashed() else ()
+            run_hooks(hooks, task, info, state)
             return state
         from .options import jittered
 
@@ -291,40 +427,6 @@ def _run_attempts(
             state = Cancelled(RunCancelled("flow run cancelled"), message="flow run cancelled")
             set_state(state, attempt)
             return state
-
-
-def _completed(
-    task: Task[..., Any],
-    info: TaskRunInfo,
-    key: str | None,
-    value: Any,
-    frc: FlowRunContext | None,
-) -> State:
-    persist = task.persist_result
-    if persist is None and frc is not None:  # tasks inherit the flow's persist_result
-        persist = frc.flow.persist_result
-    if key is None and not persist:
-        return Completed(value)
-    store_key = key or info.id
-    try:
-        stored = result_store().write(
-            store_key, value, task.result_serializer, task.cache_expiration
-        )
-    except ResultPersistenceError as exc:
-        message = f"task {task.name!r}: {exc}"
-        return Failed(ResultPersistenceError(message), message=message)
-    current_recorder(frc).result_stored(
-        ResultInfo(
-            store_key,
-            info.id,
-            info.flow_run_id,
-            stored.location,
-            task.result_serializer.name,
-            now(),
-            stored.expires,
-        )
-    )
-    return Completed(value)
 
 
 def _default_call(self: Any, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:

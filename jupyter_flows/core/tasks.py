@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -23,6 +24,7 @@ __all__ = ["Task", "task"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+_UNBOUND: Any = object()
 
 
 class Task(Generic[P, R]):
@@ -46,12 +48,19 @@ class Task(Generic[P, R]):
         cache_expiration: timedelta | float | None = None,
         refresh_cache: bool = False,
         persist_result: bool | None = None,
-        result_serializer: Any = "pickle",
+        result_serializer: Any = None,
+        result_storage: Any = None,
+        result_storage_key: str | None = None,
+        cache_result_in_memory: bool = True,
+        task_run_name: str | Callable[[], str] | None = None,
         log_prints: bool | None = None,
         validate_parameters: bool = False,
         on_completion: Any = None,
         on_failure: Any = None,
         on_running: Any = None,
+        on_commit: Any = None,
+        on_rollback: Any = None,
+        viz_return_value: Any = None,
     ):
         if not callable(fn):
             raise FlowDefinitionError(f"@task needs a function, got {fn!r}")
@@ -77,15 +86,36 @@ class Task(Generic[P, R]):
             cache_expiration = timedelta(seconds=cache_expiration)
         self.cache_expiration = cache_expiration
         self.refresh_cache = refresh_cache
+        # as Prefect: asking for a cache, a storage, a key or a serializer persists results
+        if persist_result is None and (
+            (cache_policy is not None and cache_policy is not NONE)
+            or cache_key_fn is not None
+            or result_storage is not None
+            or result_storage_key is not None
+            or result_serializer is not None
+        ):
+            persist_result = True
         self.persist_result = persist_result
-        from .results import get_serializer
+        from .results import get_serializer, resolve_storage
 
-        self.result_serializer = get_serializer(result_serializer)
+        self.result_serializer = get_serializer(result_serializer or "pickle")
+        self.result_storage = resolve_storage(result_storage)
+        self.result_storage_key = result_storage_key
+        self.cache_result_in_memory = cache_result_in_memory
+        if task_run_name is not None and not (
+            isinstance(task_run_name, str) or callable(task_run_name)
+        ):
+            raise FlowDefinitionError(f"{owner}: task_run_name must be a string or a callable")
+        self.task_run_name = task_run_name
+        self.viz_return_value = viz_return_value
         self.log_prints = log_prints
         self.validate_parameters = validate_parameters
         self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
         self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
         self.on_running_hooks = check_hooks(owner, "on_running", on_running)
+        self.on_commit_hooks = check_hooks(owner, "on_commit", on_commit)
+        self.on_rollback_hooks = check_hooks(owner, "on_rollback", on_rollback)
+        self._bound: Any = _UNBOUND
         self.isasync = inspect.iscoroutinefunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', self.name)}"
         self._positional = [
@@ -94,10 +124,47 @@ class Task(Generic[P, R]):
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
 
+    def __get__(self, instance: Any, owner: type | None = None) -> Task[P, R]:
+        """A task on a method: bound to the instance (or class) it is read from."""
+        if instance is None:
+            return self
+        bound = copy.copy(self)
+        bound._bound = instance
+        return bound
+
+    def _hook_decorator(self, attribute: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+            setattr(self, attribute, (*getattr(self, attribute), fn))
+            return fn
+
+        return add
+
+    def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``@my_task.on_completion``: add a completion hook."""
+        return self._hook_decorator("on_completion_hooks")(fn)
+
+    def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``@my_task.on_failure``: add a failure hook."""
+        return self._hook_decorator("on_failure_hooks")(fn)
+
+    def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self._hook_decorator("on_running_hooks")(fn)
+
+    def on_commit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``@my_task.on_commit``: called with the transaction when its result commits."""
+        return self._hook_decorator("on_commit_hooks")(fn)
+
+    def on_rollback(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``@my_task.on_rollback``: called with the transaction when it rolls back."""
+        return self._hook_decorator("on_rollback_hooks")(fn)
+
     @property
     def caches(self) -> bool:
         policy = self.cache_policy
         return self.cache_key_fn is not None or (policy is not None and policy is not NONE)
+
+    def _with_bound(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return args if self._bound is _UNBOUND else (self._bound, *args)
 
     def with_options(self, **options: Any) -> Task[P, R]:
         """A copy with some options changed, e.g. ``my_task.with_options(retries=3)``."""
@@ -117,14 +184,23 @@ class Task(Generic[P, R]):
             refresh_cache=self.refresh_cache,
             persist_result=self.persist_result,
             result_serializer=self.result_serializer,
+            result_storage=self.result_storage,
+            result_storage_key=self.result_storage_key,
+            cache_result_in_memory=self.cache_result_in_memory,
+            task_run_name=self.task_run_name,
             log_prints=self.log_prints,
             validate_parameters=self.validate_parameters,
             on_completion=self.on_completion_hooks,
             on_failure=self.on_failure_hooks,
             on_running=self.on_running_hooks,
+            on_commit=self.on_commit_hooks,
+            on_rollback=self.on_rollback_hooks,
+            viz_return_value=self.viz_return_value,
         )
         current.update(options)
-        return Task(self.fn, **current)
+        copy_ = Task(self.fn, **current)
+        copy_._bound = self._bound
+        return copy_
 
     def bind_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Argument values by parameter name (cheap; ``*args`` extras are kept by index)."""
@@ -139,19 +215,21 @@ class Task(Generic[P, R]):
         """Run the task now and return its result (a task run when inside a flow)."""
         from .engine import call_task
 
-        return call_task(self, args, kwargs)  # type: ignore[no-any-return]
+        return call_task(self, self._with_bound(args), kwargs)  # type: ignore[no-any-return]
 
     def submit(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> Any:
         """Start the task concurrently and return a ``TaskFuture``."""
         from .engine import submit_task
 
-        return submit_task(self, args, kwargs, wait_for)
+        return submit_task(self, self._with_bound(args), kwargs, wait_for)
 
-    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> list[Any]:
+    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> Any:
         """Submit one run per element of the iterable arguments; ``unmapped(x)`` stays whole."""
+        from .annotations import unmapped
         from .engine import map_task
 
-        return map_task(self, args, kwargs, wait_for)
+        bound = () if self._bound is _UNBOUND else (unmapped(self._bound),)
+        return map_task(self, (*bound, *args), kwargs, wait_for)
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"

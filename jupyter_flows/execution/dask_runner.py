@@ -1,8 +1,9 @@
 """``DaskTaskRunner``: task bodies run on a ``dask.distributed`` cluster.
 
 States, retries, caching and timeouts stay in the flow's process (so every transition is
-recorded as usual); only the function body is shipped to Dask. Install with
-``pip install jupyter-flows[dask]``.
+recorded as usual); only the function body is shipped to Dask, and the logs and
+``log_prints`` lines it writes there come back with its result (``core.remote_body``).
+Install with ``pip install jupyter-flows[dask]``.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..core.remote_body import remote_body, unwrap_outcome
 from ..core.runners import TaskRunner
 
 __all__ = ["DaskTaskRunner"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def _apply(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return fn(*args, **kwargs)
 
 
 class DaskTaskRunner(TaskRunner):
@@ -97,12 +95,13 @@ class DaskTaskRunner(TaskRunner):
         return self._pool.submit(ctx.run, fn, *args)
 
     def call(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-        future = self.client.submit(_apply, fn, args, kwargs, pure=False)
+        future = self.client.submit(remote_body(fn, args, kwargs), pure=False)
         try:
-            result: T = future.result()
+            data: bytes = future.result()
         except BaseException:
             future.cancel()
             raise
+        result: T = unwrap_outcome(data)
         return result
 
     def shutdown(self) -> None:

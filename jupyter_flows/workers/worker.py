@@ -224,7 +224,17 @@ class Worker:
             "--output",
             str(self.outputs_dir),
         ]
-        run_env = self.run_env
+        run_env = self.run_env.but(  # which run it is, for jupyter_flows.runtime
+            flow_run_id=run_id,
+            flow_run_name=run.name,
+            flow_name=run.flow_name,
+            tags=list(run.tags),
+            parameters=run.parameters or {},
+            scheduled_start_time=run.expected_start_time,
+            deployment_id=deployment.id,
+            deployment_name=deployment.name,
+            deployment_version=deployment.version,
+        )
         if claimed.run_token and run_env.records_over_http():  # its own, not this worker's
             run_env = run_env.but(record_token=claimed.run_token)
         env = run_env.child_env()

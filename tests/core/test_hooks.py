@@ -273,7 +273,7 @@ class TestTaskHooks:
         def etl():
             return after.submit(broken.submit()).wait()
 
-        assert etl().is_failed()
+        assert etl(return_state=True).is_failed()
         assert seen.labels == ["failed"]
 
     def test_hooks_of_submitted_tasks(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_flows import State, Task, TaskFuture, flow, task, unmapped, wait
+from jupyter_flows.core.annotations import quote
 from jupyter_flows.exceptions import FlowDefinitionError
 
 
@@ -275,9 +276,9 @@ class TestTaskRunsInFlows:
 
         @flow
         def etl():
-            return broken(return_state=True), fine(return_state=True)
+            return quote((broken(return_state=True), fine(return_state=True)))
 
-        bad, good = etl()
+        bad, good = etl().unquote()
         assert isinstance(bad, State) and bad.is_failed()
         assert bad.run_id == recorder.task_run("broken").id
         assert good.is_completed() and good.result() == 5
@@ -294,13 +295,13 @@ class TestSubmit:
             future = double.submit(4)
             assert isinstance(future, TaskFuture)
             state = future.wait()
-            return future, state, future.result()
+            return quote(future), state, future.result()
 
-        future, state, result = etl()
+        future, state, result = etl()  # as Prefect: returned futures become states
         assert result == 8
         assert state.is_completed() and state.result() == 8
-        assert future.state.is_completed()
-        assert future.done()
+        future = future.unquote()  # quote(): returned as it is, not as its state
+        assert future.state.is_completed() and future.done()
         assert future.task_run_id == recorder.task_run("double").id
         assert future.task_name == "double-0"
         assert recorder.state_names(future.task_run_id) == ["Pending", "Running", "Completed"]
@@ -628,7 +629,7 @@ class TestDependencies:
         etl()
         assert log == ["first", "second"]
 
-    def test_wait_for_with_a_non_future_is_a_clear_type_error(self, recorder):
+    def test_wait_for_takes_values_and_states_as_prefect(self, recorder):
         @task
         def setup():
             return 1
@@ -640,11 +641,12 @@ class TestDependencies:
         @flow
         def etl():
             value = setup()
-            work.submit(wait_for=[value])
+            state = setup(return_state=True)
+            return work.submit(wait_for=[value, state, "anything"]).result()
 
-        with pytest.raises(TypeError, match=r"wait_for of task 'work' takes futures .*got 1"):
-            etl()
-        assert recorder.task_runs_of("work") == []
+        assert etl() == 2
+        run = recorder.task_run("work")
+        assert [e.kind for e in run.inputs] == ["wait_for"]  # the state's run; values add none
 
     def test_failed_upstream_fails_the_downstream_without_running_it(self, recorder):
         calls = []

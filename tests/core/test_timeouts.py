@@ -13,6 +13,7 @@ import time
 import pytest
 
 from jupyter_flows import flow, task
+from jupyter_flows.core.annotations import quote
 from jupyter_flows.core.states import StateType
 from jupyter_flows.exceptions import TaskTimeout
 
@@ -41,9 +42,9 @@ class TestTaskTimeouts:
 
         @flow
         def etl():
-            return slow(return_state=True)
+            return quote(slow(return_state=True))  # a state returned as a value
 
-        state = etl()
+        state = etl().unquote()
         assert state.name == "TimedOut"
         assert state.type is StateType.FAILED
         assert state.message == "'slow' exceeded its timeout of 0.3 s"
@@ -96,9 +97,9 @@ class TestTaskTimeouts:
 
         @flow
         def etl():
-            return slow(return_state=True)
+            return quote(slow(return_state=True))  # a state returned as a value
 
-        state = etl()
+        state = etl().unquote()
         assert state.name == "TimedOut"
         assert state.is_failed()
         assert recorder.state_names(recorder.task_run("slow").id)[-1] == "TimedOut"
@@ -113,7 +114,10 @@ class TestTaskTimeouts:
         def etl():
             return slow.submit().wait()
 
-        assert etl().name == "TimedOut"
+        # as Prefect: a flow returning a failed state of a task run fails, raising its error
+        with pytest.raises(TaskTimeout):
+            etl()
+        assert recorder.final(recorder.task_run("slow").id).name == "TimedOut"
 
     def test_standalone_task_times_out(self, recorder):
         @task(timeout_seconds=0.3)
