@@ -10,6 +10,7 @@ from typing import Any
 
 from ._version import __version__
 from .core import settings as _settings
+from .core.annotations import allow_failure, quote
 from .core.caching import DEFAULT, FLOW_PARAMETERS, INPUTS, NONE, RUN_ID, TASK_SOURCE
 from .core.engine import cancel_flow_run
 from .core.flows import Flow, flow
@@ -18,6 +19,7 @@ from .core.options import exponential_backoff
 from .core.run_logging import get_run_logger
 from .core.runners import SequentialTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from .core.states import State, StateType
+from .core.tags import tags
 from .core.tasks import Task, task
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
     "ThreadPoolTaskRunner",
     "SequentialTaskRunner",
     "unmapped",
+    "allow_failure",
+    "quote",
+    "tags",
     "wait",
     "get_run_logger",
     "exponential_backoff",
@@ -65,7 +70,12 @@ _settings.set_recorder_factory(_default_recorder)
 
 
 def read_flow_runs(**filters: Any) -> Any:
-    """Recent flow runs from the default database (newest first); see ``store.api``."""
+    """Recent flow runs from the default database, newest first: a list of run summaries
+    with the page as attributes (``.total``, ``.limit``, ``.offset``, ``.next_offset``).
+
+    Filters: flow_name, state, tags, deployment_id, since, until, limit (50), offset, url;
+    see ``jupyter_flows.store.api.read_flow_runs``.
+    """
     from .store import api
 
     return api.read_flow_runs(**filters)
@@ -83,16 +93,35 @@ def deploy(target: Any, name: str, **options: Any) -> Any:
 
 
 def emit_event(
-    event: str, payload: dict[str, Any] | None = None, resource: str | None = None
+    event: str,
+    resource: str | dict[str, str] | None = None,
+    occurred: Any = None,
+    related: list[Any] | None = None,
+    payload: dict[str, Any] | None = None,
+    id: Any = None,
+    follows: Any = None,
 ) -> Any:
-    """Record an event (``emit_event("data.arrived", {"path": p})``) in the default database.
+    """Record an event in the default database (Prefect's signature); returns its ``Event``.
 
+    ``emit_event("upload.done", {"prefect.resource.id": "bucket/raw"}, payload={"rows": 5})``:
+    ``resource`` is a dict of labels with ``"prefect.resource.id"`` (or
+    ``"jupyter_flows.resource.id"``), or just the id; ``related`` a list of such dicts with
+    ``"prefect.resource.role"``; ``id`` the event's UUID (default: a new one); ``follows``
+    an ``Event`` it comes after. Inside a flow run the resource defaults to the run and the
+    payload names it, so ``emit_event("data.arrived", payload={...})`` is enough.
     Automations whose trigger matches it fire: the Jupyter server reads new events every
-    second. Inside a flow run, the payload names the run. Returns the stored event.
+    second. A dict without a resource id as second argument (a payload) is a ``TypeError``.
     """
     from .orchestration.events import emit
 
-    return emit(event, payload, resource)
+    return emit(event, resource, occurred, related, payload, id, follows)
+
+
+def __getattr__(name: str) -> Any:
+    """Prefect names that cannot exist here raise an ``ImportError`` saying what to use."""
+    from ._cloud_only import unavailable
+
+    raise unavailable(__name__, name)
 
 
 def read_flow_run(flow_run_id: str) -> Any:

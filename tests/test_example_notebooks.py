@@ -40,7 +40,7 @@ class TestExampleNotebooks:
 
     def test_flows_and_tasks_notebook_records_runs(self, tmp_path: Path, db_url: str) -> None:
         execute(ROOT / "notebooks/01_flows_and_tasks.ipynb", tmp_path / "out.ipynb", n=4)
-        runs = read_flow_runs(flow_name="pipeline", url=db_url).items
+        runs = list(read_flow_runs(flow_name="pipeline", url=db_url))
         assert len(runs) == 2 and all(r.state_name == "Completed" for r in runs)
         first, second = (read_flow_run(r.id, url=db_url) for r in reversed(runs))
         flaky = next(t for t in first.task_runs if t.task_name == "flaky")
@@ -60,7 +60,7 @@ class TestNotebookFlowUnderPapermill:
     ) -> None:
         monkeypatch.setenv("JUPYTER_FLOWS_NOTEBOOK", "pipeline-nb")
         execute(ROOT / "notebooks/02_notebook_pipeline.ipynb", tmp_path / "out.ipynb", n_rows=50)
-        items = read_flow_runs(flow_name="pipeline-nb", url=db_url).items
+        items = list(read_flow_runs(flow_name="pipeline-nb", url=db_url))
         runs = [read_flow_run(r.id, url=db_url) for r in reversed(items)]
         assert [(r.name, r.state_name) for r in runs] == [(n, "Completed") for n in self.TASKS]
         assert [[t.task_name for t in r.task_runs] for r in runs] == [[n] for n in self.TASKS]
@@ -107,7 +107,7 @@ class TestNotebookFlowUnderPapermill:
         with pytest.raises(papermill.PapermillExecutionError) as info:
             execute(ROOT / "tests/notebooks/failing_cell.ipynb", tmp_path / "out.ipynb")
         assert info.value.ename == "ValueError"
-        items = read_flow_runs(flow_name="failing", url=db_url).items
+        items = list(read_flow_runs(flow_name="failing", url=db_url))
         assert [(r.name, r.state_name) for r in reversed(items)] == [
             ("prepare", "Completed"),
             ("check", "Failed"),

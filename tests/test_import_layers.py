@@ -84,9 +84,24 @@ RANKS = {
     "execution": 3,
     "reports": 3,
     "store": 2,
+    "testing": 2,  # the test harness: a throwaway run database
     "core": 1,
+    "context": 1,  # Prefect's module paths, facades over core
+    "logging": 1,
+    "runtime": 1,
+    "states": 1,
+    "cache_policies": 1,
+    "futures": 1,
+    "task_runners": 1,
+    "utilities": 1,
+    "results": 1,
+    "filesystems": 1,
+    "transactions": 1,
+    "locking": 2,  # its database lock manager lives in the store
+    "events": 3,  # Prefect's prefect.events: over orchestration.events
     "exceptions": 0,
     "_version": 0,
+    "_cloud_only": 0,  # the table of Prefect names that cannot exist here
     "labextension": 0,
 }
 

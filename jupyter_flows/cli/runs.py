@@ -77,12 +77,12 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             url=self.db_url or None,
         )
         print(f"{'run':<22} {'flow':<24} {'state':<11} {'started':<20} id")
-        for r in page.items:
+        for r in page:
             started = r.start_time.strftime("%Y-%m-%d %H:%M:%S") if r.start_time else ""
             print(
                 f"{r.name:<22} {r.flow_name[:24]:<24} {r.state_name or '':<11} {started:<20} {r.id}"
             )
-        print(f"({len(page.items)} of {page.total})")
+        print(f"({len(page)} of {page.total})")
 
     def _show(self, run_id: str) -> None:
         from ..exceptions import NotFound

@@ -6,6 +6,7 @@ with ``+``; a combined key is None if any part is None.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,15 +28,40 @@ __all__ = [
     "FLOW_PARAMETERS",
     "RUN_ID",
     "NONE",
+    "NO_CACHE",
     "DEFAULT",
 ]
 
 
 class CachePolicy:
-    """Base class. Subclasses implement ``compute_key``."""
+    """Base class. Subclasses implement ``compute_key``.
+
+    ``policy.configure(key_storage=, isolation_level=, lock_manager=)`` (as Prefect) returns a
+    copy whose records live in ``key_storage`` (a path, ``LocalFileSystem`` or ``ResultStore``)
+    and whose runs with the same key are serialized (``IsolationLevel.SERIALIZABLE``).
+    """
+
+    key_storage: Any = None
+    isolation_level: Any = None
 
     def compute_key(self, context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
         raise NotImplementedError
+
+    def configure(
+        self, key_storage: Any = None, isolation_level: Any = None, lock_manager: Any = None
+    ) -> CachePolicy:
+        from .results import ResultStore, resolve_storage
+
+        configured = copy.copy(self)
+        store = resolve_storage(key_storage) if key_storage is not None else self.key_storage
+        if lock_manager is not None:
+            store = ResultStore(store.root if store is not None else None, lock_manager)
+        object.__setattr__(configured, "key_storage", store)
+        if isolation_level is not None:
+            from .transactions import IsolationLevel
+
+            object.__setattr__(configured, "isolation_level", IsolationLevel(isolation_level))
+        return configured
 
     def __add__(self, other: CachePolicy) -> CachePolicy:
         mine = self.policies if isinstance(self, CompoundCachePolicy) else (self,)
@@ -45,6 +71,10 @@ class CachePolicy:
         return CompoundCachePolicy(tuple(dict.fromkeys((*mine, *theirs))))
 
 
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
 @dataclass(frozen=True)
 class Inputs(CachePolicy):
     """Key on the task's argument values; ``exclude`` names arguments to ignore."""
@@ -52,7 +82,7 @@ class Inputs(CachePolicy):
     exclude: tuple[str, ...] = ()
 
     def compute_key(self, context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
-        items = sorted((k, v) for k, v in inputs.items() if k not in self.exclude)
+        items = sorted(((k, v) for k, v in inputs.items() if k not in self.exclude), key=_first)
         return hash_objects(items)
 
     def __sub__(self, name: str) -> Inputs:
@@ -111,4 +141,5 @@ TASK_SOURCE = TaskSource()
 FLOW_PARAMETERS = FlowParameters()
 RUN_ID = RunId()
 NONE = NoCache()
+NO_CACHE = NONE  # Prefect's name
 DEFAULT = INPUTS + TASK_SOURCE + RUN_ID

@@ -21,7 +21,7 @@ from .context import FlowRunContext, flow_run_context, task_run_context
 from .flows import Flow
 from .futures import PrefectFutureList, TaskFuture
 from .names import generate_run_name
-from .records import FlowRunInfo, RunRecorder, TaskInput, new_id
+from .records import FlowRunInfo, ResultInfo, RunRecorder, TaskInput, new_id
 from .returned import returned_state
 from .run_logging import flow_run_logger, get_run_logger, install_print_capture, log_prints_var
 from .settings import get_recorder
@@ -420,6 +420,7 @@ def _run_attempts(
     attempt = 0
     while True:
         attempt += 1
+        frc.run_count = attempt
         running = Running() if attempt == 1 else Retrying()
         recorder.set_state("flow", info.id, running, attempt)
         log.info("Beginning flow run %r for flow %r", info.name, flow.name)
@@ -437,7 +438,7 @@ def _run_attempts(
                 future.wait()
             state, _ = returned_state(result)
             if state.is_completed():
-                state = _persist_flow_result(flow, info, state)
+                state = _persist_flow_result(flow, info, recorder, state)
         except TaskTimeout as exc:
             frc.cancel_event.set()
             state = TimedOut(exc, message=str(exc))
@@ -467,7 +468,9 @@ def _run_attempts(
             threading.Event().wait(delay)
 
 
-def _persist_flow_result(flow: Flow[..., Any], info: FlowRunInfo, state: State) -> State:
+def _persist_flow_result(
+    flow: Flow[..., Any], info: FlowRunInfo, recorder: RunRecorder, state: State
+) -> State:
     """Write a persisting flow's result under its run id (``state.result()`` reads it back)."""
     if not flow.persist_result:
         return state
@@ -476,9 +479,14 @@ def _persist_flow_result(flow: Flow[..., Any], info: FlowRunInfo, state: State) 
 
     store = flow.result_storage or result_store()
     try:
-        store.write(info.id, state.data, flow.result_serializer)
+        stored = store.write(info.id, state.data, flow.result_serializer)
     except FlowsError as exc:
         return Failed(exc, message=f"flow {flow.name!r}: {exc}")
+    recorder.result_stored(
+        ResultInfo(
+            info.id, None, info.id, stored.location, flow.result_serializer.name, now(), None
+        )
+    )
     if not flow.cache_result_in_memory:
         return replace(state, data=ResultRef(info.id, str(store.root)))
     return state

@@ -24,7 +24,6 @@ __all__ = ["Flow", "flow"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_UNBOUND: Any = object()
 
 
 class Flow(Generic[P, R]):
@@ -85,7 +84,7 @@ class Flow(Generic[P, R]):
         ):
             raise FlowDefinitionError(f"{owner}: flow_run_name must be a string or a callable")
         self.flow_run_name = flow_run_name
-        self._bound: Any = _UNBOUND
+        self._bound: Any = None
         self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
         self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
         self.on_cancellation_hooks = check_hooks(owner, "on_cancellation", on_cancellation)
@@ -133,7 +132,7 @@ class Flow(Generic[P, R]):
 
     def recorded_parameters(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters a run records: without ``self``/``cls`` of a bound method."""
-        if self._bound is _UNBOUND or not params:
+        if self._bound is None or not params:
             return params
         first = next(iter(params))
         return {k: v for k, v in params.items() if k != first}
@@ -165,7 +164,7 @@ class Flow(Generic[P, R]):
         """
         from .engine import call_flow
 
-        if self._bound is not _UNBOUND:
+        if self._bound is not None:
             args = (self._bound, *args)  # type: ignore[assignment]
         return call_flow(self, args, kwargs)  # type: ignore[no-any-return]
 

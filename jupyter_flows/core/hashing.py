@@ -26,11 +26,19 @@ def stable_hash(*parts: str | bytes) -> str:
 def hash_objects(*objects: Any) -> str | None:
     """A hash of ``objects`` that is the same in every process, or None if they can't be hashed.
 
-    Uses pickle, then cloudpickle; falls back to ``repr`` only when it has no memory address.
+    Uses pickle, then pydantic's JSON encoder (models with ``@model_serializer``, dataclasses,
+    datetimes: what pydantic can serialise hashes, as in Prefect), then cloudpickle; falls back
+    to ``repr`` only when it has no memory address.
     """
     try:
         return stable_hash(pickle.dumps(objects, protocol=4))
     except Exception:  # noqa: BLE001 - try the next strategy
+        pass
+    try:
+        from pydantic_core import to_json
+
+        return stable_hash(to_json(objects))
+    except Exception:  # noqa: BLE001
         pass
     try:
         import cloudpickle

@@ -104,10 +104,13 @@ class LogInfo:
 
 @dataclass(slots=True)
 class ResultInfo:
-    """Metadata of a persisted task result (the bytes live in result storage, not the DB)."""
+    """Metadata of a persisted result (the bytes live in result storage, not the DB).
+
+    ``task_run_id`` is None for a flow run's own result.
+    """
 
     key: str
-    task_run_id: str
+    task_run_id: str | None
     flow_run_id: str | None
     location: str
     serializer: str

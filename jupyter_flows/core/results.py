@@ -203,43 +203,56 @@ class ResultStore:
 
         A corrupt or unreadable file is a miss (logged), never an error.
         """
-        path = self.path(key)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        return read_result_file(self.path(key))
+
+
+def read_result_file(path: Path) -> tuple[bool, Any]:
+    """``(True, value)`` for the valid, unexpired result file ``path``, else ``(False, None)``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return False, None
+    except OSError as exc:
+        logger.warning("cannot read cached result %s: %s; treating as a miss", path, exc)
+        return False, None
+    try:
+        head, _, payload = raw.partition(b"\n")
+        header = json.loads(head)
+        if header.get("expires") and datetime.fromisoformat(header["expires"]) <= now():
             return False, None
-        except OSError as exc:
-            logger.warning("cannot read cached result %s: %s; treating as a miss", path, exc)
-            return False, None
-        try:
-            head, _, payload = raw.partition(b"\n")
-            header = json.loads(head)
-            if header.get("expires") and datetime.fromisoformat(header["expires"]) <= now():
-                return False, None
-            return True, get_serializer(header["serializer"]).loads(payload)
-        except Exception as exc:  # noqa: BLE001 - corrupt entry
-            logger.warning(
-                "corrupt cached result %s (%s: %s); treating as a miss",
-                path,
-                type(exc).__name__,
-                exc,
-            )
-            return False, None
+        return True, get_serializer(header["serializer"]).loads(payload)
+    except Exception as exc:  # noqa: BLE001 - corrupt entry
+        logger.warning(
+            "corrupt cached result %s (%s: %s); treating as a miss",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+        return False, None
 
 
 @dataclass(frozen=True)
 class ResultRef:
-    """A persisted result not kept in memory: ``State.result()`` reads it from storage."""
+    """A persisted result not kept in memory: ``State.result()`` reads it from storage.
+
+    ``root`` + ``key`` name it in a ``ResultStore``; ``location`` names its file directly (a
+    result recorded in the run database, read back by another process).
+    """
 
     key: str
-    root: str
+    root: str | None = None
+    location: str | None = None
 
     def load_result(self) -> Any:
-        hit, value = ResultStore(Path(self.root)).read(self.key)
+        if self.location is not None:
+            hit, value = read_result_file(Path(self.location))
+        else:
+            hit, value = ResultStore(Path(self.root) if self.root else None).read(self.key)
         if not hit:
             from ..exceptions import MissingResult
 
-            raise MissingResult(f"the result {self.key!r} is no longer in {self.root}")
+            where = self.location or self.root
+            raise MissingResult(f"the result {self.key!r} is no longer in {where}")
         return value
 
 

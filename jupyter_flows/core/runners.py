@@ -116,6 +116,7 @@ class ProcessPoolTaskRunner(TaskRunner):
     back with its result. A worker process that dies (``os._exit``, a signal, out of memory)
     fails the bodies that ran in the pool at that moment with ``BrokenProcessPool``, and the
     pool is started again for the next ones. Async task bodies run in the flow's process.
+    In a script, call the flow under ``if __name__ == "__main__":`` (workers import the script).
 
     Parameters
     ----------
@@ -130,7 +131,7 @@ class ProcessPoolTaskRunner(TaskRunner):
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._abandoned: set[concurrent.futures.Future[bytes]] = set()
+        self._in_flight: set[concurrent.futures.Future[bytes]] = set()
 
     def duplicate(self) -> ProcessPoolTaskRunner:
         return type(self)(self.max_workers)
@@ -162,6 +163,9 @@ class ProcessPoolTaskRunner(TaskRunner):
                 self._discard(pool)
         else:
             raise BrokenProcessPool("the process pool could not be started again")
+        with self._lock:
+            self._in_flight.add(future)
+        future.add_done_callback(self._landed)
         try:
             data = _wait(future)
         except BrokenProcessPool:
@@ -172,12 +176,14 @@ class ProcessPoolTaskRunner(TaskRunner):
                 "the pool at that moment fail too, and the pool is started again"
             ) from None
         except BaseException:  # a timeout or an interrupt: the body is left behind
-            if not future.cancel():
-                with self._lock:
-                    self._abandoned.add(future)
+            future.cancel()
             raise
         result: T = unwrap_outcome(data)
         return result
+
+    def _landed(self, future: concurrent.futures.Future[bytes]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
 
     def _process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         from .remote_body import init_worker
@@ -205,11 +211,10 @@ class ProcessPoolTaskRunner(TaskRunner):
             threads.shutdown(wait=True)
         with self._lock:
             pool, self._pool = self._pool, None
-            left = [f for f in self._abandoned if not f.done()]
-            self._abandoned.clear()
+            left = [f for f in self._in_flight if not f.done()]
         if pool is None:
             return
-        if left:  # bodies that timed out still run: stop their processes, don't wait
+        if left:  # every task run has ended: these bodies timed out; stop, don't wait
             logger.info("stopping %d worker process(es) of abandoned task bodies", len(left))
             _kill_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)

@@ -110,8 +110,8 @@ class State:
         persisted by another process (``ResultRef``) is read from its storage.
         """
         data = self.data
-        if hasattr(data, "load_result"):
-            data = data.load_result()
+        if hasattr(data, "load_result"):  # persisted elsewhere: only a completed run has one
+            data = data.load_result() if self.type is StateType.COMPLETED else None
         if isinstance(data, BaseException):
             if raise_on_failure:
                 raise data

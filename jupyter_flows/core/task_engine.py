@@ -274,14 +274,16 @@ def _run_attempts(
     parent = get_transaction()
     if key is None and not persist and parent is None and not task.on_commit_hooks:
         return _attempts(task, info, trc, frc, args, kwargs, set_state)  # the common, light path
+    store = _store_of(task)
     try:
         txn_key = _storage_key(task, trc) or key or (info.id if persist else None)
+        if txn_key is not None:
+            store.path(txn_key)  # a key that escapes the storage is refused here
     except Exception as exc:  # noqa: BLE001 - a bad template fails the run, naming it
         message = f"task {task.name!r}: result_storage_key: {type(exc).__name__}: {exc}"
         state = Failed(ValueError(message), message=message)
         set_state(state, 0)
         return state
-    store = _store_of(task)
     isolation = getattr(task.cache_policy, "isolation_level", None)
     with Transaction(
         txn_key,

@@ -24,7 +24,6 @@ __all__ = ["Task", "task"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_UNBOUND: Any = object()
 
 
 class Task(Generic[P, R]):
@@ -115,7 +114,7 @@ class Task(Generic[P, R]):
         self.on_running_hooks = check_hooks(owner, "on_running", on_running)
         self.on_commit_hooks = check_hooks(owner, "on_commit", on_commit)
         self.on_rollback_hooks = check_hooks(owner, "on_rollback", on_rollback)
-        self._bound: Any = _UNBOUND
+        self._bound: Any = None
         self.isasync = inspect.iscoroutinefunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', self.name)}"
         self._positional = [
@@ -164,7 +163,7 @@ class Task(Generic[P, R]):
         return self.cache_key_fn is not None or (policy is not None and policy is not NONE)
 
     def _with_bound(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return args if self._bound is _UNBOUND else (self._bound, *args)
+        return args if self._bound is None else (self._bound, *args)
 
     def with_options(self, **options: Any) -> Task[P, R]:
         """A copy with some options changed, e.g. ``my_task.with_options(retries=3)``."""
@@ -228,7 +227,7 @@ class Task(Generic[P, R]):
         from .annotations import unmapped
         from .engine import map_task
 
-        bound = () if self._bound is _UNBOUND else (unmapped(self._bound),)
+        bound = () if self._bound is None else (unmapped(self._bound),)
         return map_task(self, (*bound, *args), kwargs, wait_for)
 
     def __repr__(self) -> str:

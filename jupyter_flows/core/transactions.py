@@ -108,13 +108,17 @@ class Transaction:
         if self.store is None and self.key is not None:
             self.store = self.parent.store if self.parent and self.parent.store else ResultStore()
         self._lock()
+        try:
+            if self.key is not None and not self.overwrite and self.store is not None:
+                hit, value = self.store.read(self.key)
+                if hit:
+                    self._committed_value = value
+        except BaseException:
+            self._unlock()
+            raise
         self._token = _current.set(self)
-        self.state = TransactionState.ACTIVE
-        if self.key is not None and not self.overwrite and self.store is not None:
-            hit, value = self.store.read(self.key)
-            if hit:
-                self._committed_value = value
-                self.state = TransactionState.COMMITTED
+        committed = self._committed_value is not _UNSET
+        self.state = TransactionState.COMMITTED if committed else TransactionState.ACTIVE
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

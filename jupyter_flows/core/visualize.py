@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FlowsError
-from .futures import unmapped
+from .annotations import BaseAnnotation, allow_failure, quote, unmapped
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -80,8 +80,8 @@ class _Placeholder:
 
     def _unsupported(self, what: str) -> VisualizationUnsupportedError:
         return VisualizationUnsupportedError(
-            f"flow.visualize() cannot trace {what} on the result of {self._node!r}: while a "
-            f"flow is visualized, task calls return placeholders; {_HINT}"
+            f"flow.visualize() cannot trace {what} on the result of task call {self._node!r}: "
+            f"while a flow is visualized, task calls return placeholders; {_HINT}"
         )
 
     def __getattr__(self, name: str) -> Any:
@@ -177,6 +177,8 @@ class _Tracer:
         kwargs: dict[str, Any],
         wait_for: Iterable[Any] | None,
     ) -> list[_Placeholder]:
+        from .futures import PrefectFutureList
+
         named = task.bind_inputs(args, kwargs)
         expanded = {k: _expand(v) for k, v in named.items()}
         lengths = {len(v) for v in expanded.values() if isinstance(v, list)}
@@ -191,7 +193,7 @@ class _Tracer:
         producers = [
             up for k, v in named.items() if expanded[k] is not None for up in self._owner(v)
         ]
-        futures = []
+        futures: list[_Placeholder] = PrefectFutureList()
         for i in range(count):
             inputs = {}
             for key, raw in named.items():
@@ -266,13 +268,12 @@ class _Tracer:
         found = self._owner(value)
         if found:
             return found
-        if isinstance(value, unmapped):
-            return self._upstreams(value.value)
-        t = type(value)
+        if isinstance(value, BaseAnnotation):  # quote/opaque: not looked into, as the engine
+            return [] if isinstance(value, quote) else self._upstreams(value.value)
         items: Iterable[Any] = ()
-        if t in (list, tuple, set, frozenset) and len(value) <= _MAX_VISIT:
+        if isinstance(value, list | tuple | set | frozenset) and len(value) <= _MAX_VISIT:
             items = value
-        elif t is dict and len(value) <= _MAX_VISIT:
+        elif isinstance(value, dict) and len(value) <= _MAX_VISIT:
             items = value.values()
         return [up for item in items for up in self._upstreams(item)]
 
@@ -288,11 +289,13 @@ _UNKNOWN = object()  # a mapped-over placeholder: its length is not known while 
 
 def _expand(value: Any) -> Any:
     """The elements ``.map`` iterates over, ``_UNKNOWN`` for a placeholder, None if static."""
+    if isinstance(value, allow_failure):
+        return _expand(value.value)
     if isinstance(value, _Placeholder):
         value = value._value
         if value is None:
             return _UNKNOWN
-    if isinstance(value, unmapped) or isinstance(value, str | bytes | dict):
+    if isinstance(value, BaseAnnotation) or isinstance(value, str | bytes | dict):
         return None
     try:
         return list(value)

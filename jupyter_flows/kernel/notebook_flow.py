@@ -162,8 +162,11 @@ class NotebookFlow:
             return None
         with self._lock:
             if self._deployment is None:
+                from ..core.run_environment import RunEnvironment
+
                 self._deployment = OpenFlowRun(
                     self.name,
+                    run_name=RunEnvironment.current().flow_run_name,
                     parameters=self._parameters(self.cells.values()),
                     tags=["notebook"],
                     description=f"notebook {self.name}",

@@ -166,7 +166,7 @@ class RunsTable(_Tabular):
         filters: dict[str, Any] = {"limit": limit}
         if flow_name:
             filters["flow_name"] = flow_name
-        self.items = list(read_flow_runs(**filters).items)
+        self.items = list(read_flow_runs(**filters))
         self.caption = f"{len(self.items)} most recent run(s)" + (
             f" of {flow_name}" if flow_name else ""
         )
@@ -193,7 +193,7 @@ def write_report(
     from ..store.api import read_flow_runs
 
     if run_id is None:
-        latest = read_flow_runs(flow_name=notebook.name, limit=1).items
+        latest = read_flow_runs(flow_name=notebook.name, limit=1)
         if not latest:
             raise ValueError(f"no runs of {notebook.name!r} yet: run a %%task cell first")
         run_id = latest[0].id

@@ -10,8 +10,9 @@ several servers on one database each row is read once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import timedelta
+import uuid as _uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -19,9 +20,21 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from ._tables import CURSOR, DEPLOYMENT, EVENT, FLOW_RUN, STATE, now
+from .event_models import (
+    RESOURCE_ID,
+    RESOURCE_ROLE,
+    Event,
+    RelatedResource,
+    has_resource_id,
+    related_resources,
+    split_resource,
+)
 from .schemas import CreateEvent, DescribeEvent, ListEventsQuery, ListEventsResponse
 
 __all__ = ["Events", "CursorMoved", "emit", "insert_event", "store_event"]
+
+#: ``follows`` is kept only for an event at most this far from the one it follows (Prefect's)
+TIGHT_TIMING = timedelta(minutes=5)
 
 
 class CursorMoved(Exception):
@@ -29,41 +42,99 @@ class CursorMoved(Exception):
 
 
 def insert_event(conn: Connection, event: str, payload: Mapping[str, Any], **extra: Any) -> int:
-    """Append one event; its id."""
+    """Append one event (a new ``uuid`` unless ``extra`` gives one); its id."""
     values = {"event": event, "payload": dict(payload), "occurred": extra.pop("at", None) or now()}
+    extra["uuid"] = extra.get("uuid") or str(_uuid.uuid4())
     result = conn.execute(insert(EVENT).values(**values, **extra))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def emit(
     event: str,
+    resource: str | Mapping[str, str] | None = None,
+    occurred: datetime | None = None,
+    related: Sequence[Mapping[str, str] | RelatedResource] | None = None,
     payload: Mapping[str, Any] | None = None,
-    resource: str | None = None,
+    id: _uuid.UUID | str | None = None,
+    follows: Event | _uuid.UUID | str | None = None,
+    *,
     url: str | None = None,
-) -> DescribeEvent:
+) -> Event:
     """Record an event in the run database ``url`` (default: the default database).
 
+    ``resource`` is a resource's id, or Prefect's labels with ``"prefect.resource.id"``.
     Inside a flow run, the payload gets the run's ``flow_run_id`` and ``flow_name`` (unless it
-    has them) and the resource defaults to the run. Raises ``ValueError`` on a bad name.
+    has them), the resource defaults to the run, and another resource relates to the run
+    (role ``flow-run``). ``follows`` (an ``Event`` or its id) is kept if that event occurred
+    within 5 minutes of this one. Raises ``TypeError`` for a resource dict without an id
+    (a payload passed where the resource goes), ``ValueError`` for a bad name or label.
     """
-    from ..core.context import flow_run_context
+    from ..core.context import FlowRunContext
     from ..store.api import run_store
 
-    body = CreateEvent.model_validate(
-        {"event": event, "payload": dict(payload or {}), "resource": resource}
-    )
-    context = flow_run_context.get()
+    if isinstance(resource, Mapping) and not has_resource_id(resource):
+        raise TypeError(
+            f"emit_event({event!r}, ...): the second argument is the resource (Prefect's "
+            f"signature), a resource id or a dict with {RESOURCE_ID!r}; got a dict without "
+            "one. Pass the payload by name: emit_event(name, payload={...})"
+        )
+    resource_id, labels = split_resource(resource) if resource is not None else (None, {})
+    others = related_resources(related or [])
+    body_payload = dict(payload or {})
+    context = FlowRunContext.get()
     if context is not None:
-        body.payload.setdefault("flow_run_id", context.flow_run.id)
-        body.payload.setdefault("flow_name", context.flow_run.flow_name)
-        body.resource = body.resource or f"flow-run/{context.flow_run.id}"
-    return store_event(run_store(url).engine, body)
+        run = context.flow_run
+        body_payload.setdefault("flow_run_id", run.id)
+        body_payload.setdefault("flow_name", run.flow_name)
+        run_resource = f"flow-run/{run.id}"
+        if resource_id is None:
+            resource_id, labels = run_resource, {"prefect.resource.name": run.name, **labels}
+        elif resource_id != run_resource and all(r[RESOURCE_ID] != run_resource for r in others):
+            others.append(
+                {
+                    RESOURCE_ID: run_resource,
+                    RESOURCE_ROLE: "flow-run",
+                    "prefect.resource.name": run.name,
+                }
+            )
+    when = occurred or now()
+    follows_id: Any = follows
+    if isinstance(follows, Event):
+        close = abs(_aware(when) - _aware(follows.occurred)) < TIGHT_TIMING
+        follows_id = follows.id if close else None
+    body = CreateEvent.model_validate(
+        {
+            "event": event,
+            "resource": resource_id,
+            "resource_labels": labels,
+            "related": others,
+            "payload": body_payload,
+            "occurred": when,
+            "uuid": id or _uuid.uuid4(),
+            "follows": follows_id,
+        }
+    )
+    return Event.from_described(store_event(run_store(url).engine, body))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.utcoffset() is not None else when.astimezone()
 
 
 def store_event(engine: Engine, body: CreateEvent) -> DescribeEvent:
     """Append the event ``body`` and return it as stored (with its id and time)."""
     with engine.begin() as conn:
-        event_id = insert_event(conn, body.event, body.payload, resource=body.resource)
+        event_id = insert_event(
+            conn,
+            body.event,
+            body.payload,
+            at=body.occurred,
+            resource=body.resource,
+            resource_labels=body.resource_labels or None,
+            related=body.related or None,
+            uuid=str(body.uuid) if body.uuid else None,
+            follows=str(body.follows) if body.follows else None,
+        )
         row = conn.execute(select(EVENT).where(EVENT.c.id == event_id)).mappings().one()
     return DescribeEvent.model_validate(dict(row))
 

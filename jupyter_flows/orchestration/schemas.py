@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +37,7 @@ from ..store.limits import (
     check_values,
 )
 from ..store.schemas import DescribeFlowRun
+from .event_models import RESOURCE_ID, labels_of, related_resources
 
 __all__ = [
     "ScheduleSpec",
@@ -483,18 +485,63 @@ class ListAutomationsResponse(BaseModel):
     items: list[DescribeAutomation]
 
 
+#: a resource's labels (Prefect's resource dict): text keys and values
+ResourceLabels = Annotated[dict[ShortText, Text], Field(max_length=MAX_TAGS)]
+
+
+def _own_labels(labels: dict[str, str]) -> dict[str, str]:
+    labels = labels_of(labels, "resource_labels")
+    if RESOURCE_ID in labels:
+        raise ValueError(f"resource_labels: the resource's id ({RESOURCE_ID}) is `resource`")
+    check_json_size(labels, "resource_labels")
+    return labels
+
+
+def _related(related: list[dict[str, str]]) -> list[dict[str, str]]:
+    found = related_resources(related)
+    check_json_size(found, "related")
+    return found
+
+
 class CreateEvent(_Request):
+    """An event; ``resource`` is the id of the resource it is about (Prefect's
+    ``prefect.resource.id``), ``resource_labels`` the resource's other labels."""
+
     event: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
     resource: Text | None = None
+    resource_labels: Annotated[ResourceLabels, AfterValidator(_own_labels)] = Field(
+        default_factory=dict
+    )
+    related: Annotated[
+        list[ResourceLabels], Field(max_length=MAX_TAGS), AfterValidator(_related)
+    ] = Field(
+        default_factory=list,
+        description="other resources involved, each with prefect.resource.id and "
+        "prefect.resource.role",
+    )
     payload: JsonObject = Field(default_factory=dict)
+    occurred: DbDateTime | None = Field(default=None, description="default: when it is stored")
+    uuid: UUID | None = Field(default=None, description="the sender's id of it (default: new)")
+    follows: UUID | None = Field(default=None, description="the uuid of an event it follows")
 
 
 class DescribeEvent(BaseModel):
     id: int
+    uuid: str | None = Field(default=None, description="Prefect's event id")
     event: str
     resource: str | None = None
+    resource_labels: dict[str, str] = Field(default_factory=dict)
+    related: list[dict[str, str]] = Field(default_factory=list)
     payload: dict[str, Any]
     occurred: datetime
+    follows: str | None = None
+
+    @field_validator("resource_labels", "related", mode="before")
+    @classmethod
+    def _empty_when_null(cls, value: Any, info: Any) -> Any:
+        if value is None:  # rows from before these columns
+            return {} if info.field_name == "resource_labels" else []
+        return value
 
 
 class ListEventsQuery(_Request):

@@ -17,9 +17,17 @@ from jupyter_flows.core.settings import get_recorder
 
 from .db import default_db_url
 from .repository import RunStore
-from .schemas import DescribeFlowRun, ListFlowRunsResponse
+from .schemas import DescribeFlowRun, DescribeFlowRunItem, ListFlowRunsResponse
 
-__all__ = ["run_store", "read_flow_runs", "read_flow_run", "read_state_type", "read_state_on"]
+__all__ = [
+    "FlowRunList",
+    "run_store",
+    "close_store",
+    "read_flow_runs",
+    "read_flow_run",
+    "read_state_type",
+    "read_state_on",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,46 @@ def run_store(url: str | None = None) -> RunStore:
         return store
 
 
+class FlowRunList(list[DescribeFlowRunItem]):
+    """One page of flow runs: a list of run summaries (no task runs, states or logs: see
+    ``read_flow_run``), with the page as attributes.
+
+    ``total`` runs match the filters; this page holds at most ``limit`` of them from
+    ``offset`` on, and ``next_offset`` is where the next page starts (``None``: this is
+    the last one).
+    """
+
+    def __init__(
+        self, runs: Sequence[DescribeFlowRunItem], total: int, limit: int, offset: int
+    ) -> None:
+        super().__init__(runs)
+        self.total = total
+        self.limit = limit
+        self.offset = offset
+
+    @classmethod
+    def from_page(cls, page: ListFlowRunsResponse) -> FlowRunList:
+        return cls(page.items, page.total, page.limit, page.offset)
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.offset + len(self)
+        return end if len(self) and end < self.total else None
+
+    @property
+    def items(self) -> list[DescribeFlowRunItem]:
+        """The runs as a plain list (what ``read_flow_runs(...).items`` was before)."""
+        return list(self)
+
+
+def close_store(url: str) -> None:
+    """Forget this process's cached ``RunStore`` of ``url`` and close its connections."""
+    with _lock:
+        store = _stores.pop((os.getpid(), url), None)
+    if store is not None:
+        store.engine.dispose()
+
+
 def read_flow_runs(
     flow_name: str | None = None,
     state: str | Sequence[str] | None = None,
@@ -49,10 +97,12 @@ def read_flow_runs(
     offset: int = 0,
     *,
     url: str | None = None,
-) -> ListFlowRunsResponse:
-    """Flow runs of the default database, newest first (see ``RunStore.read_flow_runs``)."""
+) -> FlowRunList:
+    """Flow runs of the default database (or ``url``'s), newest first: a ``FlowRunList``
+    (iterate it; ``.total``, ``.next_offset`` page on). Filters as
+    ``RunStore.read_flow_runs``."""
     get_recorder().flush()
-    return run_store(url).read_flow_runs(
+    page = run_store(url).read_flow_runs(
         flow_name=flow_name,
         state=state,
         tags=tags,
@@ -62,6 +112,7 @@ def read_flow_runs(
         limit=limit,
         offset=offset,
     )
+    return FlowRunList.from_page(page)
 
 
 def read_flow_run(flow_run_id: str, *, url: str | None = None) -> DescribeFlowRun:

@@ -159,11 +159,22 @@ class ResultRecord(SQLModel, table=True):
     __tablename__ = "result_record"
 
     key: str = Field(primary_key=True)
-    task_run_id: str
+    task_run_id: str | None = None  # None: a flow run's result
     flow_run_id: str | None = None
     location: str
     serializer: str
     created: datetime = Field(sa_type=UTCDateTime)
+    expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LockRecord(SQLModel, table=True):
+    """A lock on a key, held by one transaction (``locking.database.DatabaseLockManager``)."""
+
+    __tablename__ = "lock"
+
+    key: str = Field(primary_key=True)
+    holder: str
+    acquired: datetime = Field(sa_type=UTCDateTime)
     expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -182,6 +193,7 @@ TABLE_NAMES = (
     "automation",
     "cursor",
     "server_key",
+    "lock",
 )
 
 

@@ -79,6 +79,14 @@ class EventRecord(SQLModel, table=True):
     resource: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     occurred: datetime = Field(sa_type=UTCDateTime, index=True)
+    #: Prefect's event id (a UUID: the sender's, or made when stored)
+    uuid: str | None = None
+    #: the resource's labels besides its id (``resource``)
+    resource_labels: dict[str, str] | None = Field(default=None, sa_type=JSON)
+    #: other resources involved: labels with ``prefect.resource.id`` and ``.role`` each
+    related: list[dict[str, str]] | None = Field(default=None, sa_type=JSON)
+    #: the uuid of the event this one is known to follow
+    follows: str | None = None
 
 
 class AutomationRecord(SQLModel, table=True):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jupyter_flows.core.states import StateType
+from jupyter_flows.core.states import State, StateType
 
 from .limits import DbBigInt, DbDateTime
 
@@ -94,6 +94,22 @@ class _RunColumns(_Schema):
     expected_start_time: datetime | None = None
     run_count: int = 0
     total_run_time: float = 0.0
+
+    @property
+    def state(self) -> State | None:
+        """The run's current state; ``.result()`` reads its persisted result, in any process."""
+        if self.state_type is None:
+            return None
+        from .results import StoredResult
+
+        return State(
+            StateType(self.state_type),
+            self.state_name or "",
+            self.end_time or self.start_time or self.created,
+            self.state_message,
+            StoredResult(self.id),
+            run_id=self.id,
+        )
 
 
 class DescribeTaskRun(_RunColumns):

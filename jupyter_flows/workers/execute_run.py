@@ -126,6 +126,8 @@ def _execute(
     except FlowsError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from ..core.run_environment import RunEnvironment
+
     state = run_flow(
         flow,
         (),
@@ -133,6 +135,7 @@ def _execute(
         return_state=True,
         flow_run_id=flow_run_id,
         flow_run_name=flow_run_name,
+        deployment_id=RunEnvironment.current().deployment_id,
     )
     return 0 if state.is_completed() else 1
 

@@ -40,6 +40,20 @@ class TwoArgError(Exception):
         super().__init__(f"{sku} has {count}")
 
 
+@task
+def inner(x: int) -> int:
+    get_run_logger().info("inner %d", x)
+    return x * 3
+
+
+@task
+def outer(x: int) -> int:
+    # imported in the worker: a Task object shipped by value loses its ``_bound`` sentinel
+    from tests.core.test_process_runner import inner as worker_inner
+
+    return worker_inner(x) + 1
+
+
 def _runs_by_name(run_id: str) -> dict[str, object]:
     return {t.name: t for t in read_flow_run(run_id).task_runs}
 
@@ -197,15 +211,6 @@ class TestProcessPoolTaskRunner:
         assert not psutil.pid_exists(int(pid_file.read_text()))
 
     def test_nested_task_calls_in_a_body_are_recorded(self) -> None:
-        @task
-        def inner(x: int) -> int:
-            get_run_logger().info("inner %d", x)
-            return x * 3
-
-        @task
-        def outer(x: int) -> int:
-            return inner(x) + 1
-
         @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
         def nesting() -> int:
             return outer.submit(2).result()

@@ -108,7 +108,7 @@ class TestEndToEnd:
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         e2e.stop_server()
-        code = "import jupyter_flows; jupyter_flows.emit_event('upload.done', {'rows': 5})"
+        code = "import jupyter_flows; jupyter_flows.emit_event('upload.done', payload={'rows': 5})"
         subprocess.run([PY, "-c", code], env=e2e.env, check=True, timeout=120)
         e2e.start_server()
 

@@ -10,13 +10,13 @@ from jupyter_flows.store.api import read_flow_run, read_flow_runs
 
 def cell_runs(url: str, flow_name: str = "analysis") -> list[Any]:
     """The notebook's flow runs, oldest first, in full."""
-    runs = read_flow_runs(flow_name=flow_name, url=url, limit=50).items
+    runs = list(read_flow_runs(flow_name=flow_name, url=url, limit=50))
     assert runs, "no flow run recorded"
     return [read_flow_run(r.id, url=url) for r in reversed(runs)]
 
 
 def latest_run(url: str, flow_name: str = "analysis") -> Any:
-    return read_flow_run(read_flow_runs(flow_name=flow_name, url=url).items[0].id, url=url)
+    return read_flow_run(read_flow_runs(flow_name=flow_name, url=url)[0].id, url=url)
 
 
 def edges_by_name(run: Any) -> set[tuple[str, str]]:

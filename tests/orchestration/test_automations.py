@@ -135,16 +135,16 @@ class TestEvents:
         monkeypatch.setenv("JUPYTER_FLOWS_DB_URL", db_url)
 
         @flow
-        def producer(rows: int) -> int:
-            return int(jupyter_flows.emit_event("data.ready", {"rows": rows}).id)
+        def producer(rows: int) -> str:
+            return str(jupyter_flows.emit_event("data.ready", payload={"rows": rows}).id)
 
         event_id = producer(3)
         got = events(service, "data.ready")
-        assert [e.id for e in got] == [event_id]
+        assert [e.uuid for e in got] == [event_id]
         assert got[0].payload["rows"] == 3 and got[0].payload["flow_name"] == "producer"
         assert got[0].resource == f"flow-run/{got[0].payload['flow_run_id']}"
         outside = jupyter_flows.emit_event("data.ready", resource="bucket/raw")
-        assert outside.payload == {} and outside.resource == "bucket/raw"
+        assert outside.payload == {} and outside.resource.id == "bucket/raw"
         with pytest.raises(ValueError, match="event"):
             jupyter_flows.emit_event("not a name")
 

@@ -181,7 +181,7 @@ class TestModuleApi:
     def test_reads_see_own_unflushed_writes(self, process_recorder: SqlRecorder) -> None:
         flow_run = b.flow_run()
         process_recorder.flow_run_created(flow_run)  # not flushed yet
-        assert [r.id for r in api.read_flow_runs().items] == [flow_run.id]
+        assert [r.id for r in api.read_flow_runs()] == [flow_run.id]
         assert api.read_flow_run(flow_run.id).flow_name == "etl"
         with pytest.raises(NotFound):
             api.read_flow_run("missing")

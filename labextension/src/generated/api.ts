@@ -762,7 +762,11 @@ export interface components {
              */
             message?: string | null;
         };
-        /** CreateEvent */
+        /**
+         * CreateEvent
+         * @description An event; ``resource`` is the id of the resource it is about (Prefect's
+         *     ``prefect.resource.id``), ``resource_labels`` the resource's other labels.
+         */
         CreateEvent: {
             /** Event */
             event: string;
@@ -771,10 +775,39 @@ export interface components {
              * @default null
              */
             resource?: string | null;
+            /** Resource Labels */
+            resource_labels?: {
+                [key: string]: string;
+            };
+            /**
+             * Related
+             * @description other resources involved, each with prefect.resource.id and prefect.resource.role
+             */
+            related?: {
+                [key: string]: string;
+            }[];
             /** Payload */
             payload?: {
                 [key: string]: unknown;
             };
+            /**
+             * Occurred
+             * @description default: when it is stored
+             * @default null
+             */
+            occurred?: string | null;
+            /**
+             * Uuid
+             * @description the sender's id of it (default: new)
+             * @default null
+             */
+            uuid?: string | null;
+            /**
+             * Follows
+             * @description the uuid of an event it follows
+             * @default null
+             */
+            follows?: string | null;
         };
         /** CreateWorkPool */
         CreateWorkPool: {
@@ -923,6 +956,12 @@ export interface components {
         DescribeEvent: {
             /** Id */
             id: number;
+            /**
+             * Uuid
+             * @description Prefect's event id
+             * @default null
+             */
+            uuid?: string | null;
             /** Event */
             event: string;
             /**
@@ -930,6 +969,14 @@ export interface components {
              * @default null
              */
             resource?: string | null;
+            /** Resource Labels */
+            resource_labels?: {
+                [key: string]: string;
+            };
+            /** Related */
+            related?: {
+                [key: string]: string;
+            }[];
             /** Payload */
             payload: {
                 [key: string]: unknown;
@@ -939,6 +986,11 @@ export interface components {
              * Format: date-time
              */
             occurred: string;
+            /**
+             * Follows
+             * @default null
+             */
+            follows?: string | null;
         };
         /** DescribeFlow */
         DescribeFlow: {

@@ -1,0 +1,1 @@
+"""Prefect's ``prefect.locking``: lock managers for serializable transactions."""
