@@ -24,6 +24,10 @@ __all__ = [
     "Conflict",
     "ScheduleError",
     "TaskFailed",
+    "PrefectException",
+    "ObjectNotFound",
+    "ObjectAlreadyExists",
+    "ParameterTypeError",
 ]
 
 
@@ -144,3 +148,10 @@ class TaskFailed(FlowsError):
         self.cell_index = cell_index
         where = f" (cell {cell_index})" if cell_index is not None else ""
         super().__init__(f"task {task!r}{where} failed: {ename}: {evalue}")
+
+
+# Prefect's names for the same errors (``from jupyter_flows.exceptions import ObjectNotFound``)
+PrefectException = FlowsError
+ObjectNotFound = NotFound
+ObjectAlreadyExists = Conflict
+ParameterTypeError = ParameterValidationError

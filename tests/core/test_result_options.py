@@ -128,10 +128,9 @@ print(run.state.name, run.state.result(), [t.state.result() for t in run.task_ru
 """
 
 
-def test_results_are_readable_after_the_process_exits(tmp_path):
+def test_results_are_readable_after_the_process_exits(tmp_path, db_url):
     """A new process reads the flow's and its task's persisted results through their states."""
-    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(tmp_path)}
-    env.pop("JUPYTER_FLOWS_DB_URL", None)
+    env = {**os.environ, "JUPYTER_FLOWS_HOME": str(tmp_path), "JUPYTER_FLOWS_DB_URL": db_url}
     env.pop("JUPYTER_FLOWS_RECORD", None)
 
     def run(script, *args):
