@@ -10,6 +10,7 @@ from .core.caching import (
     NONE,
     RUN_ID,
     TASK_SOURCE,
+    CacheKeyFnPolicy,
     CachePolicy,
     CompoundCachePolicy,
     FlowParameters,
@@ -22,6 +23,7 @@ from .core.caching import (
 __all__ = [
     "CachePolicy",
     "CompoundCachePolicy",
+    "CacheKeyFnPolicy",
     "Inputs",
     "TaskSource",
     "FlowParameters",

@@ -10,6 +10,13 @@
 from __future__ import annotations
 
 from .core.context import FlowRunContext, TaskRunContext, get_run_context
+from .core.remote_body import with_context
 from .exceptions import MissingContextError
 
-__all__ = ["FlowRunContext", "TaskRunContext", "get_run_context", "MissingContextError"]
+__all__ = [
+    "FlowRunContext",
+    "TaskRunContext",
+    "get_run_context",
+    "with_context",
+    "MissingContextError",
+]

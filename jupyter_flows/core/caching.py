@@ -23,6 +23,7 @@ __all__ = [
     "RunId",
     "NoCache",
     "CompoundCachePolicy",
+    "CacheKeyFnPolicy",
     "INPUTS",
     "TASK_SOURCE",
     "FLOW_PARAMETERS",
@@ -120,6 +121,16 @@ class NoCache(CachePolicy):
 
     def compute_key(self, context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
         return None
+
+
+@dataclass(frozen=True)
+class CacheKeyFnPolicy(CachePolicy):
+    """Key from a function ``(context, inputs) -> str | None`` (what ``cache_key_fn=`` makes)."""
+
+    cache_key_fn: Any = None
+
+    def compute_key(self, context: TaskRunContext, inputs: dict[str, Any]) -> str | None:
+        return self.cache_key_fn(context, inputs) if self.cache_key_fn is not None else None
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,6 @@ flow_run_context: ContextVar[FlowRunContext | None] = ContextVar(
 task_run_context: ContextVar[TaskRunContext | None] = ContextVar(
     "jupyter_flows_task_run", default=None
 )
+
+# Set while ``Flow.visualize()`` traces a flow: the engine hands task calls to it (core.visualize).
+visualize_tracer: ContextVar[Any] = ContextVar("jupyter_flows_visualize_tracer", default=None)

@@ -54,6 +54,10 @@ class Flow(Generic[P, R]):
         on_crashed: Any = None,
         on_running: Any = None,
     ):
+        self._descriptor: Any = None
+        if isinstance(fn, classmethod | staticmethod):  # ``@flow`` above ``@classmethod``
+            self._descriptor = type(fn)
+            fn = fn.__func__
         if not callable(fn):
             raise FlowDefinitionError(f"@flow needs a function, got {fn!r}")
         update_wrapper(self, fn)
@@ -91,6 +95,7 @@ class Flow(Generic[P, R]):
         self.on_crashed_hooks = check_hooks(owner, "on_crashed", on_crashed)
         self.on_running_hooks = check_hooks(owner, "on_running", on_running)
         self.isasync = inspect.iscoroutinefunction(fn)
+        self.isgenerator = inspect.isgeneratorfunction(fn)
         self.parameters = ParameterSchema(fn, owner)
 
     def with_options(self, **options: Any) -> Flow[P, R]:
@@ -119,12 +124,14 @@ class Flow(Generic[P, R]):
         )
         current.update(options)
         copy_ = Flow(self.fn, **current)
-        copy_._bound = self._bound
+        copy_._bound, copy_._descriptor = self._bound, self._descriptor
         return copy_
 
     def __get__(self, instance: Any, owner: type | None = None) -> Flow[P, R]:
         """A flow on a method: bound to the instance (or class) it is read from."""
-        if instance is None:
+        if self._descriptor is classmethod:
+            instance = owner if owner is not None else type(instance)
+        elif instance is None or self._descriptor is staticmethod:
             return self
         bound = copy.copy(self)
         bound._bound = instance

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import ParameterValidationError
 
 __all__ = ["ParameterSchema"]
+
+logger = logging.getLogger(__name__)
 
 
 class ParameterSchema:
@@ -87,7 +90,15 @@ class ParameterSchema:
             fn_globals = getattr(inspect.unwrap(self.fn), "__globals__", {})
             try:
                 return eval(annotation, dict(fn_globals))  # as inspect.get_annotations does
-            except Exception:  # noqa: BLE001 - e.g. a class local to a function
+            except Exception as exc:  # noqa: BLE001 - e.g. a class local to a function
+                logger.warning(
+                    "%s: the type hint %r cannot be resolved (%s: %s); that parameter is not "
+                    "validated (define the type at module level)",
+                    self.owner,
+                    annotation,
+                    type(exc).__name__,
+                    exc,
+                )
                 return Any
         return annotation
 
@@ -113,3 +124,7 @@ class ParameterSchema:
         """JSON schema of the parameters (for forms in the UI)."""
         schema: dict[str, Any] = self._pydantic_model().model_json_schema()
         return schema
+
+    def model_json_schema(self) -> dict[str, Any]:
+        """Prefect's spelling of ``json_schema()``."""
+        return self.json_schema()

@@ -66,6 +66,15 @@ class FlowRunInfo:
     deployment_id: str | None = None
 
     @property
+    def expected_start_time(self) -> datetime:
+        """Prefect's field: when the run was created (a scheduled run's start was planned)."""
+        return self.created
+
+    @property
+    def start_time(self) -> datetime:
+        return self.created
+
+    @property
     def job_variables(self) -> dict[str, Any]:
         """Prefect's infrastructure overrides of a run: none here (a worker starts a process)."""
         return {}

@@ -307,3 +307,61 @@ def _replay(events: list[tuple[str, tuple[Any, ...]]]) -> None:
         created = info.timestamp.timestamp()
         record.created, record.msecs = created, (created - int(created)) * 1000
         target.handle(record)
+
+
+class ContextCall:
+    """``with_context(fn)``: ``fn`` with the run context of where it was wrapped.
+
+    Picklable (with ``multiprocessing`` the function must be importable, i.e. defined at
+    module level). Called in a child process, it restores the flow and task run so that
+    ``get_run_logger()`` and ``print`` (with ``log_prints``) record into the same run, through
+    that process's recorder (the run database, or the server for a worker's run process).
+    """
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        trc = task_run_context.get()
+        frc = trc.flow_run_context if trc is not None else flow_run_context.get()
+        self.flow_run = frc.flow_run if frc is not None else None
+        self.flow_name = frc.flow.name if frc is not None else None
+        self.task_run = trc.task_run if trc is not None else None
+        self.task_name = trc.task.name if trc is not None else None
+        self.parameters = trc.parameters if trc is not None else (frc.parameters if frc else {})
+        self.log_prints = bool(log_prints_var.get())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from .flows import Flow
+        from .runners import SequentialTaskRunner
+        from .settings import get_recorder
+        from .tasks import Task
+
+        recorder = get_recorder()
+        frc = None
+        if self.flow_run is not None:
+            stand_in = Flow(_no_flow_body, name=self.flow_name, log_prints=self.log_prints)
+            frc = FlowRunContext(
+                stand_in, self.flow_run, recorder, SequentialTaskRunner(), self.parameters
+            )
+            frc.log_prints = self.log_prints
+        trc = None
+        if self.task_run is not None:
+            task = Task(self.fn, name=self.task_name)
+            trc = TaskRunContext(task, self.task_run, self.parameters, frc, self.log_prints)
+        tokens: list[tuple[Any, Any]] = [
+            (flow_run_context, flow_run_context.set(frc)),
+            (task_run_context, task_run_context.set(trc)),
+            (log_prints_var, log_prints_var.set(self.log_prints)),
+        ]
+        if self.log_prints:
+            install_print_capture()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            for var, token in reversed(tokens):
+                var.reset(token)
+            recorder.flush()
+
+
+def with_context(fn: Callable[..., Any]) -> ContextCall:
+    """Prefect's ``with_context``: carry the current run context into a child process."""
+    return ContextCall(fn)

@@ -11,12 +11,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import logging
-import multiprocessing
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -150,6 +148,8 @@ class ProcessPoolTaskRunner(TaskRunner):
         return threads.submit(ctx.run, fn, *args)
 
     def call(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        from concurrent.futures.process import BrokenProcessPool
+
         from .remote_body import remote_body, run_payload, unwrap_outcome
 
         body = remote_body(fn, args, kwargs)
@@ -186,6 +186,8 @@ class ProcessPoolTaskRunner(TaskRunner):
             self._in_flight.discard(future)
 
     def _process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        import multiprocessing
+
         from .remote_body import init_worker
 
         with self._lock:

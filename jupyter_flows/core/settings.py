@@ -30,6 +30,7 @@ _factory: Callable[[], RunRecorder] | None = None
 _recorder: RunRecorder | None = None
 _observers: list[RunRecorder] = []
 _tee: TeeRecorder | None = None
+_recorder_pid = os.getpid()
 
 
 def _jupyter_data_dir() -> Path:
@@ -65,9 +66,10 @@ def set_recorder_factory(factory: Callable[[], RunRecorder] | None) -> None:
 
 def set_recorder(recorder: RunRecorder | None) -> RunRecorder | None:
     """Install ``recorder`` as the process recorder; returns the previous one."""
-    global _recorder
+    global _recorder, _recorder_pid
     with _lock:
         previous, _recorder = _recorder, recorder
+        _recorder_pid = os.getpid()
     return previous
 
 
@@ -98,11 +100,19 @@ def remove_observer(observer: RunRecorder) -> None:
 
 
 def get_recorder() -> RunRecorder:
-    """The process recorder, built by the registered factory on first use."""
-    global _recorder, _tee
+    """The process recorder, built by the registered factory on first use.
+
+    A forked child (``multiprocessing``) builds its own: the parent's writer thread did not
+    survive the fork.
+    """
+    global _recorder, _tee, _recorder_pid
     recorder = _recorder
+    if recorder is not None and _recorder_pid != os.getpid():
+        with _lock:
+            _recorder, _tee, recorder = None, None, None
     if recorder is None:
         with _lock:
+            _recorder_pid = os.getpid()
             if _recorder is None:
                 if not RunEnvironment.current().record or _factory is None:
                     _recorder = NullRecorder()

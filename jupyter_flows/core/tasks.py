@@ -61,6 +61,10 @@ class Task(Generic[P, R]):
         on_rollback: Any = None,
         viz_return_value: Any = None,
     ):
+        self._descriptor: Any = None
+        if isinstance(fn, classmethod | staticmethod):  # ``@task`` above ``@classmethod``
+            self._descriptor = type(fn)
+            fn = fn.__func__
         if not callable(fn):
             raise FlowDefinitionError(f"@task needs a function, got {fn!r}")
         update_wrapper(self, fn)
@@ -116,16 +120,24 @@ class Task(Generic[P, R]):
         self.on_rollback_hooks = check_hooks(owner, "on_rollback", on_rollback)
         self._bound: Any = None
         self.isasync = inspect.iscoroutinefunction(fn)
+        self.isgenerator = inspect.isgeneratorfunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', self.name)}"
+        signature = inspect.signature(fn).parameters.values()
         self._positional = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            p.name for p in signature if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
+        # defaults are parameters too (cache keys, run names, ``runtime.task_run.parameters``)
+        self._defaults = {
+            p.name: p.default
+            for p in signature
+            if p.default is not p.empty and p.kind is not p.VAR_KEYWORD
+        }
 
     def __get__(self, instance: Any, owner: type | None = None) -> Task[P, R]:
         """A task on a method: bound to the instance (or class) it is read from."""
-        if instance is None:
+        if self._descriptor is classmethod:
+            instance = owner if owner is not None else type(instance)
+        elif instance is None or self._descriptor is staticmethod:
             return self
         bound = copy.copy(self)
         bound._bound = instance
@@ -198,7 +210,7 @@ class Task(Generic[P, R]):
         )
         current.update(options)
         copy_ = Task(self.fn, **current)
-        copy_._bound = self._bound
+        copy_._bound, copy_._descriptor = self._bound, self._descriptor
         return copy_
 
     def bind_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +220,10 @@ class Task(Generic[P, R]):
             (names[i] if i < len(names) else f"arg{i}"): value for i, value in enumerate(args)
         }
         inputs.update(kwargs)
+        if self._defaults:
+            for name, default in self._defaults.items():
+                if name not in inputs:
+                    inputs[name] = default
         return inputs
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:

@@ -216,9 +216,11 @@ class Transaction:
         try:
             for child in self.children:
                 child.commit()
-            if self._staged is not _UNSET and self.write_on_commit and self.key is not None:
-                assert self.store is not None
-                stored = self.store.write(self.key, self._staged, self.serializer, self.expires_in)
+            if self.write_on_commit and self.key is not None and self.store is not None:
+                # a keyed transaction leaves its record even if nothing was staged (as Prefect):
+                # the next one with this key finds it committed
+                value = None if self._staged is _UNSET else self._staged
+                stored = self.store.write(self.key, value, self.serializer, self.expires_in)
                 if self._after_write is not None:
                     self._after_write(stored)
             for hook in self.on_commit_hooks:

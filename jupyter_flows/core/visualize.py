@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import FlowsError
 from .annotations import BaseAnnotation, allow_failure, quote, unmapped
+from .context import visualize_tracer as tracer
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -33,8 +33,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Set while a flow's function is traced: the engine hands task calls to it instead of running.
-tracer: ContextVar[Any] = ContextVar("jupyter_flows_visualize_tracer", default=None)
 
 _MAX_VISIT = 1000
 _HINT = "give the task a stand-in result to trace with, e.g. @task(viz_return_value=[1, 2, 3])"

@@ -8,6 +8,7 @@ names", "Tags"); the code is ours.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -542,3 +543,107 @@ class TestTags:
         assert first.tags == ["inner", "outer", "own"]
         assert second.tags == ["outer", "own"]
         assert recorder.flow_run("pipeline").tags == ["outer"]
+
+
+class TestGenerators:
+    """ "Write and run flows": generator flows and tasks yield values as they come."""
+
+    def test_a_generator_flow_streams_its_values(self, recorder):
+        produced = []
+
+        @flow
+        def numbers(n: int):
+            for i in range(n):
+                produced.append(i)
+                yield i
+
+        gen = numbers(3)
+        assert next(gen) == 0
+        assert produced == [0]  # lazy: the next value is made when it is asked for
+        assert list(gen) == [1, 2]
+        assert recorder.final(recorder.flow_run("numbers").id).is_completed()
+
+    def test_a_generator_task_in_a_flow_and_an_infinite_one(self, recorder):
+        @task
+        def squares(n):
+            for i in range(n):
+                yield i * i
+
+        @flow
+        def forever():
+            i = 0
+            while True:
+                yield i
+                i += 1
+
+        @flow
+        def total():
+            return sum(squares(4))
+
+        assert total() == 14
+        assert recorder.final(recorder.task_run("squares").id).is_completed()
+        gen = forever()
+        assert [next(gen), next(gen), next(gen)] == [0, 1, 2]
+        gen.close()  # the caller stops: the run ends
+        run = recorder.flow_run("forever")
+        deadline = time.monotonic() + 10
+        while not recorder.states(run.id)[-1].is_final():
+            assert time.monotonic() < deadline, "the stopped run did not end"
+            time.sleep(0.01)
+        assert recorder.final(run.id).is_completed()
+
+    def test_a_generator_that_raises_fails_the_run(self, recorder):
+        @flow
+        def broken():
+            yield 1
+            raise ValueError("half way")
+
+        gen = broken()
+        assert next(gen) == 1
+        with pytest.raises(ValueError, match="half way"):
+            next(gen)
+        assert recorder.final(recorder.flow_run("broken").id).is_failed()
+
+    def test_return_state_collects_the_values(self, recorder):
+        @flow
+        def numbers():
+            yield from range(3)
+
+        assert numbers(return_state=True).result() == [0, 1, 2]
+
+
+class TestDefinitions:
+    def test_flow_and_task_above_classmethod_and_staticmethod(self, recorder):
+        class Pipeline:
+            factor = 2
+
+            @flow
+            @classmethod
+            def build(cls, x):
+                return cls.factor * x
+
+            @task
+            @staticmethod
+            def add(a, b):
+                return a + b
+
+            @task
+            @classmethod
+            def scale(cls, x):
+                return cls.factor * x
+
+        assert Pipeline.build(3) == 6 and Pipeline().build(3) == 6
+        assert Pipeline.add(1, 2) == 3
+        assert Pipeline.scale(5) == 10
+
+    def test_defaults_are_task_parameters(self, recorder, tmp_path):
+        seen = []
+
+        @task(cache_policy=INPUTS, task_run_name="c-{a}-{b}")
+        def c(a, b=2):
+            seen.append((a, b))
+            return a + b
+
+        assert c(1) == 3 and c(1, b=2) == 3  # one cache key: the default is an input
+        assert seen == [(1, 2)]
+        assert recorder.task_runs_of("c")[0].name == "c-1-2"

@@ -1,0 +1,1 @@
+"""Prefect's ``prefect.client.schemas`` paths (for type hints of hooks)."""
