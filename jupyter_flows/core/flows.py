@@ -62,7 +62,9 @@ class Flow(Generic[P, R]):
             raise FlowDefinitionError(f"@flow needs a function, got {fn!r}")
         update_wrapper(self, fn)
         self.fn = fn
-        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
+        # as Prefect: a flow is named after its function, with dashes (``my_flow`` -> ``my-flow``)
+        default = str(getattr(fn, "__name__", type(fn).__name__)).replace("_", "-")
+        self.name: str = name or default.replace("<lambda>", "unknown-lambda")
         owner = f"flow {self.name!r}"
         self.description = description_from(fn, description)
         self.version = version

@@ -256,12 +256,22 @@ class ResultRef:
         return value
 
 
+_BLOCK_SLUGS = frozenset(
+    {"local-file-system", "remote-file-system", "s3-bucket", "gcs-bucket", "azure-blob-storage"}
+)
+
+
 def resolve_storage(storage: Any) -> ResultStore | None:
     """A ``ResultStore`` from a ``result_storage`` option: a path, a LocalFileSystem or a store."""
     if storage is None or isinstance(storage, ResultStore):
         return storage
     if isinstance(storage, LocalFileSystem):
         return ResultStore(Path(storage.basepath))
+    if isinstance(storage, str) and storage.split("/", 1)[0] in _BLOCK_SLUGS:
+        raise ValueError(
+            f"result_storage={storage!r} names a saved Prefect block; blocks are not "
+            "available here: pass LocalFileSystem(basepath=...) or a directory path"
+        )
     if isinstance(storage, str | os.PathLike):
         return ResultStore(Path(storage).expanduser())
     basepath = getattr(storage, "basepath", None)

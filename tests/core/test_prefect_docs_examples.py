@@ -62,7 +62,7 @@ def test_write_and_run_define_a_workflow(recorder):
         return "Hello, world!"
 
     assert my_workflow() == "Hello, world!"
-    assert recorder.final(recorder.flow_run("my_workflow").id).is_completed()
+    assert recorder.final(recorder.flow_run("my-workflow").id).is_completed()
 
 
 def test_write_and_run_generator_flow(recorder):
@@ -103,8 +103,8 @@ def test_write_and_run_tasks_and_child_flows(recorder, capsys):
     number = even_or_odd()
     expected = "The number is even" if number % 2 == 0 else "The number is odd"
     assert expected in capsys.readouterr().out
-    parent = recorder.flow_run("even_or_odd")
-    child = recorder.flow_run("is_number_even")
+    parent = recorder.flow_run("even-or-odd")
+    child = recorder.flow_run("is-number-even")
     assert child.parent_flow_run_id == parent.id
     assert child.parameters == {"number": number}
     assert recorder.task_run("generate_a_number").flow_run_id == parent.id
@@ -123,7 +123,7 @@ def test_write_and_run_timeout(recorder):
     state = show_timeouts(return_state=True)
     assert state.is_failed()
     assert state.name == "TimedOut"
-    messages = recorder.messages(flow_run_id=recorder.flow_run("show_timeouts").id)
+    messages = recorder.messages(flow_run_id=recorder.flow_run("show-timeouts").id)
     assert "I will execute" in messages
     assert "I will not execute" not in messages
 
@@ -202,7 +202,7 @@ def test_pass_inputs_define_workflow_inputs(recorder):
 
     assert my_workflow(name="Marvin") == "Hello, Marvin!"
     assert my_workflow() == "Hello, World!"
-    assert recorder.flow_runs_of("my_workflow")[0].parameters == {"name": "Marvin"}
+    assert recorder.flow_runs_of("my-workflow")[0].parameters == {"name": "Marvin"}
 
 
 def test_pass_inputs_validate_inputs(recorder):
@@ -215,7 +215,7 @@ def test_pass_inputs_validate_inputs(recorder):
 
     with pytest.raises(ParameterTypeError, match="name"):
         my_workflow(name=1)
-    assert recorder.final(recorder.flow_run("my_workflow").id).is_failed()
+    assert recorder.final(recorder.flow_run("my-workflow").id).is_failed()
 
 
 def test_pass_inputs_turn_off_validation(recorder):
@@ -263,7 +263,7 @@ def test_retries_flow_retries(recorder):
     with pytest.raises(Exception, match="oopsie daisy"):
         troublesome_workflow()
     assert len(calls) == 4
-    run = recorder.flow_run("troublesome_workflow")
+    run = recorder.flow_run("troublesome-workflow")
     assert recorder.final(run.id).is_failed()
     assert max(recorder.run_counts(run.id)) == 4
 
@@ -280,7 +280,7 @@ def test_retries_wait_between_retries(recorder):
 
     state = troublesome_workflow(return_state=True)
     assert state.is_failed() and len(calls) == 4
-    assert "AwaitingRetry" in recorder.state_names(recorder.flow_run("troublesome_workflow").id)
+    assert "AwaitingRetry" in recorder.state_names(recorder.flow_run("troublesome-workflow").id)
 
 
 def test_retries_retry_parts_of_a_workflow(recorder, capsys):
@@ -395,7 +395,7 @@ def test_state_change_hooks_on_failure_after_all_retries(recorder):
 
     with pytest.raises(ValueError, match="oops!"):
         failing_flow()
-    run = recorder.flow_run("failing_flow")
+    run = recorder.flow_run("failing-flow")
     assert calls == ["body", "body", f"Your job {run.name} entered Failed"]
 
 
@@ -591,7 +591,7 @@ def test_access_runtime_info_flow_run_name(recorder):
 
     first = moody_workflow("Marvin")
     second = moody_workflow("Marvin")
-    runs = recorder.flow_runs_of("moody_workflow")
+    runs = recorder.flow_runs_of("moody-workflow")
     assert first == f"I wish my parents had named me Marvin instead of {runs[0].name}."
     assert second == f"I wish my parents had named me Marvin instead of {runs[1].name}."
     assert runs[0].name != runs[1].name
@@ -652,7 +652,7 @@ def test_add_logging_log_prints(recorder):
         my_task()
 
     my_flow()
-    run = recorder.flow_run("my_flow")
+    run = recorder.flow_run("my-flow")
     assert "we're logging print statements from a flow" in recorder.messages(flow_run_id=run.id)
     assert recorder.messages(task_run_id=recorder.task_run("my_task").id) == [
         "we're logging print statements from a task"
@@ -1047,7 +1047,7 @@ def test_custom_metadata_flow_run_name_template(recorder):
 
     thursday = datetime.datetime(2024, 1, 4)
     assert my_workflow("marvin", thursday) == "I said hello to marvin on Thursday!"
-    assert recorder.flow_run("my_workflow").name == "hello-marvin-on-Thursday"
+    assert recorder.flow_run("my-workflow").name == "hello-marvin-on-Thursday"
 
 
 def test_custom_metadata_flow_run_name_function(recorder):
@@ -1062,7 +1062,7 @@ def test_custom_metadata_flow_run_name_function(recorder):
         return f"Hello, {name}!"
 
     assert my_workflow("Marvin") == "Hello, Marvin!"
-    assert recorder.flow_run("my_workflow").name.endswith("day-is-a-nice-day")
+    assert recorder.flow_run("my-workflow").name.endswith("day-is-a-nice-day")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1139,7 +1139,7 @@ def test_flows_log_prints_and_calling_a_flow(recorder, capsys):
         print("boop")
 
     explain_flows()
-    messages = recorder.messages(flow_run_id=recorder.flow_run("explain_flows").id)
+    messages = recorder.messages(flow_run_id=recorder.flow_run("explain-flows").id)
     assert "run any python code here!" in messages
     assert "encapsulate that business logic!" in messages
     beep()
@@ -1260,7 +1260,7 @@ def test_flows_custom_named_states(recorder):
         StateType.COMPLETED,
         "No work to do 💤",
     )
-    assert recorder.final(recorder.flow_runs_of("my_flow")[0].id).name == "Skipped"
+    assert recorder.final(recorder.flow_runs_of("my-flow")[0].id).name == "Skipped"
     assert my_flow(work_to_do=True, return_state=True).message == "Work was done 💪"
 
 
@@ -1700,7 +1700,7 @@ def test_runtime_context_access_runtime_information(recorder):
         print("Flow run parameters:", runtime.flow_run.parameters)
 
     my_flow(1)
-    run = recorder.flow_run("my_flow")
+    run = recorder.flow_run("my-flow")
     task_run = recorder.task_run("my_task")
     flow_messages = recorder.messages(flow_run_id=run.id)
     assert f"My name is {run.name}" in flow_messages

@@ -146,3 +146,8 @@ def test_results_are_readable_after_the_process_exits(tmp_path, db_url):
 
     run_id = run(WRITER)
     assert run(READER, run_id) == "Completed 43 [42]"
+
+
+def test_a_block_slug_as_storage_is_a_clear_error():
+    with pytest.raises(ValueError, match="names a saved Prefect block.*LocalFileSystem"):
+        task(result_storage="local-file-system/my-storage")(lambda: 1)

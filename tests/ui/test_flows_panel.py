@@ -61,7 +61,7 @@ class TestRuns:
         page.locator(".jp-Cell .jp-InputArea-editor").first.click()
         page.keyboard.press("Shift+Enter")
         open_panel(page)
-        expect(run_row(page, "from_notebook")).to_have_attribute(
+        expect(run_row(page, "from-notebook")).to_have_attribute(
             "data-state", "Completed", timeout=30_000
         )
 
@@ -235,17 +235,17 @@ class TestNavigation:
         expect(parent.locator(".jp-Flows-node")).to_have_count(2)
         parent.get_by_role("button", name="open subflow run").click()
         child = page.locator(".jp-Flows-run:visible")
-        expect(child.locator(".jp-Flows-runHeader")).to_contain_text("child_report")
+        expect(child.locator(".jp-Flows-runHeader")).to_contain_text("child-report")
         assert child.get_attribute("data-run-id") != parent_id
         child.get_by_role("button", name="Parent run").click()
         expect(page.locator(".jp-Flows-run:visible")).to_have_attribute(
             "data-run-id", parent_id or ""
         )
         # activating the subflow's graph node opens the child's view as well
-        node = page.locator(".jp-Flows-run:visible .jp-Flows-node[aria-label^='child_report']")
+        node = page.locator(".jp-Flows-run:visible .jp-Flows-node[aria-label^='child-report']")
         node.click()
         expect(page.locator(".jp-Flows-run:visible .jp-Flows-runHeader")).to_contain_text(
-            "child_report"
+            "child-report"
         )
 
     def test_keyboard_opens_a_run_and_selects_a_task(self, recorded: Lab, page: Any) -> None:
