@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "When events match, run, pause or resume a deployment.",
     ),
     "events": ("jupyter_flows.cli.automations.EventsApp", "List or emit events."),
+    "variables": (
+        "jupyter_flows.cli.variables.VariablesApp",
+        "List, get, set, remove variables (named JSON values).",
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from ..orchestration.schemas import (
     DescribeWorkPool,
     RecordsVerdict,
 )
+from ..orchestration.variable_schemas import DescribeVariable
 from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail
 
 __all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
@@ -236,3 +237,36 @@ class FlowsClient:
 
     def emit_event(self, body: Body) -> DescribeEvent:
         return self._model(DescribeEvent, "POST", "events", body)
+
+    # -- variables ---------------------------------------------------------------------
+
+    def read_variable(self, name: str) -> DescribeVariable:
+        """Variable ``name`` (``ClientError`` with status 404 if there is none)."""
+        return self._model(DescribeVariable, "GET", _variable_path(name))
+
+    def set_variable(
+        self, name: str, value: Any, tags: list[str] | None = None, overwrite: bool = False
+    ) -> DescribeVariable:
+        """Create variable ``name`` (replace it with ``overwrite``; else ``StateConflict``, 409,
+        if it exists)."""
+        body = {"value": value, "tags": tags, "overwrite": overwrite}
+        return self._model(DescribeVariable, "PUT", _variable_path(name), body)
+
+    def delete_variable(self, name: str) -> None:
+        """Delete variable ``name`` (``ClientError`` with status 404 if there is none)."""
+        self.request("DELETE", _variable_path(name))
+
+    def read_variables(
+        self,
+        tag: str | None = None,
+        prefix: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DescribeVariable]:
+        """A page of variables by name (with ``tag``, names starting with ``prefix``)."""
+        query = {"tag": tag, "prefix": prefix, "limit": limit, "offset": offset}
+        return self._items(DescribeVariable, "variables", query)
+
+
+def _variable_path(name: str) -> str:
+    return "variables/" + urllib.parse.quote(name, safe="")

@@ -23,6 +23,7 @@ from ..store.orchestration_models import (
     DeploymentRecord,
     EventRecord,
     ServerKeyRecord,
+    VariableRecord,
     WorkerRecord,
     WorkPoolRecord,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "AUTOMATION",
     "CURSOR",
     "SERVER_KEY",
+    "VARIABLE",
     "FINAL",
     "ACTIVE",
     "now",
@@ -60,6 +62,7 @@ EVENT = EventRecord.__table__  # type: ignore[attr-defined]
 AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
+VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

@@ -3,8 +3,8 @@
 Plain methods over the run database (SQLAlchemy Core); the server's handlers, the scheduler
 and the embedded worker call them. Domain problems raise the ``jupyter_flows.exceptions``
 tree; nothing here knows about HTTP. Work pools and workers live in ``pools``, claims and
-reported states in ``run_states``, events and automations in ``automations``; this module
-holds deployments and the runs they create.
+reported states in ``run_states``, events and automations in ``automations``, variables in
+``variables``; this module holds deployments and the runs they create.
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ from .schemas import (
     ScheduleSpec,
     UpdateDeployment,
 )
+from .variables import Variables
 
 __all__ = ["OrchestrationService"]
 
 logger = logging.getLogger(__name__)
 
 
-class OrchestrationService(WorkPools, RunStates, Automations, Retention):
+class OrchestrationService(WorkPools, RunStates, Automations, Retention, Variables):
     """The orchestration domain over one run database."""
 
     def __init__(

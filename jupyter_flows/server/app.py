@@ -26,7 +26,13 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 
 from ..store.limits import DEFAULT_MAX_BODY_BYTES
-from . import handlers_automations, handlers_deployments, handlers_pools, handlers_runs
+from . import (
+    handlers_automations,
+    handlers_deployments,
+    handlers_pools,
+    handlers_runs,
+    handlers_variables,
+)
 from .handlers import SETTINGS_KEY, FlowsAPIHandler, FlowsServices
 from .openapi import openapi_document, url_pattern
 
@@ -329,4 +335,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_deployments.ROUTES,
     *handlers_pools.ROUTES,
     *handlers_automations.ROUTES,
+    *handlers_variables.ROUTES,
 ]

@@ -54,6 +54,8 @@ class Doc:
     status: int = 200
     action: str | None = None
     content: tuple[str, ...] = ("application/json",)
+    #: other success statuses with the same reply (``PUT``: 201 created, 200 replaced)
+    other_statuses: tuple[int, ...] = ()
 
 
 def doc(
@@ -65,11 +67,14 @@ def doc(
     status: int = 200,
     action: str | None = None,
     content: tuple[str, ...] = ("application/json",),
+    other_statuses: tuple[int, ...] = (),
 ) -> Callable[[F], F]:
     """Document a handler verb (its models feed the OpenAPI document)."""
 
     def mark(fn: F) -> F:
-        fn.__flows_doc__ = Doc(summary, response, body, query, status, action, content)  # type: ignore[attr-defined]
+        fn.__flows_doc__ = Doc(  # type: ignore[attr-defined]
+            summary, response, body, query, status, action, content, other_statuses
+        )
         return fn
 
     return mark
@@ -171,7 +176,10 @@ def openapi_document(
             "operationId": f"{method}_{route.replace('/', '_').replace('{', '').replace('}', '')}",
             "x-jupyter-flows-action": action,
             "parameters": _parameters(route, d.query, components, key_map),
-            "responses": {str(d.status): success, **{code: error for code in ERROR_CODES}},
+            "responses": {
+                **{str(code): success for code in (d.status, *d.other_statuses)},
+                **{code: error for code in ERROR_CODES},
+            },
         }
         if d.body is not None:
             entry["requestBody"] = {

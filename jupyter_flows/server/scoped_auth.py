@@ -38,6 +38,9 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("RunStateHandler", "post"): frozenset({"worker"}),
     ("RunLogsAppendHandler", "post"): frozenset({"worker"}),
     ("RecordsHandler", "post"): frozenset({"worker", "run"}),
+    # ``Variable.get`` in a run process; writing variables stays with users (a run's code
+    # must not change the configuration other runs read)
+    ("VariableHandler", "get"): frozenset({"run"}),
 }
 
 

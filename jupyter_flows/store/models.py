@@ -194,6 +194,7 @@ TABLE_NAMES = (
     "cursor",
     "server_key",
     "lock",
+    "variable",
 )
 
 

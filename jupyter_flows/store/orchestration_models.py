@@ -1,4 +1,5 @@
-"""Tables of the orchestration side: deployments, work pools, workers, events, automations."""
+"""Tables of the orchestration side: deployments, work pools, workers, events, automations,
+variables."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ __all__ = [
     "AutomationRecord",
     "CursorRecord",
     "ServerKeyRecord",
+    "VariableRecord",
 ]
 
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -125,3 +127,15 @@ class ServerKeyRecord(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str
+
+
+class VariableRecord(SQLModel, table=True):
+    """A named JSON value for flows to read (Prefect's variables): configuration, not secrets."""
+
+    __tablename__ = "variable"
+
+    name: str = Field(primary_key=True)
+    value: Any = Field(default=None, sa_type=JSON, nullable=True)
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    created: datetime = Field(sa_type=UTCDateTime)
+    updated: datetime = Field(sa_type=UTCDateTime)

@@ -52,6 +52,10 @@ OPERATIONS = {
     ("delete", "automations/{}"),
     ("get", "events"),
     ("post", "events"),
+    ("get", "variables"),
+    ("get", "variables/{}"),
+    ("put", "variables/{}"),
+    ("delete", "variables/{}"),
 }
 
 _EXECUTE = (

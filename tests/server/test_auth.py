@@ -40,7 +40,7 @@ async def _operations(api: Any) -> list[tuple[str, str, str, str]]:
 
 
 async def _call(api: Any, method: str, path: str, **kwargs: Any) -> int:
-    if method in ("POST", "PATCH"):
+    if method in ("POST", "PATCH", "PUT"):
         kwargs.setdefault("body", "{}")
     status, _ = await api(*path.split("/"), method=method, **kwargs)
     return int(status)
