@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ..exceptions import FlowDefinitionError
+from .binding import Definition, unwrap_method
 from .options import (
     RetryDelay,
     check_hooks,
@@ -26,7 +26,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Flow(Generic[P, R]):
+class Flow(Definition, Generic[P, R]):
     """A flow definition. Calling it runs it (and returns its result or raises its error)."""
 
     def __init__(
@@ -54,10 +54,7 @@ class Flow(Generic[P, R]):
         on_crashed: Any = None,
         on_running: Any = None,
     ):
-        self._descriptor: Any = None
-        if isinstance(fn, classmethod | staticmethod):  # ``@flow`` above ``@classmethod``
-            self._descriptor = type(fn)
-            fn = fn.__func__
+        fn, self._descriptor = unwrap_method(fn)
         if not callable(fn):
             raise FlowDefinitionError(f"@flow needs a function, got {fn!r}")
         update_wrapper(self, fn)
@@ -90,7 +87,6 @@ class Flow(Generic[P, R]):
         ):
             raise FlowDefinitionError(f"{owner}: flow_run_name must be a string or a callable")
         self.flow_run_name = flow_run_name
-        self._bound: Any = None
         self.on_completion_hooks = check_hooks(owner, "on_completion", on_completion)
         self.on_failure_hooks = check_hooks(owner, "on_failure", on_failure)
         self.on_cancellation_hooks = check_hooks(owner, "on_cancellation", on_cancellation)
@@ -125,19 +121,7 @@ class Flow(Generic[P, R]):
             on_running=self.on_running_hooks,
         )
         current.update(options)
-        copy_ = Flow(self.fn, **current)
-        copy_._bound, copy_._descriptor = self._bound, self._descriptor
-        return copy_
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Flow[P, R]:
-        """A flow on a method: bound to the instance (or class) it is read from."""
-        if self._descriptor is classmethod:
-            instance = owner if owner is not None else type(instance)
-        elif instance is None or self._descriptor is staticmethod:
-            return self
-        bound = copy.copy(self)
-        bound._bound = instance
-        return bound
+        return self._keep_binding(Flow(self.fn, **current))
 
     def recorded_parameters(self, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters a run records: without ``self``/``cls`` of a bound method."""
@@ -146,25 +130,21 @@ class Flow(Generic[P, R]):
         first = next(iter(params))
         return {k: v for k, v in params.items() if k != first}
 
-    def _hook(self, attribute: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(self, attribute, (*getattr(self, attribute), fn))
-        return fn
-
     def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``@my_flow.on_completion``: add a completion hook."""
-        return self._hook("on_completion_hooks", fn)
+        return self._add_hook("on_completion_hooks", fn)
 
     def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return self._hook("on_failure_hooks", fn)
+        return self._add_hook("on_failure_hooks", fn)
 
     def on_cancellation(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return self._hook("on_cancellation_hooks", fn)
+        return self._add_hook("on_cancellation_hooks", fn)
 
     def on_crashed(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return self._hook("on_crashed_hooks", fn)
+        return self._add_hook("on_crashed_hooks", fn)
 
     def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return self._hook("on_running_hooks", fn)
+        return self._add_hook("on_running_hooks", fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the flow. ``return_state=True`` returns the final State instead of the result.
@@ -173,9 +153,7 @@ class Flow(Generic[P, R]):
         """
         from .engine import call_flow
 
-        if self._bound is not None:
-            args = (self._bound, *args)  # type: ignore[assignment]
-        return call_flow(self, args, kwargs)  # type: ignore[no-any-return]
+        return call_flow(self, self._with_bound(args), kwargs)  # type: ignore[no-any-return]
 
     def visualize(self, *args: Any, **kwargs: Any) -> Any:
         """The flow's task graph, traced without running any task (see ``core.visualize``)."""

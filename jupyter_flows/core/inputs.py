@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .annotations import allow_failure, quote, unmapped
@@ -19,7 +20,7 @@ from .states import State
 if TYPE_CHECKING:
     from .context import FlowRunContext
 
-__all__ = ["visit_inputs", "resolve_inputs", "UpstreamFailed"]
+__all__ = ["contents", "visit_inputs", "resolve_inputs", "UpstreamFailed"]
 
 _MAX_VISIT = 1000
 _SCALARS = (int, float, str, bool, bytes, type(None))
@@ -38,6 +39,17 @@ def _fields(value: Any) -> dict[str, Any] | None:
     if hasattr(t, "__dataclass_fields__") and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     return None
+
+
+def contents(value: Any) -> Iterable[Any] | None:
+    """What the engine looks into for futures: the items of a list, tuple, set or dict (up to
+    1,000), the fields of a dataclass or pydantic model; None for anything else."""
+    if isinstance(value, _SEQUENCES):
+        return value if len(value) <= _MAX_VISIT else None
+    if isinstance(value, dict):
+        return value.values() if len(value) <= _MAX_VISIT else None
+    fields = _fields(value)
+    return None if fields is None else fields.values()
 
 
 def visit_inputs(value: Any, param: str, frc: FlowRunContext | None, out: list[TaskInput]) -> bool:
@@ -66,30 +78,16 @@ def visit_inputs(value: Any, param: str, frc: FlowRunContext | None, out: list[T
         if value.run_id is not None:
             out.append(TaskInput(value.run_id, "data", param))
         return True
-    if isinstance(value, _SEQUENCES):
-        if len(value) > _MAX_VISIT:
-            return False
-        found = False
-        for item in value:
-            found = visit_inputs(item, param, frc, out) or found
-        return found
-    if isinstance(value, dict):
-        if len(value) > _MAX_VISIT:
-            return False
-        found = False
-        for item in value.values():
-            found = visit_inputs(item, param, frc, out) or found
-        return found
     if isinstance(value, TaskFuture):  # a subclass
         out.append(TaskInput(value.task_run_id, "data", param))
         return True
-    fields = _fields(value)
-    if fields is not None:
-        found = False
-        for item in fields.values():
-            found = visit_inputs(item, param, frc, out) or found
-        return found
-    return False
+    items = contents(value)
+    if items is None:
+        return False
+    found = False
+    for item in items:
+        found = visit_inputs(item, param, frc, out) or found
+    return found
 
 
 def _state_value(state: State, allow: bool) -> Any:

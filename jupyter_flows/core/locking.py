@@ -12,12 +12,23 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["LockManager", "MemoryLockManager", "FileSystemLockManager"]
+__all__ = ["LockManager", "MemoryLockManager", "FileSystemLockManager", "poll_until"]
 
 _POLL = 0.01
+
+
+def poll_until(done: Callable[[], bool], timeout: float | None, interval: float = _POLL) -> bool:
+    """Call ``done`` every ``interval`` s until it is true (True) or ``timeout`` s pass (False)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not done():
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 class LockManager(Protocol):
@@ -49,6 +60,20 @@ class MemoryLockManager:
         entry = self._held.get(key)
         return entry is not None and entry[1] is not None and entry[1] <= time.monotonic()
 
+    def _holds(self, key: str, holder: str) -> bool:
+        entry = self._held.get(key)
+        return entry is not None and entry[0] == holder and not self._expired(key)
+
+    def _wait_until_free(self, key: str, timeout: float | None) -> bool:
+        """Wait (holding ``_cond``) until nobody holds ``key``; False after ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while key in self._held and not self._expired(key):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            self._cond.wait(min(left, 0.1) if left is not None else 0.1)
+        return True
+
     def acquire_lock(
         self,
         key: str,
@@ -56,15 +81,11 @@ class MemoryLockManager:
         acquire_timeout: float | None = None,
         hold_timeout: float | None = None,
     ) -> bool:
-        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
         with self._cond:
-            while key in self._held and not self._expired(key):
-                if self._held[key][0] == holder:
-                    return True
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.1) if left is not None else 0.1)
+            if self._holds(key, holder):
+                return True
+            if not self._wait_until_free(key, acquire_timeout):
+                return False
             expires = None if hold_timeout is None else time.monotonic() + hold_timeout
             self._held[key] = (holder, expires)
             return True
@@ -83,18 +104,11 @@ class MemoryLockManager:
 
     def is_lock_holder(self, key: str, holder: str) -> bool:
         with self._cond:
-            entry = self._held.get(key)
-            return entry is not None and entry[0] == holder and not self._expired(key)
+            return self._holds(key, holder)
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while key in self._held and not self._expired(key):
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.1) if left is not None else 0.1)
-            return True
+            return self._wait_until_free(key, timeout)
 
 
 class FileSystemLockManager:
@@ -124,16 +138,19 @@ class FileSystemLockManager:
             return False
         self.lock_files_directory.mkdir(parents=True, exist_ok=True)
         f = open(self._path(key), "a+b")  # noqa: SIM115 - held until release
-        while True:
+
+        def locked() -> bool:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                if acquire_timeout is not None and time.monotonic() - started >= acquire_timeout:
-                    f.close()
-                    self._local.release_lock(key, holder)
-                    return False
-                time.sleep(_POLL)
+                return False
+            return True
+
+        left = None if acquire_timeout is None else acquire_timeout - (time.monotonic() - started)
+        if not poll_until(locked, left):
+            f.close()
+            self._local.release_lock(key, holder)
+            return False
         self._files[key] = f
         return True
 
@@ -166,9 +183,4 @@ class FileSystemLockManager:
         return self._local.is_lock_holder(key, holder) and key in self._files
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.is_locked(key):
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL)
-        return True
+        return poll_until(lambda: not self.is_locked(key), timeout)

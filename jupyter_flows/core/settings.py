@@ -30,7 +30,17 @@ _factory: Callable[[], RunRecorder] | None = None
 _recorder: RunRecorder | None = None
 _observers: list[RunRecorder] = []
 _tee: TeeRecorder | None = None
-_recorder_pid = os.getpid()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (``multiprocessing``) builds its own recorder: the parent's writer
+    thread did not survive the fork (and the lock may have been held by another thread)."""
+    global _lock, _recorder, _tee
+    _lock = threading.Lock()
+    _recorder, _tee = None, None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _jupyter_data_dir() -> Path:
@@ -66,10 +76,9 @@ def set_recorder_factory(factory: Callable[[], RunRecorder] | None) -> None:
 
 def set_recorder(recorder: RunRecorder | None) -> RunRecorder | None:
     """Install ``recorder`` as the process recorder; returns the previous one."""
-    global _recorder, _recorder_pid
+    global _recorder
     with _lock:
         previous, _recorder = _recorder, recorder
-        _recorder_pid = os.getpid()
     return previous
 
 
@@ -100,19 +109,11 @@ def remove_observer(observer: RunRecorder) -> None:
 
 
 def get_recorder() -> RunRecorder:
-    """The process recorder, built by the registered factory on first use.
-
-    A forked child (``multiprocessing``) builds its own: the parent's writer thread did not
-    survive the fork.
-    """
-    global _recorder, _tee, _recorder_pid
+    """The process recorder, built by the registered factory on first use."""
+    global _recorder, _tee
     recorder = _recorder
-    if recorder is not None and _recorder_pid != os.getpid():
-        with _lock:
-            _recorder, _tee, recorder = None, None, None
     if recorder is None:
         with _lock:
-            _recorder_pid = os.getpid()
             if _recorder is None:
                 if not RunEnvironment.current().record or _factory is None:
                     _recorder = NullRecorder()

@@ -40,7 +40,6 @@ from .transactions import Transaction, get_transaction
 __all__ = ["create_task_run", "execute_task_run", "run_hooks", "collect_inputs"]
 
 logger = logging.getLogger(__name__)
-_MAX_VISIT = 1000
 _result_store: ResultStore | None = None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -10,6 +9,7 @@ from functools import update_wrapper
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ..exceptions import FlowDefinitionError
+from .binding import Definition, unwrap_method
 from .caching import NONE, CachePolicy
 from .options import (
     RetryDelay,
@@ -26,7 +26,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Task(Generic[P, R]):
+class Task(Definition, Generic[P, R]):
     """A task definition. Call it (inside or outside a flow), ``.submit()`` or ``.map()`` it."""
 
     def __init__(
@@ -61,10 +61,7 @@ class Task(Generic[P, R]):
         on_rollback: Any = None,
         viz_return_value: Any = None,
     ):
-        self._descriptor: Any = None
-        if isinstance(fn, classmethod | staticmethod):  # ``@task`` above ``@classmethod``
-            self._descriptor = type(fn)
-            fn = fn.__func__
+        fn, self._descriptor = unwrap_method(fn)
         if not callable(fn):
             raise FlowDefinitionError(f"@task needs a function, got {fn!r}")
         update_wrapper(self, fn)
@@ -118,7 +115,6 @@ class Task(Generic[P, R]):
         self.on_running_hooks = check_hooks(owner, "on_running", on_running)
         self.on_commit_hooks = check_hooks(owner, "on_commit", on_commit)
         self.on_rollback_hooks = check_hooks(owner, "on_rollback", on_rollback)
-        self._bound: Any = None
         self.isasync = inspect.iscoroutinefunction(fn)
         self.isgenerator = inspect.isgeneratorfunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', self.name)}"
@@ -133,49 +129,24 @@ class Task(Generic[P, R]):
             if p.default is not p.empty and p.kind is not p.VAR_KEYWORD
         }
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Task[P, R]:
-        """A task on a method: bound to the instance (or class) it is read from."""
-        if self._descriptor is classmethod:
-            instance = owner if owner is not None else type(instance)
-        elif instance is None or self._descriptor is staticmethod:
-            return self
-        bound = copy.copy(self)
-        bound._bound = instance
-        return bound
-
-    def _hook_decorator(self, attribute: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-            setattr(self, attribute, (*getattr(self, attribute), fn))
-            return fn
-
-        return add
-
     def on_completion(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``@my_task.on_completion``: add a completion hook."""
-        return self._hook_decorator("on_completion_hooks")(fn)
+        return self._add_hook("on_completion_hooks", fn)
 
     def on_failure(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``@my_task.on_failure``: add a failure hook."""
-        return self._hook_decorator("on_failure_hooks")(fn)
+        return self._add_hook("on_failure_hooks", fn)
 
     def on_running(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return self._hook_decorator("on_running_hooks")(fn)
+        return self._add_hook("on_running_hooks", fn)
 
     def on_commit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``@my_task.on_commit``: called with the transaction when its result commits."""
-        return self._hook_decorator("on_commit_hooks")(fn)
+        return self._add_hook("on_commit_hooks", fn)
 
     def on_rollback(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``@my_task.on_rollback``: called with the transaction when it rolls back."""
-        return self._hook_decorator("on_rollback_hooks")(fn)
-
-    @property
-    def caches(self) -> bool:
-        policy = self.cache_policy
-        return self.cache_key_fn is not None or (policy is not None and policy is not NONE)
-
-    def _with_bound(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return args if self._bound is None else (self._bound, *args)
+        return self._add_hook("on_rollback_hooks", fn)
 
     def with_options(self, **options: Any) -> Task[P, R]:
         """A copy with some options changed, e.g. ``my_task.with_options(retries=3)``."""
@@ -209,9 +180,7 @@ class Task(Generic[P, R]):
             viz_return_value=self.viz_return_value,
         )
         current.update(options)
-        copy_ = Task(self.fn, **current)
-        copy_._bound, copy_._descriptor = self._bound, self._descriptor
-        return copy_
+        return self._keep_binding(Task(self.fn, **current))
 
     def bind_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Argument values by parameter name (cheap; ``*args`` extras are kept by index)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import FlowsError
 from .annotations import BaseAnnotation, allow_failure, quote, unmapped
 from .context import visualize_tracer as tracer
+from .inputs import contents
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -34,7 +35,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-_MAX_VISIT = 1000
 _HINT = "give the task a stand-in result to trace with, e.g. @task(viz_return_value=[1, 2, 3])"
 
 
@@ -268,11 +268,7 @@ class _Tracer:
             return found
         if isinstance(value, BaseAnnotation):  # quote/opaque: not looked into, as the engine
             return [] if isinstance(value, quote) else self._upstreams(value.value)
-        items: Iterable[Any] = ()
-        if isinstance(value, list | tuple | set | frozenset) and len(value) <= _MAX_VISIT:
-            items = value
-        elif isinstance(value, dict) and len(value) <= _MAX_VISIT:
-            items = value.values()
+        items = contents(value) or ()  # the containers the engine looks into
         return [up for item in items for up in self._upstreams(item)]
 
     def _value(self, definition: Any, node: str) -> Any:

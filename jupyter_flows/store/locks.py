@@ -7,12 +7,13 @@ passes; then the next holder takes it over.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
+
+from jupyter_flows.core.locking import poll_until
 
 from .models import LockRecord
 
@@ -74,12 +75,9 @@ class DatabaseLockManager:
         acquire_timeout: float | None = None,
         hold_timeout: float | None = None,
     ) -> bool:
-        deadline = None if acquire_timeout is None else time.monotonic() + acquire_timeout
-        while not self._try_acquire(key, holder, hold_timeout):
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL)
-        return True
+        return poll_until(
+            lambda: self._try_acquire(key, holder, hold_timeout), acquire_timeout, _POLL
+        )
 
     def release_lock(self, key: str, holder: str) -> None:
         with self.engine.begin() as conn:
@@ -103,9 +101,4 @@ class DatabaseLockManager:
         return self._holder(key) == holder
 
     def wait_for_lock(self, key: str, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.is_locked(key):
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL)
-        return True
+        return poll_until(lambda: not self.is_locked(key), timeout, _POLL)
