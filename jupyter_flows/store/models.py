@@ -178,6 +178,24 @@ class LockRecord(SQLModel, table=True):
     expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ArtifactRecord(SQLModel, table=True):
+    """Something a run shows people (Prefect's artifacts): markdown, a table, a link, an
+    image or a progress value; artifacts with the same ``key`` are versions of one."""
+
+    __tablename__ = "artifact"
+    __table_args__ = (Index("ix_artifact_key_created", "key", "created"),)
+
+    id: str = Field(primary_key=True)
+    key: str | None = None
+    type: str
+    description: str | None = None
+    data: Any = Field(default=None, sa_type=JSON, nullable=True)
+    flow_run_id: str | None = Field(default=None, index=True)
+    task_run_id: str | None = Field(default=None, index=True)
+    created: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated: datetime = Field(sa_type=UTCDateTime)
+
+
 TABLE_NAMES = (
     "flow",
     "flow_run",
@@ -195,6 +213,7 @@ TABLE_NAMES = (
     "server_key",
     "lock",
     "variable",
+    "artifact",
 )
 
 
