@@ -32,6 +32,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jupyter_flows.cli.variables.VariablesApp",
         "List, get, set, remove variables (named JSON values).",
     ),
+    "artifacts": (
+        "jupyter_flows.cli.artifacts.ArtifactsApp",
+        "List artifacts, inspect a key's versions, remove one.",
+    ),
 }
 
 

@@ -32,6 +32,7 @@ from ..orchestration.schemas import (
 )
 from ..orchestration.variable_schemas import DescribeVariable
 from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail
+from .artifact_calls import ArtifactCalls
 
 __all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
 
@@ -64,7 +65,7 @@ def _json(body: Body | None) -> bytes | None:
     return json.dumps(dict(body), default=str).encode()
 
 
-class FlowsClient:
+class FlowsClient(ArtifactCalls):
     """The REST API of a Jupyter server with jupyter-flows (``Authorization: token``)."""
 
     def __init__(self, url: str, token: str, timeout: float = 30.0):

@@ -11,17 +11,33 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from .records import FlowRunInfo, LogInfo, ResultInfo, RunRecorder, TaskInput, TaskRunInfo
+from .records import (
+    ArtifactInfo,
+    FlowRunInfo,
+    LogInfo,
+    ResultInfo,
+    RunRecorder,
+    TaskInput,
+    TaskRunInfo,
+)
 from .states import State, StateType
 
 __all__ = ["encode", "replay", "OPS"]
 
-OPS = ("flow_run_created", "task_run_created", "set_state", "log", "result_stored")
+OPS = (
+    "flow_run_created",
+    "task_run_created",
+    "set_state",
+    "log",
+    "result_stored",
+    "artifact_saved",
+)
 _INFOS: dict[str, type[Any]] = {
     "flow_run_created": FlowRunInfo,
     "task_run_created": TaskRunInfo,
     "log": LogInfo,
     "result_stored": ResultInfo,
+    "artifact_saved": ArtifactInfo,
 }
 
 
@@ -74,7 +90,7 @@ def _info(cls: type[Any], raw: Any, where: str) -> Any:
     if unknown:
         raise ValueError(f"{where}.info: unknown fields {sorted(unknown)}")
     values = dict(raw)
-    for key in ("created", "timestamp", "expires"):
+    for key in ("created", "timestamp", "expires", "updated"):
         if key in values:
             values[key] = _time(values[key], f"{where}.info.{key}")
     if cls is TaskRunInfo:

@@ -22,6 +22,7 @@ __all__ = [
     "TaskInput",
     "LogInfo",
     "ResultInfo",
+    "ArtifactInfo",
     "RunRecorder",
     "NullRecorder",
     "TeeRecorder",
@@ -127,6 +128,22 @@ class ResultInfo:
     expires: datetime | None = None
 
 
+@dataclass(slots=True)
+class ArtifactInfo:
+    """An artifact, as made or updated: saving one with a known ``id`` replaces its
+    ``data``, ``description`` and ``updated`` (a progress artifact's update)."""
+
+    id: str
+    type: str
+    key: str | None
+    description: str | None
+    data: Any
+    flow_run_id: str | None
+    task_run_id: str | None
+    created: datetime
+    updated: datetime
+
+
 class RunRecorder(Protocol):
     """Where the engine sends what happens. Implementations must be thread-safe."""
 
@@ -139,6 +156,8 @@ class RunRecorder(Protocol):
     def log(self, record: LogInfo) -> None: ...
 
     def result_stored(self, info: ResultInfo) -> None: ...
+
+    def artifact_saved(self, info: ArtifactInfo) -> None: ...
 
     def flush(self) -> None:
         """Block until everything sent so far is committed."""
@@ -191,6 +210,10 @@ class TeeRecorder:
     def result_stored(self, info: ResultInfo) -> None:
         self.primary.result_stored(info)
 
+    def artifact_saved(self, info: ArtifactInfo) -> None:
+        self.primary.artifact_saved(info)
+        self._fan("artifact_saved", info)
+
     def rejected(self, run_id: str) -> tuple[str, str | None] | None:
         return refusal(self.primary, run_id)
 
@@ -215,6 +238,9 @@ class NullRecorder:
         pass
 
     def result_stored(self, info: ResultInfo) -> None:
+        pass
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
         pass
 
     def flush(self) -> None:

@@ -69,6 +69,9 @@ class _Collector:
     def result_stored(self, info: Any) -> None:
         self._add("result_stored", info)
 
+    def artifact_saved(self, info: Any) -> None:
+        self._add("artifact_saved", info)
+
     def flush(self) -> None:
         pass
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.records import (
+    ArtifactInfo,
+    FlowRunInfo,
+    LogInfo,
+    ResultInfo,
+    RunKind,
+    TaskRunInfo,
+)
 from ..core.run_environment import RunEnvironment
 from ..core.states import State
 
@@ -65,6 +72,9 @@ class AutoGraph:
         pass
 
     def result_stored(self, info: ResultInfo) -> None:
+        pass
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
         pass
 
     def flush(self) -> None:

@@ -68,7 +68,7 @@ class _Scope:
         op = item.get("op")
         if op == "flow_run_created":
             return _str(info.get("id"))
-        if op in ("task_run_created", "log", "result_stored"):
+        if op in ("task_run_created", "log", "result_stored", "artifact_saved"):
             return _str(info.get("flow_run_id"))
         if op == "set_state":
             run_id = _str(item.get("run_id"))

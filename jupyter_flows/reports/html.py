@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from ..core.layout import layout_graph
+from .artifacts import CSS as ARTIFACT_CSS
+from .artifacts import artifacts_html
 from .svg import graph_svg, state_color, timeline_svg
 
 __all__ = ["render_html", "duration"]
@@ -46,8 +49,9 @@ def _row(cells: list[str]) -> str:
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def render_html(run: Any, subflows: list[Any] | None = None) -> str:
-    """The report of ``run`` (a ``DescribeFlowRun`` with task runs, states, logs, edges)."""
+def render_html(run: Any, subflows: list[Any] | None = None, artifacts: Sequence[Any] = ()) -> str:
+    """The report of ``run`` (a ``DescribeFlowRun`` with task runs, states, logs, edges),
+    with its subflow runs and ``artifacts`` (``DescribeArtifact``)."""
     subflows = subflows or []
     layout = layout_graph(run.graph)
     details = {
@@ -105,7 +109,8 @@ def render_html(run: Any, subflows: list[Any] | None = None) -> str:
     logs = "\n".join(_log_line(log) for log in run.logs)
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{escape(run.flow_name)} · {escape(run.name)}</title><style>{CSS}</style></head>",
+        f"<title>{escape(run.flow_name)} · {escape(run.name)}</title>",
+        f"<style>{CSS}{ARTIFACT_CSS}</style></head>",
         f"<body><h1>{escape(run.flow_name)} {_badge(run.state_name)}</h1>",
         "<div class='muted'>flow run report · jupyter-flows</div>",
         "<h2>Summary</h2><table>",
@@ -126,6 +131,7 @@ def render_html(run: Any, subflows: list[Any] | None = None) -> str:
             "".join(subflow_rows),
             "</table>",
         ]
+    out.append(artifacts_html(artifacts))
     if cells:
         out += ["<h2>Notebook cells</h2>", "".join(cells)]
     out += [f"<h2>Logs</h2><div class='card'><pre id='logs'>{logs}</pre></div></body></html>"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+from .artifacts import artifacts_markdown
 from .html import duration
 
 __all__ = ["render_markdown"]
@@ -21,8 +23,10 @@ def _mermaid_id(run_id: str) -> str:
     return "t" + run_id[-12:]
 
 
-def render_markdown(run: Any, subflows: list[Any] | None = None) -> str:
-    """The Markdown report of ``run`` (a ``DescribeFlowRun``)."""
+def render_markdown(
+    run: Any, subflows: list[Any] | None = None, artifacts: Sequence[Any] = ()
+) -> str:
+    """The Markdown report of ``run`` (a ``DescribeFlowRun``) and its ``artifacts``."""
     lines = [
         f"# {run.flow_name} — {run.name}: **{run.state_name}**",
         "",
@@ -68,6 +72,7 @@ def render_markdown(run: Any, subflows: list[Any] | None = None) -> str:
     if subflows:
         lines += ["", "## Subflow runs", ""]
         lines += [f"- {s.flow_name} `{s.id}`: {s.state_name}" for s in subflows]
+    lines += artifacts_markdown(artifacts)
     logs = [
         f"{log.timestamp.strftime('%H:%M:%S.%f')[:-3]} {logging.getLevelName(log.level):<7} "
         f"{log.message}"

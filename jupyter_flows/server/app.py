@@ -27,6 +27,7 @@ from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, 
 
 from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
+    handlers_artifacts,
     handlers_automations,
     handlers_deployments,
     handlers_pools,
@@ -336,4 +337,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_pools.ROUTES,
     *handlers_automations.ROUTES,
     *handlers_variables.ROUTES,
+    *handlers_artifacts.ROUTES,
 ]

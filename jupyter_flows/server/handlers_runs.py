@@ -241,11 +241,13 @@ class FlowRunLogsHandler(_ReadHandler):
 def _report(store: Any, flow_run_id: str, format: str) -> str:
     # rendered from the server's own store: ``reports.report`` would open the process
     # recorder, which the server never sets up
-    from ..reports import render_html, render_markdown
+    from ..reports import render_html, render_markdown, run_artifacts
 
     run = store.read_flow_run(flow_run_id)
     subflows = [store.read_flow_run(t.subflow_run_id) for t in run.task_runs if t.subflow_run_id]
-    return str(render_html(run, subflows) if format == "html" else render_markdown(run, subflows))
+    artifacts = run_artifacts(store.engine, run.id)
+    render = render_html if format == "html" else render_markdown
+    return str(render(run, subflows, artifacts))
 
 
 class FlowRunReportHandler(FlowsAPIHandler):

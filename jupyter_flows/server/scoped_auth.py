@@ -41,6 +41,10 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # ``Variable.get`` in a run process; writing variables stays with users (a run's code
     # must not change the configuration other runs read)
     ("VariableHandler", "get"): frozenset({"run"}),
+    # ``Artifact.get`` and ``update_progress_artifact`` in a run process (runs record their
+    # artifacts through ``RecordsHandler``, which keeps each run to its own)
+    ("ArtifactHandler", "get"): frozenset({"run"}),
+    ("LatestArtifactHandler", "get"): frozenset({"run"}),
 }
 
 

@@ -100,6 +100,7 @@ def leave_out_bad_records(batcher: Batcher, conn: Connection) -> None:
         ("state", sql.run_state, (0,)),
         ("log", sql.run_log, (0, 1)),
         ("result", sql.result_record, ()),
+        ("artifact", sql.artifact, (5, 6)),
     )
     for what, statement, run_columns in groups:
         kept = []

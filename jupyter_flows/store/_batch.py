@@ -82,7 +82,7 @@ class Batcher:
         #: how many records were dropped in all (``dropped`` keeps the newest)
         self.dropped_total = 0
         self._rows: dict[str, list[tuple[Any, ...]]] = {
-            name: [] for name in ("flow", "input", "state", "log", "result")
+            name: [] for name in ("flow", "input", "state", "log", "result", "artifact")
         }
 
     @property
@@ -204,6 +204,21 @@ class Batcher:
                     dt(r.expires),
                 )
                 for r in events.results
+            )
+        if events.artifacts:
+            self._rows["artifact"].extend(
+                (
+                    a.id,
+                    a.key,
+                    a.type,
+                    None if a.description is None else clean_text(a.description),
+                    to_json(a.data),
+                    a.flow_run_id,
+                    a.task_run_id,
+                    dt(a.created),
+                    dt(a.updated),
+                )
+                for a in events.artifacts
             )
 
     def _int_level(self, record: LogInfo) -> bool:
@@ -375,6 +390,7 @@ class Batcher:
             (sql.run_state, rows["state"]),
             (sql.run_log, rows["log"]),
             (sql.result_record, rows["result"]),
+            (sql.artifact, rows["artifact"]),
         ):
             self._run(conn, statement, params)
         return sum(len(p) for _, _, p in statements) + sum(len(r) for r in rows.values())

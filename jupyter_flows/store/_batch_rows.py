@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from jupyter_flows.core.records import FlowRunInfo, LogInfo, ResultInfo, TaskRunInfo
+from jupyter_flows.core.records import ArtifactInfo, FlowRunInfo, LogInfo, ResultInfo, TaskRunInfo
 from jupyter_flows.core.states import State, StateType
 
 from .types import clean_text
@@ -26,6 +26,7 @@ class Events:
     states: list[StateEvent] = field(default_factory=list)
     logs: list[LogInfo] = field(default_factory=list)
     results: list[ResultInfo] = field(default_factory=list)
+    artifacts: list[ArtifactInfo] = field(default_factory=list)
 
 
 class TrackedRun:

@@ -14,6 +14,7 @@ __all__ = [
     "FLOW_RUN_IDENTITY",
     "TASK_RUN_IDENTITY",
     "MUTABLE",
+    "ARTIFACT_COLUMNS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,23 @@ class Statements:
     run_state: str
     run_log: str
     result_record: str
+    artifact: str
+
+
+#: Columns of an artifact (``_batch`` row order). Saving a known id updates its data,
+#: description and ``updated``, only from the same flow run (a run never rewrites another
+#: run's artifact).
+ARTIFACT_COLUMNS = (
+    "id",
+    "key",
+    "type",
+    "description",
+    "data",
+    "flow_run_id",
+    "task_run_id",
+    "created",
+    "updated",
+)
 
 
 def _insert(table: str, columns: tuple[str, ...], p: str, conflict: str = "") -> str:
@@ -163,5 +181,14 @@ def statements(p: str) -> Statements:
             result_columns,
             p,
             f" ON CONFLICT (key) DO UPDATE SET {refresh_result}",
+        ),
+        artifact=_insert(
+            "artifact",
+            ARTIFACT_COLUMNS,
+            p,
+            " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
+            " description = COALESCE(excluded.description, artifact.description),"
+            " updated = excluded.updated"
+            " WHERE COALESCE(artifact.flow_run_id, '') = COALESCE(excluded.flow_run_id, '')",
         ),
     )

@@ -1,4 +1,5 @@
-"""Deleting flow runs with everything of theirs: subflow runs, task runs, edges, states, logs.
+"""Deleting flow runs with everything of theirs: subflow runs, task runs, edges, states, logs,
+artifacts.
 
 Result records stay: a result may be another run's cache hit (they expire on their own).
 """
@@ -10,7 +11,14 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from .models import FlowRunRecord, RunLogRecord, RunStateRecord, TaskRunInputRecord, TaskRunRecord
+from .models import (
+    ArtifactRecord,
+    FlowRunRecord,
+    RunLogRecord,
+    RunStateRecord,
+    TaskRunInputRecord,
+    TaskRunRecord,
+)
 
 __all__ = ["delete_flow_runs", "with_subflow_runs"]
 
@@ -19,6 +27,7 @@ _TASK_RUN = TaskRunRecord.__table__  # type: ignore[attr-defined]
 _INPUT = TaskRunInputRecord.__table__  # type: ignore[attr-defined]
 _STATE = RunStateRecord.__table__  # type: ignore[attr-defined]
 _LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
+_ARTIFACT = ArtifactRecord.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 
 
@@ -60,6 +69,7 @@ def delete_flow_runs(conn: Connection, run_ids: Iterable[str]) -> int:
             conn.execute(delete(_LOG).where(_LOG.c.task_run_id.in_(tasks)))
         conn.execute(delete(_STATE).where(_STATE.c.run_id.in_(chunk)))
         conn.execute(delete(_LOG).where(_LOG.c.flow_run_id.in_(chunk)))
+        conn.execute(delete(_ARTIFACT).where(_ARTIFACT.c.flow_run_id.in_(chunk)))
         conn.execute(delete(_TASK_RUN).where(_TASK_RUN.c.flow_run_id.in_(chunk)))
         deleted += int(conn.execute(delete(_FLOW_RUN).where(_FLOW_RUN.c.id.in_(chunk))).rowcount)
     return deleted

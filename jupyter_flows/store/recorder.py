@@ -20,7 +20,14 @@ from typing import Any
 
 from sqlalchemy.engine import URL, Engine
 
-from jupyter_flows.core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from jupyter_flows.core.records import (
+    ArtifactInfo,
+    FlowRunInfo,
+    LogInfo,
+    ResultInfo,
+    RunKind,
+    TaskRunInfo,
+)
 from jupyter_flows.core.states import State
 from jupyter_flows.exceptions import StoreError
 
@@ -83,6 +90,7 @@ class SqlRecorder:
         self._state_q: deque[tuple[str, str, State, int]] = deque()
         self._log_q: deque[LogInfo] = deque()
         self._result_q: deque[ResultInfo] = deque()
+        self._artifact_q: deque[ArtifactInfo] = deque()
         self._write_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._wake_event = threading.Event()
@@ -122,6 +130,11 @@ class SqlRecorder:
 
     def result_stored(self, info: ResultInfo) -> None:
         self._result_q.append(info)
+        if self._idle:
+            self._wake()
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
+        self._artifact_q.append(info)
         if self._idle:
             self._wake()
 
@@ -190,6 +203,8 @@ class SqlRecorder:
         pop_log, pop_result = self._log_q.popleft, self._result_q.popleft
         events.logs = [pop_log() for _ in range(len(self._log_q))]
         events.results = [pop_result() for _ in range(len(self._result_q))]
+        pop_artifact = self._artifact_q.popleft
+        events.artifacts = [pop_artifact() for _ in range(len(self._artifact_q))]
         return events
 
     def _write(self) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.records import (
+    ArtifactInfo,
+    FlowRunInfo,
+    LogInfo,
+    ResultInfo,
+    RunKind,
+    TaskRunInfo,
+)
 from ..core.states import State
 
 __all__ = ["LiveRunObserver"]
@@ -71,6 +78,9 @@ class LiveRunObserver:
         pass
 
     def result_stored(self, info: ResultInfo) -> None:
+        pass
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
         pass
 
     def flush(self) -> None:

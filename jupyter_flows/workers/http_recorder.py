@@ -16,7 +16,14 @@ import threading
 from typing import Any
 
 from ..core.record_codec import encode
-from ..core.records import FlowRunInfo, LogInfo, ResultInfo, RunKind, TaskRunInfo
+from ..core.records import (
+    ArtifactInfo,
+    FlowRunInfo,
+    LogInfo,
+    ResultInfo,
+    RunKind,
+    TaskRunInfo,
+)
 from ..core.run_environment import RunEnvironment
 from ..core.states import State
 
@@ -37,7 +44,13 @@ def _batch_end(items: list[dict[str, Any]], most: int) -> int:
     size = 0
     for i, item in enumerate(items[:most]):
         info = item.get("info") or {}
-        size += 300 + (len(info.get("message") or "") if item.get("op") == "log" else 0)
+        op = item.get("op")
+        if op == "log":
+            size += 300 + len(info.get("message") or "")
+        elif op == "artifact_saved":  # up to MAX_ARTIFACT_BYTES of data
+            size += 300 + len(str(info.get("data") or ""))
+        else:
+            size += 300
         if size > _BATCH_BYTES and i:
             return i
     return min(len(items), most)
@@ -102,6 +115,9 @@ class HttpRecorder:
 
     def result_stored(self, info: ResultInfo) -> None:
         self._add(encode("result_stored", info))
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
+        self._add(encode("artifact_saved", info))
 
     def flush(self) -> None:
         """Send everything recorded so far; kept for later if the server does not answer."""

@@ -222,6 +222,13 @@ export namespace FlowsAPI {
     return (await requestAPI<Flows.IListEventsResponse>(path)).items;
   }
 
+  /** Artifacts, newest first (`latest`: the newest version of each key). */
+  export function artifacts(
+    q: Flows.IListArtifactsQuery
+  ): Promise<Flows.IListArtifactsResponse> {
+    return requestAPI(`artifacts${query({ ...q })}`);
+  }
+
   export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
     return (await requestAPI<Flows.IListWorkPoolsResponse>('work_pools')).items;
   }

@@ -11,6 +11,7 @@ import {
 } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { refreshIcon } from '@jupyterlab/ui-components';
 
 import { errorMessage, FlowsAPI } from './api';
@@ -79,7 +80,8 @@ export function addPanelCommands(
   app: JupyterFrontEnd,
   model: IFlowsModel,
   tracker: RunTracker,
-  panelId: string
+  panelId: string,
+  rendermime: IRenderMimeRegistry | null = null
 ): void {
   const { commands, shell } = app;
 
@@ -110,7 +112,7 @@ export function addPanelCommands(
         shell.activateById(open.id);
         return open;
       }
-      const widget = createRunWidget(id, model, commands);
+      const widget = createRunWidget(id, model, commands, rendermime);
       void tracker.add(widget);
       shell.add(widget, 'main');
       shell.activateById(widget.id);

@@ -13,6 +13,7 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addPanelCommands, addScheduleCommand } from './commands';
@@ -80,12 +81,13 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Flows side panel and the flow run views.',
   autoStart: true,
   requires: [IFlowsModel],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     model: IFlowsModel,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
     const panel = new FlowsPanel({ model, commands: app.commands });
     panel.id = PANEL_ID;
@@ -96,7 +98,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     const tracker = new WidgetTracker<MainAreaWidget<RunView>>({
       namespace: 'jupyter-flows-run'
     });
-    addPanelCommands(app, model, tracker, PANEL_ID);
+    addPanelCommands(app, model, tracker, PANEL_ID, rendermime);
     if (restorer) {
       restorer.add(panel, PANEL_ID);
       void restorer.restore(tracker, {

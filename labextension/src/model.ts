@@ -17,6 +17,8 @@ export const MISSING_SERVER_EXTENSION =
 const FLOWS_EVERY = 6;
 /** How many of the latest automation events are read per poll. */
 const AUTOMATION_EVENTS = 50;
+/** Artifact keys listed in the panel (the newest). */
+const ARTIFACT_KEYS = 50;
 /** The server's largest page. */
 const MAX_LIMIT = 1000;
 
@@ -79,6 +81,16 @@ export class FlowsModel implements IFlowsModel, IDisposable {
 
   get workers(): Flows.IDescribeWorker[] {
     return this._workers;
+  }
+
+  /** The newest version of each artifact key, newest first. */
+  get artifacts(): Flows.IDescribeArtifact[] {
+    return this._artifacts;
+  }
+
+  /** How many artifact keys there are (the panel shows the newest 50). */
+  get artifactTotal(): number {
+    return this._artifactTotal;
   }
 
   get automations(): Flows.IDescribeAutomation[] {
@@ -272,14 +284,17 @@ export class FlowsModel implements IFlowsModel, IDisposable {
 
   private async _fetchOrchestration(): Promise<void> {
     try {
-      const [deployments, pools, workers, automations, events] =
+      const [deployments, pools, workers, automations, events, artifacts] =
         await Promise.all([
           FlowsAPI.deployments(),
           FlowsAPI.workPools(),
           FlowsAPI.workers(),
           FlowsAPI.automations(),
-          FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS })
+          FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS }),
+          FlowsAPI.artifacts({ latest: true, limit: ARTIFACT_KEYS })
         ]);
+      this._artifacts = artifacts.items;
+      this._artifactTotal = artifacts.total;
       this._deployments = deployments.items;
       this._workPools = pools;
       this._workers = workers;
@@ -310,6 +325,8 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _workers: Flows.IDescribeWorker[] = [];
   private _automations: Flows.IDescribeAutomation[] = [];
   private _automationEvents: Flows.IDescribeEvent[] = [];
+  private _artifacts: Flows.IDescribeArtifact[] = [];
+  private _artifactTotal = 0;
   private _orchestrationError: string | null = null;
   private _error: string | null = null;
   private _loading = true;

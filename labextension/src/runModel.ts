@@ -20,6 +20,8 @@ const LOG_PAGE = 500;
 const MAX_LOGS = 2000;
 /** The failed task runs (and error lines) shown in the error box. */
 const MAX_ERRORS = 20;
+/** The artifacts shown in a run view (the newest). */
+const MAX_ARTIFACTS = 100;
 
 /** Which task runs the task table shows. */
 export interface ITaskQuery {
@@ -86,6 +88,16 @@ export class RunModel implements IDisposable {
 
   get errorLogs(): Flows.IDescribeLog[] {
     return this._errorLogs;
+  }
+
+  /** The run's artifacts (its task runs' too), oldest first. */
+  get artifacts(): Flows.IDescribeArtifact[] {
+    return this._artifacts;
+  }
+
+  /** How many artifacts the run has (more than `artifacts` shows, beyond 100). */
+  get artifactTotal(): number {
+    return this._artifactTotal;
   }
 
   get error(): string | null {
@@ -201,11 +213,12 @@ export class RunModel implements IDisposable {
 
   private _fetch(): Promise<void> {
     return this._apply(async () => {
-      const [run, graph, page, tail] = await Promise.all([
+      const [run, graph, page, tail, artifacts] = await Promise.all([
         FlowsAPI.flowRun(this.runId),
         FlowsAPI.graph(this.runId),
         this._fetchTasks(),
-        this._fetchLogs()
+        this._fetchLogs(),
+        FlowsAPI.artifacts({ flow_run_id: this.runId, limit: MAX_ARTIFACTS })
       ]);
       const counts = run.task_run_counts;
       const bad =
@@ -227,6 +240,8 @@ export class RunModel implements IDisposable {
       return () => {
         this._run = run;
         this._graph = graph;
+        this._artifacts = [...artifacts.items].reverse();
+        this._artifactTotal = artifacts.total;
         if (page) {
           this._taskPage = page;
         }
@@ -287,6 +302,8 @@ export class RunModel implements IDisposable {
   private _wasFinal = false;
   private _isDisposed = false;
   private _pending: Promise<void> | null = null;
+  private _artifacts: Flows.IDescribeArtifact[] = [];
+  private _artifactTotal = 0;
 }
 
 /** The tail `shown` after reading `read` (lines already shown are not repeated). */

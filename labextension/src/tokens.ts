@@ -119,6 +119,10 @@ export namespace Flows {
    * {automation, action, deployment, cause, flow_run_id?, error?}.
    */
   export type IDescribeEvent = Reply<Schemas['DescribeEvent']>;
+  /** `data`: markdown text (markdown, links), the table as JSON text, an image URL, a percentage. */
+  export type IDescribeArtifact = Reply<Schemas['DescribeArtifact']>;
+  export type IListArtifactsQuery = Schemas['ListArtifactsQuery'];
+  export type IListArtifactsResponse = Reply<Schemas['ListArtifactsResponse']>;
   export type IListEventsQuery = Schemas['ListEventsQuery'];
   export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
 }
@@ -147,6 +151,9 @@ export interface IFlowsModel {
   readonly workPools: Flows.IDescribeWorkPool[];
   readonly workers: Flows.IDescribeWorker[];
   readonly automations: Flows.IDescribeAutomation[];
+  /** The newest version of each artifact key, newest first. */
+  readonly artifacts: Flows.IDescribeArtifact[];
+  readonly artifactTotal: number;
   /** The latest `automation.*` events, newest first. */
   readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */

@@ -15,6 +15,7 @@ import pytest
 
 from jupyter_flows.core import settings, task_engine
 from jupyter_flows.core.records import (
+    ArtifactInfo,
     FlowRunInfo,
     LogInfo,
     ResultInfo,
@@ -34,6 +35,7 @@ class MemoryRecorder:
         self.transitions: list[tuple[RunKind, str, State, int]] = []
         self.logs: list[LogInfo] = []
         self.results: list[ResultInfo] = []
+        self.artifacts: list[ArtifactInfo] = []
         self.flushes = 0
 
     # -- the RunRecorder protocol
@@ -57,6 +59,10 @@ class MemoryRecorder:
     def result_stored(self, info: ResultInfo) -> None:
         with self._lock:
             self.results.append(info)
+
+    def artifact_saved(self, info: ArtifactInfo) -> None:
+        with self._lock:
+            self.artifacts.append(info)
 
     def flush(self) -> None:
         with self._lock:

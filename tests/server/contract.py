@@ -56,6 +56,11 @@ OPERATIONS = {
     ("get", "variables/{}"),
     ("put", "variables/{}"),
     ("delete", "variables/{}"),
+    ("get", "artifacts"),
+    ("post", "artifacts"),
+    ("get", "artifacts/{}"),
+    ("delete", "artifacts/{}"),
+    ("get", "artifacts/{}/latest"),
 }
 
 _EXECUTE = (

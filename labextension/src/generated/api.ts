@@ -643,6 +643,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Artifacts, newest first (of a key, a run, a type; latest: one per key) */
+        get: operations["get_artifacts"];
+        put?: never;
+        /** Make an artifact outside any run */
+        post: operations["post_artifacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/artifacts/{key}/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest version of an artifact key (404 if the key has none) */
+        get: operations["get_artifacts_key_latest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/artifacts/{artifact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An artifact, by id */
+        get: operations["get_artifacts_artifact_id"];
+        put?: never;
+        post?: never;
+        /** Delete an artifact (one version of its key; 404 if there is none) */
+        delete: operations["delete_artifacts_artifact_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -718,6 +771,34 @@ export interface components {
              * @default null
              */
             run_token?: string | null;
+        };
+        /**
+         * CreateArtifact
+         * @description The body of ``POST artifacts``: an artifact of no run (Prefect's ``ArtifactCreate``).
+         */
+        CreateArtifact: {
+            /**
+             * Type
+             * @description markdown, table (data: the table as JSON text), image (data: a URL), progress (data: 0 to 100)
+             */
+            type: string;
+            /**
+             * Key
+             * @description lowercase letters, digits, dashes
+             * @default null
+             */
+            key?: string | null;
+            /**
+             * Description
+             * @description markdown
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Data
+             * @default null
+             */
+            data?: unknown;
         };
         /** CreateAutomation */
         CreateAutomation: {
@@ -869,6 +950,59 @@ export interface components {
              * @default null
              */
             description?: string | null;
+        };
+        /**
+         * DescribeArtifact
+         * @description An artifact (Prefect's ``ArtifactResponse``): ``data`` is markdown text for markdown
+         *     and link artifacts, the table as JSON text for tables, a URL for images, a number for
+         *     progress.
+         */
+        DescribeArtifact: {
+            /** Id */
+            id: string;
+            /**
+             * Key
+             * @default null
+             */
+            key?: string | null;
+            /** Type */
+            type: string;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Data
+             * @default null
+             */
+            data?: unknown;
+            /**
+             * Flow Run Id
+             * @default null
+             */
+            flow_run_id?: string | null;
+            /**
+             * Task Run Id
+             * @default null
+             */
+            task_run_id?: string | null;
+            /**
+             * Flow Run Name
+             * @description the run's name, if any
+             * @default null
+             */
+            flow_run_name?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Updated
+             * Format: date-time
+             */
+            updated: string;
         };
         /** DescribeAutomation */
         DescribeAutomation: {
@@ -1843,6 +1977,55 @@ export interface components {
              * @default null
              */
             subflow_run_id?: string | null;
+        };
+        /** ListArtifactsQuery */
+        ListArtifactsQuery: {
+            /**
+             * Key
+             * @description only the versions of this key
+             * @default null
+             */
+            key?: string | null;
+            /**
+             * Flow Run Id
+             * @description only the artifacts of this flow run (and its task runs)
+             * @default null
+             */
+            flow_run_id?: string | null;
+            /**
+             * Task Run Id
+             * @default null
+             */
+            task_run_id?: string | null;
+            /**
+             * Type
+             * @description markdown, table, image, progress...
+             * @default null
+             */
+            type?: string | null;
+            /**
+             * Latest
+             * @description only the newest version of each key (keyed artifacts)
+             * @default false
+             */
+            latest?: boolean;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit?: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+        };
+        /** ListArtifactsResponse */
+        ListArtifactsResponse: {
+            /** Items */
+            items: components["schemas"]["DescribeArtifact"][];
+            /** Total */
+            total: number;
         };
         /** ListAutomationsResponse */
         ListAutomationsResponse: {
@@ -6302,6 +6485,392 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Delete a variable (404 if there is none) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_artifacts: {
+        parameters: {
+            query?: {
+                key?: string;
+                flow_run_id?: string;
+                task_run_id?: string;
+                type?: string;
+                latest?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Artifacts, newest first (of a key, a run, a type; latest: one per key) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListArtifactsResponse"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_artifacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateArtifact"];
+            };
+        };
+        responses: {
+            /** @description Make an artifact outside any run */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeArtifact"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_artifacts_key_latest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The newest version of an artifact key (404 if the key has none) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeArtifact"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_artifacts_artifact_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An artifact, by id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeArtifact"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    delete_artifacts_artifact_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete an artifact (one version of its key; 404 if there is none) */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -7,6 +7,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useState } from 'react';
 
+import { ArtifactKeyList } from '../components/Artifacts';
 import { AutomationList } from '../components/AutomationList';
 import { DeploymentList } from '../components/DeploymentList';
 import { useClock, useSignal } from '../components/hooks';
@@ -130,6 +131,15 @@ function Panel(props: {
             now={now}
             busy={busy}
             onToggle={a => void onToggleAutomation(a)}
+          />
+        )}
+      </Section>
+      <Section id="artifacts" title="Artifacts" count={model.artifactTotal}>
+        {!model.orchestrationError && (
+          <ArtifactKeyList
+            artifacts={model.artifacts}
+            now={now}
+            onOpenRun={id => void commands.execute(CommandIDs.openRun, { id })}
           />
         )}
       </Section>

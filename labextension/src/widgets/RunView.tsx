@@ -2,10 +2,12 @@
  * The run detail view in the main area: graph, timeline, tasks, logs.
  */
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useState } from 'react';
 
+import { ArtifactCards } from '../components/Artifacts';
 import { useClock, useSignal } from '../components/hooks';
 import { LogView } from '../components/LogView';
 import { RunGraph } from '../components/RunGraph';
@@ -155,6 +157,7 @@ function Header(props: {
 function RunDetail(props: {
   model: RunModel;
   commands: CommandRegistry;
+  rendermime: IRenderMimeRegistry | null;
 }): JSX.Element {
   const { model, commands } = props;
   useSignal(model.changed);
@@ -256,6 +259,16 @@ function RunDetail(props: {
           filtered={!!(query.state || query.taskKey)}
         />
       </Section>
+      {model.artifactTotal > 0 && (
+        <Section id="artifacts" title="Artifacts" count={model.artifactTotal}>
+          <ArtifactCards
+            artifacts={model.artifacts}
+            taskNames={taskNames}
+            rendermime={props.rendermime}
+            now={now}
+          />
+        </Section>
+      )}
       <Section id="parameters" title="Parameters">
         {Object.keys(run.parameters).length === 0 ? (
           <p className="jp-Flows-empty">No parameters.</p>
@@ -291,7 +304,8 @@ function RunDetail(props: {
 export class RunView extends ReactWidget {
   constructor(
     readonly model: RunModel,
-    private _commands: CommandRegistry
+    private _commands: CommandRegistry,
+    private _rendermime: IRenderMimeRegistry | null = null
   ) {
     super();
     this.addClass('jp-Flows-runView');
@@ -299,7 +313,13 @@ export class RunView extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <RunDetail model={this.model} commands={this._commands} />;
+    return (
+      <RunDetail
+        model={this.model}
+        commands={this._commands}
+        rendermime={this._rendermime}
+      />
+    );
   }
 
   dispose(): void {
@@ -322,10 +342,11 @@ export class RunView extends ReactWidget {
 export function createRunWidget(
   runId: string,
   flows: IFlowsModel,
-  commands: CommandRegistry
+  commands: CommandRegistry,
+  rendermime: IRenderMimeRegistry | null = null
 ): MainAreaWidget<RunView> {
   const model = new RunModel(runId, flows);
-  const content = new RunView(model, commands);
+  const content = new RunView(model, commands, rendermime);
   const widget = new MainAreaWidget({ content });
   widget.id = `jupyter-flows-run-${runId}`;
   widget.title.label = `Flow run ${runId.slice(0, 8)}`;
