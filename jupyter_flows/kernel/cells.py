@@ -87,6 +87,7 @@ class TaskCell:
         """A ``Task`` whose function runs the cell in ``ns`` and undoes its bindings on failure."""
         touched = sorted(self.names.defines | self.names.deletes)
         cell = self
+        keep = bool(self.options.get("artifacts"))
 
         def run_cell() -> CellOutputs:
             __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -94,8 +95,11 @@ class TaskCell:
             before = {n: ns.get(n, MISSING) for n in touched}
             cell.snapshot = before
             try:  # what it prints reaches the run's logs as it prints (see cell_output)
-                exec(body, ns)  # noqa: S102 - running the user's own cell is the point
-                value = eval(expr, ns) if expr is not None else None  # noqa: S307
+                if keep:
+                    value = _run_keeping_outputs(cell.name, body, expr, ns)
+                else:
+                    exec(body, ns)  # noqa: S102 - running the user's own cell is the point
+                    value = eval(expr, ns) if expr is not None else None  # noqa: S307
             except BaseException:
                 for n, old in before.items():
                     if old is MISSING:
@@ -127,6 +131,20 @@ class TaskCell:
             cache_key_fn=(lambda _ctx, _inputs: key) if key is not None else None,
             cache_expiration=opts.get("cache_expiration"),
         )
+
+
+def _run_keeping_outputs(name: str, body: Any, expr: Any, ns: dict[str, Any]) -> Any:
+    """Run the cell, then keep its result, figures and shown images as artifacts."""
+    from IPython import get_ipython
+
+    from .cell_artifacts import keep_outputs, kept_displays, open_figures
+
+    figures = open_figures()
+    with kept_displays(get_ipython()) as shown:
+        exec(body, ns)  # noqa: S102
+        value = eval(expr, ns) if expr is not None else None  # noqa: S307
+    keep_outputs(name, value, figures, shown)
+    return value
 
 
 def jsonable_scalars(ns: dict[str, Any], names: set[str] | frozenset[str]) -> dict[str, Any]:

@@ -102,6 +102,12 @@ class FlowsMagics(Magics):
     @argument("--cache-expiration", type=float, default=None, help="cache lifetime in seconds")
     @argument("--tags", default="", help="comma-separated tags")
     @argument("--after", default="", help="comma-separated tasks that must run first")
+    @argument(
+        "--artifacts",
+        action="store_true",
+        help="keep the cell's result (a DataFrame as a table), its figures and shown images "
+        "as artifacts of its task run",
+    )
     @cell_magic
     def task(self, line: str, cell: str) -> Any:
         """Run this cell as a task: recorded states, retries, timeout, caching, DAG."""
@@ -121,6 +127,7 @@ class FlowsMagics(Magics):
             "cache_expiration": args.cache_expiration,
             "tags": _csv(args.tags),
             "after": _csv(args.after),
+            "artifacts": args.artifacts,
         }
         try:
             task_cell = TaskCell(args.name or "", source, options, self._cell_id())
