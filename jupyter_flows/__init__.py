@@ -44,6 +44,7 @@ __all__ = [
     "cancel_flow_run",
     "read_flow_runs",
     "deploy",
+    "serve",
     "emit_event",
     "read_flow_run",
     "INPUTS",
@@ -69,6 +70,23 @@ def _default_recorder() -> Any:
 _settings.set_recorder_factory(_default_recorder)
 
 
+def _deployments_api() -> Any:
+    from .deployments import runner
+
+    return runner
+
+
+_settings.set_deployments_api(_deployments_api)
+
+
+def serve(*deployments: Any, **options: Any) -> None:
+    """Serve deployments made with ``flow.to_deployment(...)`` from this process until
+    Ctrl-C (Prefect's ``serve``); options: limit, pause_on_shutdown, print_starting_message."""
+    from .deployments.runner import serve as _serve
+
+    _serve(*deployments, **options)
+
+
 def read_flow_runs(**filters: Any) -> Any:
     """Recent flow runs from the default database, newest first: a list of run summaries
     with the page as attributes (``.total``, ``.limit``, ``.offset``, ``.next_offset``).
@@ -81,15 +99,22 @@ def read_flow_runs(**filters: Any) -> Any:
     return api.read_flow_runs(**filters)
 
 
-def deploy(target: Any, name: str, **options: Any) -> Any:
-    """Create a deployment on a running server: ``deploy(etl, "nightly", cron="0 6 * * *")``.
+def deploy(target: Any, *more: Any, **options: Any) -> Any:
+    """Create a deployment on a running server: ``deploy(etl, "nightly", cron="0 6 * * *")``,
+    or, as Prefect's ``deploy``, ``deploy(etl.to_deployment("nightly"), ...,
+    work_pool_name="default")`` (returns their ids).
 
-    Options: cron, interval, timezone, parameters, work_pool, tags, description, triggers
-    (run it when events happen), url, token.
+    Options: cron, interval, timezone, parameters, work_pool, tags, description, version,
+    schedules, paused, triggers (run it when events happen), url, token.
     """
+    from .deployments.runner import RunnerDeployment
+    from .deployments.runner import deploy as _deploy_many
+
+    if isinstance(target, RunnerDeployment):
+        return _deploy_many(target, *more, **options)
     from .client.deploy import deploy as _deploy
 
-    return _deploy(target, name, **options)
+    return _deploy(target, *more, **options)
 
 
 def emit_event(

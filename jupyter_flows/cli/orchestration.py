@@ -67,13 +67,18 @@ class DeployApp(_ServerApp):
 
     name = "jupyter-flows-deploy"
     description = "Deploy a notebook or a Python flow, optionally on a schedule."
-    examples = (
-        'jupyter flows deploy notebooks/etl.ipynb --name nightly --cron "0 6 * * *" --param n=5'
-    )
+    examples = """jupyter flows deploy notebooks/etl.ipynb --name nightly --cron "0 6 * * *" \\
+    --param n=5
+jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9" \\
+    --version 1.2 --description "Monday's load"
+"""
     deployment_name = Unicode("", config=True, help="Deployment name (default: the file's name).")
     cron = Unicode("", config=True, help="Cron schedule, e.g. '0 6 * * *'.")
     interval = Float(0.0, config=True, help="Interval schedule in seconds.")
-    timezone = Unicode("UTC", config=True, help="Timezone of the cron schedule.")
+    rrule = Unicode("", config=True, help="RFC 5545 recurrence rule, e.g. 'FREQ=DAILY;BYHOUR=9'.")
+    version = Unicode("", config=True, help="The deployment's version (text).")
+    deployment_description = Unicode("", config=True, help="The deployment's description.")
+    timezone = Unicode("UTC", config=True, help="Timezone of the cron or rrule schedule.")
     pool = Unicode("default", config=True, help="Work pool.")
     param = List(Unicode(), config=True, help="Default parameter key=value (repeatable).")
     tags = List(Unicode(), config=True, help="Tags (repeatable).")
@@ -83,12 +88,28 @@ class DeployApp(_ServerApp):
         name="DeployApp.deployment_name",
         cron="DeployApp.cron",
         interval="DeployApp.interval",
+        rrule="DeployApp.rrule",
+        version="DeployApp.version",
+        deployment_version="DeployApp.version",
+        description="DeployApp.deployment_description",
         timezone="DeployApp.timezone",
         pool="DeployApp.pool",
         param="DeployApp.param",
         tag="DeployApp.tags",
         priority="DeployApp.priority",
     )
+
+    def parse_command_line(self, argv: Any = None) -> None:
+        # traitlets answers a bare --version with the app's version and exits: here it is
+        # the deployment's version, as in `prefect deploy --version`
+        args = list(sys.argv[1:] if argv is None else argv)
+        renamed = [
+            "--deployment_version" + a[len("--version") :]
+            if a == "--version" or a.startswith("--version=")
+            else a
+            for a in args
+        ]
+        super().parse_command_line(renamed)
 
     def start(self) -> None:
         if len(self.extra_args) != 1:
@@ -99,6 +120,8 @@ class DeployApp(_ServerApp):
             schedules.append({"cron": self.cron, "timezone": self.timezone})
         if self.interval:
             schedules.append({"interval_seconds": self.interval})
+        if self.rrule:
+            schedules.append({"rrule": self.rrule, "timezone": self.timezone})
         try:
             params = _parse_params(self.param)
         except ValueError as exc:
@@ -114,6 +137,8 @@ class DeployApp(_ServerApp):
                 "work_pool": self.pool,
                 "tags": self.tags,
                 "priority": self.priority,
+                "version": self.version or None,
+                "description": self.deployment_description or None,
             },
         )
         print(

@@ -61,6 +61,9 @@ def deploy(
     work_pool: str = "default",
     tags: list[str] | None = None,
     description: str | None = None,
+    version: str | None = None,
+    schedules: list[dict[str, Any]] | None = None,
+    paused: bool = False,
     triggers: list[dict[str, Any]] | None = None,
     url: str | None = None,
     token: str | None = None,
@@ -74,9 +77,10 @@ def deploy(
     automation trigger (``{"event": "flow-run.Completed", "match": {"deployment": "extract"}}``,
     optionally ``threshold``, ``within_seconds``) plus optional run ``parameters``
     (``"{{ event.KEY }}"`` takes a value of the event). They become automations named
-    ``<name>-trigger-1``, ``-2``...
+    ``<name>-trigger-1``, ``-2``... ``schedules`` are more ``ScheduleSpec`` dicts (what
+    ``jupyter_flows.schedules`` makes: ``Cron(...).spec()``).
     """
-    schedules: list[dict[str, Any]] = []
+    schedules = list(schedules or [])
     if cron:
         schedules.append({"cron": cron, "timezone": timezone})
     if interval:
@@ -89,6 +93,8 @@ def deploy(
         "work_pool": work_pool,
         "tags": tags or [],
         "description": description,
+        "version": version,
+        "paused": paused,
     }
     checked = []  # bad triggers fail here, before the deployment exists
     for trigger in triggers or []:

@@ -19,6 +19,7 @@ from .options import (
 )
 from .parameters import ParameterSchema
 from .runners import TaskRunner, ThreadPoolTaskRunner
+from .settings import deployments_api
 
 __all__ = ["Flow", "flow"]
 
@@ -160,6 +161,46 @@ class Flow(Definition, Generic[P, R]):
         from .visualize import visualize_flow
 
         return visualize_flow(self, args, kwargs)
+
+    def to_deployment(self, name: str | None = None, **options: Any) -> Any:
+        """A deployment of this flow for ``serve(...)`` or ``deploy(...)`` (Prefect's
+        options: interval, cron, rrule, schedule(s), parameters, tags, description,
+        version, paused, triggers, work_pool_name)."""
+        return deployments_api().to_deployment(self, name, **options)
+
+    def serve(
+        self,
+        name: str | None = None,
+        *,
+        limit: int | None = None,
+        pause_on_shutdown: bool = True,
+        print_starting_message: bool = True,
+        **options: Any,
+    ) -> None:
+        """Create a deployment of this flow and run its scheduled and requested runs from
+        this process until Ctrl-C (Prefect's ``flow.serve``); options as ``to_deployment``."""
+        api = deployments_api()
+        api.serve(
+            api.to_deployment(self, name, **options),
+            limit=limit,
+            pause_on_shutdown=pause_on_shutdown,
+            print_starting_message=print_starting_message,
+        )
+
+    def deploy(
+        self,
+        name: str,
+        work_pool_name: str | None = None,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Create a deployment of this flow on the running Jupyter server, for the workers of
+        ``work_pool_name`` (default ``default``); its id (Prefect's ``flow.deploy``)."""
+        api = deployments_api()
+        made = api.to_deployment(self, name, work_pool_name=work_pool_name, **options)
+        return api.deploy(made, url=url, token=token)[0]
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .records import NullRecorder, RunRecorder, TeeRecorder
 from .run_environment import RunEnvironment
@@ -23,6 +24,8 @@ __all__ = [
     "reset_recorder",
     "add_observer",
     "remove_observer",
+    "set_deployments_api",
+    "deployments_api",
 ]
 
 _lock = threading.Lock()
@@ -30,6 +33,7 @@ _factory: Callable[[], RunRecorder] | None = None
 _recorder: RunRecorder | None = None
 _observers: list[RunRecorder] = []
 _tee: TeeRecorder | None = None
+_deployments: Callable[[], Any] | None = None
 
 
 def _after_fork_in_child() -> None:
@@ -127,3 +131,17 @@ def get_recorder() -> RunRecorder:
         with _lock:
             tee = _tee = TeeRecorder(recorder, list(_observers))
     return tee
+
+
+def set_deployments_api(loader: Callable[[], Any]) -> None:
+    """Register how ``Flow.serve``/``to_deployment``/``deploy`` reach the deployments
+    package (the package root does: the core never imports it)."""
+    global _deployments
+    _deployments = loader
+
+
+def deployments_api() -> Any:
+    """The module behind ``Flow.serve``/``to_deployment``/``deploy``."""
+    if _deployments is None:
+        raise RuntimeError("jupyter_flows.deployments is not available (import jupyter_flows)")
+    return _deployments()

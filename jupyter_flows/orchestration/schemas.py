@@ -90,7 +90,8 @@ Interval = Annotated[float, Field(ge=MIN_INTERVAL_SECONDS, le=MAX_SECONDS)]
 
 
 class ScheduleSpec(_Model):
-    """Exactly one of ``cron``, ``interval_seconds`` or ``date``.
+    """Exactly one of ``cron``, ``interval_seconds``, ``rrule`` (RFC 5545, as Prefect's
+    ``RRule``: ``FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9``, an optional ``DTSTART``) or ``date``.
 
     A request gives ``interval_seconds`` between 1 s and ten years, dates between 1970 and
     9000, and a cron that fires; stored schedules are read back as they are.
@@ -99,6 +100,7 @@ class ScheduleSpec(_Model):
     id: str | None = None
     cron: str | None = None
     interval_seconds: float | None = Field(default=None, gt=0)
+    rrule: str | None = None
     anchor_date: datetime | None = None
     date: datetime | None = None
     timezone: str = "UTC"
@@ -106,9 +108,13 @@ class ScheduleSpec(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> ScheduleSpec:
-        kinds = [k for k in (self.cron, self.interval_seconds, self.date) if k is not None]
+        kinds = [
+            k for k in (self.cron, self.interval_seconds, self.rrule, self.date) if k is not None
+        ]
         if len(kinds) != 1:
-            raise ValueError("a schedule needs exactly one of cron, interval_seconds or date")
+            raise ValueError(
+                "a schedule needs exactly one of cron, interval_seconds, rrule or date"
+            )
         return self
 
 
@@ -126,13 +132,14 @@ def _check_fires(spec: ScheduleSpec) -> None:
     except ScheduleError:
         return
     if not fires:
-        raise ValueError(f"cron: {spec.cron!r} never fires")
+        what = f"cron: {spec.cron!r}" if spec.cron is not None else f"rrule: {spec.rrule!r}"
+        raise ValueError(f"{what} never fires")
 
 
 def _new_schedule(spec: ScheduleSpec) -> ScheduleSpec:
     """A schedule as a request may give it (``store.limits``)."""
     check_values(spec)
-    for name in ("id", "cron", "timezone"):
+    for name in ("id", "cron", "timezone", "rrule"):
         value = getattr(spec, name)
         if value is not None and len(value) > MAX_NAME_LENGTH:
             raise ValueError(f"{name}: at most {MAX_NAME_LENGTH} characters")
@@ -142,7 +149,7 @@ def _new_schedule(spec: ScheduleSpec) -> ScheduleSpec:
             f"interval_seconds: must lie between {MIN_INTERVAL_SECONDS:g} and"
             f" {MAX_SECONDS:g} (got {seconds:g})"
         )
-    if spec.cron is not None:
+    if spec.cron is not None or spec.rrule is not None:
         _check_fires(spec)
     return spec
 

@@ -28,8 +28,10 @@ logger = logging.getLogger(__name__)
 class FlowsScheduler:
     """Keeps one APScheduler job per active schedule of every unpaused deployment."""
 
-    def __init__(self, service: Any):
+    def __init__(self, service: Any, only: set[str] | None = None):
         self.service = service
+        #: the names of the deployments to schedule (``serve``): all when None
+        self.only = only
         self._scheduler = BackgroundScheduler(timezone=timezone.utc)
         self._lock = threading.Lock()
         self._started_at: datetime | None = None
@@ -58,7 +60,9 @@ class FlowsScheduler:
             deployments = self.service.list_deployments(ListDeploymentsQuery(limit=1000)).items
             wanted: dict[str, tuple[str, ScheduleSpec]] = {}
             for deployment in deployments:
-                if deployment.paused:
+                if deployment.paused or (
+                    self.only is not None and deployment.name not in self.only
+                ):
                     continue
                 for spec in deployment.schedules:
                     if spec.active:

@@ -29,6 +29,10 @@ def trigger_for(spec: ScheduleSpec) -> Any:
             return CronTrigger.from_crontab(spec.cron, timezone=tz)
         except ValueError as exc:
             raise ScheduleError(f"invalid cron {spec.cron!r}: {exc}") from None
+    if spec.rrule is not None:
+        from .rrule import RRuleTrigger
+
+        return RRuleTrigger(spec.rrule, tz, spec.anchor_date)
     if spec.interval_seconds is not None:
         return IntervalTrigger(
             seconds=spec.interval_seconds,
@@ -45,7 +49,7 @@ def fires_at_all(spec: ScheduleSpec) -> bool:
     them (the bound keeps the search short: APScheduler would walk up to the year 9999).
     """
     trigger = trigger_for(spec)
-    if spec.cron is None:
+    if spec.cron is None and spec.rrule is None:
         return True
     bounded = copy.copy(trigger)
     now = datetime.now(timezone.utc)
@@ -54,9 +58,11 @@ def fires_at_all(spec: ScheduleSpec) -> bool:
 
 
 def validate_schedule(spec: ScheduleSpec) -> None:
-    """``ScheduleError`` naming what is wrong: an invalid spec, or a cron that never fires."""
+    """``ScheduleError`` naming what is wrong: an invalid spec, or a cron or rrule that never
+    fires."""
     if not fires_at_all(spec):
-        raise ScheduleError(f"cron {spec.cron!r} never fires")
+        what = f"cron {spec.cron!r}" if spec.cron is not None else f"rrule {spec.rrule!r}"
+        raise ScheduleError(f"{what} never fires")
 
 
 def next_times(spec: ScheduleSpec, n: int, after: datetime | None = None) -> list[datetime]:

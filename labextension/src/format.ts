@@ -153,6 +153,9 @@ export function describeSchedule(schedule: Flows.ISchedule): string {
   if (schedule.cron) {
     return `cron ${schedule.cron}${zone}`;
   }
+  if (schedule.rrule) {
+    return `rrule ${schedule.rrule}${zone}`;
+  }
   if (schedule.interval_seconds) {
     return `every ${formatDuration(schedule.interval_seconds).replace(
       /\.0+s$/,
