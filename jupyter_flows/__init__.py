@@ -10,6 +10,7 @@ from typing import Any
 
 from ._version import __version__
 from .core import settings as _settings
+from .core import tag_limits as _tag_limits
 from .core.annotations import allow_failure, quote
 from .core.caching import DEFAULT, FLOW_PARAMETERS, INPUTS, NONE, RUN_ID, TASK_SOURCE
 from .core.engine import cancel_flow_run
@@ -67,6 +68,15 @@ def _default_recorder() -> Any:
 
 
 _settings.set_recorder_factory(_default_recorder)
+
+
+def _default_tag_limiter() -> Any:
+    from .concurrency._tags import TagLimiter
+
+    return TagLimiter()
+
+
+_tag_limits.set_tag_limiter_factory(_default_tag_limiter)
 
 
 def read_flow_runs(**filters: Any) -> Any:

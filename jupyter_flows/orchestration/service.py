@@ -4,7 +4,7 @@ Plain methods over the run database (SQLAlchemy Core); the server's handlers, th
 and the embedded worker call them. Domain problems raise the ``jupyter_flows.exceptions``
 tree; nothing here knows about HTTP. Work pools and workers live in ``pools``, claims and
 reported states in ``run_states``, events and automations in ``automations``, variables in
-``variables``; this module holds deployments and the runs they create.
+``variables``, concurrency limits in ``concurrency``; this module holds deployments and the runs they create.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from .schemas import (
     ScheduleSpec,
     UpdateDeployment,
 )
+from .concurrency import ConcurrencyLimits
 from .variables import Variables
 
 __all__ = ["OrchestrationService"]
@@ -48,7 +49,9 @@ __all__ = ["OrchestrationService"]
 logger = logging.getLogger(__name__)
 
 
-class OrchestrationService(WorkPools, RunStates, Automations, Retention, Variables):
+class OrchestrationService(
+    WorkPools, RunStates, Automations, Retention, Variables, ConcurrencyLimits
+):
     """The orchestration domain over one run database."""
 
     def __init__(
