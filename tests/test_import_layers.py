@@ -103,6 +103,7 @@ RANKS = {
     "locking": 2,  # its database lock manager lives in the store
     "events": 3,  # Prefect's prefect.events: over orchestration.events
     "variables": 4,  # Prefect's prefect.variables: over orchestration.variables, client.http
+    "concurrency": 4,  # Prefect's prefect.concurrency: over orchestration.slots, client.http
     "exceptions": 0,
     "_version": 0,
     "_cloud_only": 0,  # the table of Prefect names that cannot exist here

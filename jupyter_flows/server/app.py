@@ -28,6 +28,7 @@ from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, 
 from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_automations,
+    handlers_concurrency,
     handlers_deployments,
     handlers_pools,
     handlers_runs,
@@ -336,4 +337,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_pools.ROUTES,
     *handlers_automations.ROUTES,
     *handlers_variables.ROUTES,
+    *handlers_concurrency.ROUTES,
 ]

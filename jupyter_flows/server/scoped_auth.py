@@ -41,6 +41,11 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # ``Variable.get`` in a run process; writing variables stays with users (a run's code
     # must not change the configuration other runs read)
     ("VariableHandler", "get"): frozenset({"run"}),
+    # ``concurrency()`` and task tag limits in a run process: take, renew, give back slots
+    # (never create, change or list limits)
+    ("ConcurrencyLeasesHandler", "post"): frozenset({"run"}),
+    ("ConcurrencyLeaseHandler", "delete"): frozenset({"run"}),
+    ("ConcurrencyLeaseRenewHandler", "post"): frozenset({"run"}),
 }
 
 
