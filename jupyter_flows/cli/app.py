@@ -32,6 +32,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jupyter_flows.cli.variables.VariablesApp",
         "List, get, set, remove variables (named JSON values).",
     ),
+    "gcl": (
+        "jupyter_flows.cli.concurrency.GlobalConcurrencyLimitApp",
+        "Global concurrency limits: create, ls, inspect, update, enable, disable, rm.",
+    ),
+    "concurrency-limit": (
+        "jupyter_flows.cli.concurrency.TagConcurrencyLimitApp",
+        "Task tag concurrency limits: create TAG N, ls, inspect, reset, rm.",
+    ),
 }
 
 
