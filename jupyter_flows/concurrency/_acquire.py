@@ -6,7 +6,7 @@ admits without counting, more slots than a limit has or a rate limit on a limit 
 decay raise ``ConcurrencySlotAcquisitionError``, ``timeout_seconds`` raises
 ``AcquireConcurrencySlotTimeoutError`` (a ``TimeoutError``), and ``max_retries`` denials
 more than allowed raise ``ConcurrencySlotAcquisitionError``. A denied attempt is retried
-after a back-off (from 10 ms, times 1.5, at most 1 s, jittered), or after the time a
+after a back-off (from 10 ms, times 1.5, at most 250 ms, jittered), or after the time a
 decaying limit needs to make room.
 """
 
@@ -30,7 +30,7 @@ __all__ = ["Held", "AcquireCancelled", "acquire", "release", "names_of", "holder
 logger = logging.getLogger(__name__)
 
 _FIRST_WAIT = 0.01
-_MAX_WAIT = 1.0
+_MAX_WAIT = 0.25
 
 
 def names_of(names: str | Sequence[str]) -> list[str]:
@@ -45,7 +45,9 @@ def holder_of(holder: Any = None) -> LeaseHolder:
         return holder
     if holder is not None:
         get = holder.get if isinstance(holder, dict) else lambda k: getattr(holder, k, None)
-        return LeaseHolder(type=get("type"), id=str(get("id")), name=get("name"))
+        return LeaseHolder.model_validate(
+            {"type": get("type"), "id": str(get("id")), "name": get("name")}
+        )
     from ..core.context import flow_run_context, task_run_context
 
     trc = task_run_context.get()

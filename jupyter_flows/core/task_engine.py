@@ -216,7 +216,6 @@ def execute_task_run(
             release()
 
 
-
 def _persists(task: Task[..., Any], frc: FlowRunContext | None) -> bool:
     """Whether the task's result is persisted: its own option, else its flow's (as Prefect)."""
     persist = task.persist_result

@@ -23,8 +23,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, cast, delete, func, insert
-from sqlalchemy import literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from ._tables import CONCURRENCY_LEASE as LEASE
@@ -145,9 +157,7 @@ def _retry_after(conn: Connection, names: Sequence[str], slots: int, now: float)
     if one of them does not decay: only a release frees its slots)."""
     current = current_slots(now, conn.dialect.name).label("current")
     rows = conn.execute(
-        select(LIMIT.c.limit, LIMIT.c.slot_decay_per_second, current).where(
-            LIMIT.c.name.in_(names)
-        )
+        select(LIMIT.c.limit, LIMIT.c.slot_decay_per_second, current).where(LIMIT.c.name.in_(names))
     ).all()
     waits = []
     for row in rows:
@@ -160,7 +170,9 @@ def _retry_after(conn: Connection, names: Sequence[str], slots: int, now: float)
     return max(waits, default=0.0)
 
 
-def acquire_slots(engine: Engine, body: AcquireSlots, now: float | None = None) -> DescribeSlotLease:
+def acquire_slots(
+    engine: Engine, body: AcquireSlots, now: float | None = None
+) -> DescribeSlotLease:
     """One attempt to take ``body.slots`` of every named limit, all or none.
 
     Names without a limit are skipped and inactive limits admit without counting (as

@@ -32,7 +32,7 @@ class _Tracker:
 
 class TestGlobalConcurrencyLimitsPage:
     def test_concurrency_in_a_task_limits_database_connections(self, limits: Any) -> None:
-        """"we never exceed the maximum number of database connections"."""
+        """ "we never exceed the maximum number of database connections"."""
         limits("database", 2)
         db = _Tracker()
 
