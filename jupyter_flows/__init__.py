@@ -10,6 +10,7 @@ from typing import Any
 
 from ._version import __version__
 from .core import settings as _settings
+from .core import tag_limits as _tag_limits
 from .core.annotations import allow_failure, quote
 from .core.caching import DEFAULT, FLOW_PARAMETERS, INPUTS, NONE, RUN_ID, TASK_SOURCE
 from .core.engine import cancel_flow_run
@@ -85,6 +86,15 @@ def serve(*deployments: Any, **options: Any) -> None:
     from .deployments.runner import serve as _serve
 
     _serve(*deployments, **options)
+
+
+def _default_tag_limiter() -> Any:
+    from .concurrency._tags import TagLimiter
+
+    return TagLimiter()
+
+
+_tag_limits.set_tag_limiter_factory(_default_tag_limiter)
 
 
 def read_flow_runs(**filters: Any) -> Any:

@@ -28,6 +28,8 @@ __all__ = [
     "ObjectNotFound",
     "ObjectAlreadyExists",
     "ParameterTypeError",
+    "ConcurrencySlotAcquisitionError",
+    "AcquireConcurrencySlotTimeoutError",
 ]
 
 
@@ -132,6 +134,16 @@ class NotFound(FlowsError, LookupError):
 
 class Conflict(FlowsError):
     """The request conflicts with the current state (duplicate name, run already final...)."""
+
+
+class ConcurrencySlotAcquisitionError(FlowsError):
+    """Prefect's name: concurrency slots cannot be acquired (no such limit with ``strict``,
+    more slots than the limit, a rate limit without decay, retries exhausted, a tag limit
+    of 0)."""
+
+
+class AcquireConcurrencySlotTimeoutError(FlowsError, TimeoutError):
+    """Prefect's name: concurrency slots were not acquired within ``timeout_seconds``."""
 
 
 class ScheduleError(FlowsError, ValueError):

@@ -103,7 +103,10 @@ RANKS = {
     "locking": 2,  # its database lock manager lives in the store
     "events": 3,  # Prefect's prefect.events: over orchestration.events
     "variables": 4,  # Prefect's prefect.variables: over orchestration.variables, client.http
+    "deployments": 5,  # Prefect's prefect.deployments: serve runs a scheduler and a worker
+    "schedules": 1,  # Prefect's prefect.schedules: plain values
     "artifacts": 4,  # Prefect's prefect.artifacts: over core.artifacts, store.artifacts, client
+    "concurrency": 4,  # Prefect's prefect.concurrency: over orchestration.slots, client.http
     "exceptions": 0,
     "_version": 0,
     "_cloud_only": 0,  # the table of Prefect names that cannot exist here

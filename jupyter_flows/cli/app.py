@@ -36,6 +36,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jupyter_flows.cli.artifacts.ArtifactsApp",
         "List artifacts, inspect a key's versions, remove one.",
     ),
+    "gcl": (
+        "jupyter_flows.cli.concurrency.GlobalConcurrencyLimitApp",
+        "Global concurrency limits: create, ls, inspect, update, enable, disable, rm.",
+    ),
+    "concurrency-limit": (
+        "jupyter_flows.cli.concurrency.TagConcurrencyLimitApp",
+        "Task tag concurrency limits: create TAG N, ls, inspect, reset, rm.",
+    ),
 }
 
 

@@ -19,6 +19,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..orchestration.concurrency_schemas import (
+    DescribeConcurrencyLimit,
+    DescribeSlotLease,
+)
 from ..orchestration.schemas import (
     ClaimedRun,
     DescribeAutomation,
@@ -267,6 +271,62 @@ class FlowsClient(ArtifactCalls):
         """A page of variables by name (with ``tag``, names starting with ``prefix``)."""
         query = {"tag": tag, "prefix": prefix, "limit": limit, "offset": offset}
         return self._items(DescribeVariable, "variables", query)
+
+    # -- concurrency limits --------------------------------------------------------------
+
+    def create_concurrency_limit(self, body: Body) -> DescribeConcurrencyLimit:
+        """A new limit (``CreateConcurrencyLimit``); ``StateConflict`` (409) if it exists."""
+        return self._model(DescribeConcurrencyLimit, "POST", "concurrency_limits", body)
+
+    def read_concurrency_limit(self, name: str) -> DescribeConcurrencyLimit:
+        """Limit ``name`` with its holders (``ClientError`` with status 404 if none)."""
+        return self._model(DescribeConcurrencyLimit, "GET", _limit_path(name))
+
+    def read_concurrency_limits(
+        self, prefix: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DescribeConcurrencyLimit]:
+        """A page of limits by name (names starting with ``prefix``)."""
+        query = {"prefix": prefix, "limit": limit, "offset": offset}
+        return self._items(DescribeConcurrencyLimit, "concurrency_limits", query)
+
+    def update_concurrency_limit(self, name: str, body: Body) -> DescribeConcurrencyLimit:
+        """Change fields of limit ``name`` (``UpdateConcurrencyLimit``)."""
+        return self._model(DescribeConcurrencyLimit, "PATCH", _limit_path(name), body)
+
+    def reset_concurrency_limit(self, name: str) -> DescribeConcurrencyLimit:
+        """Free every slot of limit ``name`` (its holders' leases end)."""
+        return self._model(DescribeConcurrencyLimit, "POST", _limit_path(name) + "/reset", {})
+
+    def delete_concurrency_limit(self, name: str) -> None:
+        self.request("DELETE", _limit_path(name))
+
+    def acquire_slots(self, body: Body) -> DescribeSlotLease:
+        """One attempt to take slots (``AcquireSlots``): a denial is ``acquired=False``."""
+        return self._model(DescribeSlotLease, "POST", "concurrency_leases", body)
+
+    def renew_lease(self, lease_id: str, lease_duration: float) -> bool:
+        """Extend a lease; ``False`` if it is gone (its slots were taken back)."""
+        try:
+            self.request(
+                "POST", _lease_path(lease_id) + "/renew", {"lease_duration": lease_duration}
+            )
+        except ClientError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def release_lease(self, lease_id: str) -> None:
+        """Give a lease's slots back (nothing happens if it is gone)."""
+        self.request("DELETE", _lease_path(lease_id))
+
+
+def _limit_path(name: str) -> str:
+    return "concurrency_limits/" + urllib.parse.quote(name, safe="")
+
+
+def _lease_path(lease_id: str) -> str:
+    return "concurrency_leases/" + urllib.parse.quote(lease_id, safe="")
 
 
 def _variable_path(name: str) -> str:

@@ -33,6 +33,7 @@ from .states import (
     TimedOut,
     now,
 )
+from .tag_limits import hold_tag_slots
 from .tags import current_tags
 from .tasks import Task
 from .transactions import Transaction, get_transaction
@@ -189,6 +190,14 @@ def execute_task_run(
         set_state(state, 0)
         return replace(state, run_id=info.id)
 
+    release = None
+    if info.tags:  # tag limits: only tagged task runs pay for them
+        held = hold_tag_slots(info, frc.cancel_event if frc is not None else None, set_state)
+        if isinstance(held, State):
+            if held.is_failed():
+                run_hooks(task.on_failure_hooks, task, info, held)
+            return replace(held, run_id=info.id)
+        release = held
     log_prints = task.log_prints if task.log_prints is not None else None
     trc = TaskRunContext(task, info, inputs, frc, bool(log_prints))
     token = task_run_context.set(trc)
@@ -203,6 +212,8 @@ def execute_task_run(
         if prints_token is not None:
             log_prints_var.reset(prints_token)
         task_run_context.reset(token)
+        if release is not None:
+            release()
 
 
 def _persists(task: Task[..., Any], frc: FlowRunContext | None) -> bool:

@@ -19,6 +19,8 @@ from ..store.models import (
 )
 from ..store.orchestration_models import (
     AutomationRecord,
+    ConcurrencyLeaseRecord,
+    ConcurrencyLimitRecord,
     CursorRecord,
     DeploymentRecord,
     EventRecord,
@@ -42,6 +44,8 @@ __all__ = [
     "CURSOR",
     "SERVER_KEY",
     "VARIABLE",
+    "CONCURRENCY_LIMIT",
+    "CONCURRENCY_LEASE",
     "FINAL",
     "ACTIVE",
     "now",
@@ -63,6 +67,8 @@ AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
 VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]
+CONCURRENCY_LIMIT = ConcurrencyLimitRecord.__table__  # type: ignore[attr-defined]
+CONCURRENCY_LEASE = ConcurrencyLeaseRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

@@ -29,6 +29,7 @@ from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_artifacts,
     handlers_automations,
+    handlers_concurrency,
     handlers_deployments,
     handlers_pools,
     handlers_runs,
@@ -338,4 +339,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_automations.ROUTES,
     *handlers_variables.ROUTES,
     *handlers_artifacts.ROUTES,
+    *handlers_concurrency.ROUTES,
 ]

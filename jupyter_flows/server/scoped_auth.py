@@ -45,6 +45,11 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # artifacts through ``RecordsHandler``, which keeps each run to its own)
     ("ArtifactHandler", "get"): frozenset({"run"}),
     ("LatestArtifactHandler", "get"): frozenset({"run"}),
+    # ``concurrency()`` and task tag limits in a run process: take, renew, give back slots
+    # (never create, change or list limits)
+    ("ConcurrencyLeasesHandler", "post"): frozenset({"run"}),
+    ("ConcurrencyLeaseHandler", "delete"): frozenset({"run"}),
+    ("ConcurrencyLeaseRenewHandler", "post"): frozenset({"run"}),
 }
 
 

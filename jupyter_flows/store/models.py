@@ -214,6 +214,8 @@ TABLE_NAMES = (
     "lock",
     "variable",
     "artifact",
+    "concurrency_limit",
+    "concurrency_lease",
 )
 
 

@@ -1,12 +1,12 @@
 """Tables of the orchestration side: deployments, work pools, workers, events, automations,
-variables."""
+variables, concurrency limits and their leases."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -20,6 +20,8 @@ __all__ = [
     "CursorRecord",
     "ServerKeyRecord",
     "VariableRecord",
+    "ConcurrencyLimitRecord",
+    "ConcurrencyLeaseRecord",
 ]
 
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -139,3 +141,48 @@ class VariableRecord(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConcurrencyLimitRecord(SQLModel, table=True):
+    """A global concurrency limit (Prefect's): at most ``limit`` slots held at once, or with
+    ``slot_decay_per_second`` a rate limit. Task tag limits are the ones named ``tag:TAG``.
+
+    ``active_slots`` is the count the one conditional ``UPDATE`` of an acquisition checks
+    (``active_slots + n <= limit``); it decays from ``decayed_at`` (seconds since the epoch,
+    a float on every database so the decay is plain arithmetic in SQL).
+    """
+
+    __tablename__ = "concurrency_limit"
+
+    name: str = Field(primary_key=True)
+    limit: int
+    active: bool = True
+    active_slots: int = 0
+    denied_slots: int = 0
+    slot_decay_per_second: float = 0.0
+    decayed_at: float = 0.0
+    created: datetime = Field(sa_type=UTCDateTime)
+    updated: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConcurrencyLeaseRecord(SQLModel, table=True):
+    """Slots of one limit held by one holder until ``expires`` (renewed while held): a
+    holder killed without releasing frees them when the lease expires."""
+
+    __tablename__ = "concurrency_lease"
+    __table_args__ = (Index("ix_concurrency_lease_limit_expires", "limit_name", "expires"),)
+
+    lease_id: str = Field(primary_key=True)
+    limit_name: str = Field(
+        sa_column=Column(
+            String,
+            ForeignKey("concurrency_limit.name", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    slots: int
+    holder_type: str
+    holder_id: str
+    holder_name: str | None = None
+    acquired: datetime = Field(sa_type=UTCDateTime)
+    expires: datetime = Field(sa_type=UTCDateTime)

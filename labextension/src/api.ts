@@ -229,6 +229,13 @@ export namespace FlowsAPI {
     return requestAPI(`artifacts${query({ ...q })}`);
   }
 
+  export async function concurrencyLimits(): Promise<
+    Flows.IDescribeConcurrencyLimit[]
+  > {
+    const path = `concurrency_limits${query({ limit: 200 })}`;
+    return (await requestAPI<Flows.IListConcurrencyLimitsResponse>(path)).items;
+  }
+
   export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
     return (await requestAPI<Flows.IListWorkPoolsResponse>('work_pools')).items;
   }

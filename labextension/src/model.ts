@@ -93,6 +93,11 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     return this._artifactTotal;
   }
 
+  /** Global concurrency limits, with their holders. */
+  get concurrencyLimits(): Flows.IDescribeConcurrencyLimit[] {
+    return this._concurrencyLimits;
+  }
+
   get automations(): Flows.IDescribeAutomation[] {
     return this._automations;
   }
@@ -284,15 +289,24 @@ export class FlowsModel implements IFlowsModel, IDisposable {
 
   private async _fetchOrchestration(): Promise<void> {
     try {
-      const [deployments, pools, workers, automations, events, artifacts] =
-        await Promise.all([
-          FlowsAPI.deployments(),
-          FlowsAPI.workPools(),
-          FlowsAPI.workers(),
-          FlowsAPI.automations(),
-          FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS }),
-          FlowsAPI.artifacts({ latest: true, limit: ARTIFACT_KEYS })
-        ]);
+      const [
+        deployments,
+        pools,
+        workers,
+        automations,
+        events,
+        artifacts,
+        limits
+      ] = await Promise.all([
+        FlowsAPI.deployments(),
+        FlowsAPI.workPools(),
+        FlowsAPI.workers(),
+        FlowsAPI.automations(),
+        FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS }),
+        FlowsAPI.artifacts({ latest: true, limit: ARTIFACT_KEYS }),
+        FlowsAPI.concurrencyLimits()
+      ]);
+      this._concurrencyLimits = limits;
       this._artifacts = artifacts.items;
       this._artifactTotal = artifacts.total;
       this._deployments = deployments.items;
@@ -327,6 +341,7 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _automationEvents: Flows.IDescribeEvent[] = [];
   private _artifacts: Flows.IDescribeArtifact[] = [];
   private _artifactTotal = 0;
+  private _concurrencyLimits: Flows.IDescribeConcurrencyLimit[] = [];
   private _orchestrationError: string | null = null;
   private _error: string | null = null;
   private _loading = true;

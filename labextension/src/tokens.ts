@@ -123,6 +123,13 @@ export namespace Flows {
   export type IDescribeArtifact = Reply<Schemas['DescribeArtifact']>;
   export type IListArtifactsQuery = Schemas['ListArtifactsQuery'];
   export type IListArtifactsResponse = Reply<Schemas['ListArtifactsResponse']>;
+  /** A limit with its active slots and the leases that hold them. */
+  export type IDescribeConcurrencyLimit = Reply<
+    Schemas['DescribeConcurrencyLimit']
+  >;
+  export type IListConcurrencyLimitsResponse = Reply<
+    Schemas['ListConcurrencyLimitsResponse']
+  >;
   export type IListEventsQuery = Schemas['ListEventsQuery'];
   export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
 }
@@ -154,6 +161,8 @@ export interface IFlowsModel {
   /** The newest version of each artifact key, newest first. */
   readonly artifacts: Flows.IDescribeArtifact[];
   readonly artifactTotal: number;
+  /** Global concurrency limits (task tag limits are those named `tag:TAG`). */
+  readonly concurrencyLimits: Flows.IDescribeConcurrencyLimit[];
   /** The latest `automation.*` events, newest first. */
   readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */

@@ -61,6 +61,15 @@ OPERATIONS = {
     ("get", "artifacts/{}"),
     ("delete", "artifacts/{}"),
     ("get", "artifacts/{}/latest"),
+    ("get", "concurrency_limits"),
+    ("post", "concurrency_limits"),
+    ("get", "concurrency_limits/{}"),
+    ("patch", "concurrency_limits/{}"),
+    ("delete", "concurrency_limits/{}"),
+    ("post", "concurrency_limits/{}/reset"),
+    ("post", "concurrency_leases"),
+    ("delete", "concurrency_leases/{}"),
+    ("post", "concurrency_leases/{}/renew"),
 }
 
 _EXECUTE = (

@@ -247,11 +247,8 @@ export function ArtifactKeyList(props: {
   if (props.artifacts.length === 0) {
     return (
       <p className="jp-Flows-empty">
-        No artifacts yet: make one in a flow with{' '}
-        <code>
-          jupyter_flows.artifacts.create_markdown_artifact(..., key=...)
-        </code>
-        .
+        No artifacts yet: flows make them with{' '}
+        <code>jupyter_flows.artifacts</code>.
       </p>
     );
   }

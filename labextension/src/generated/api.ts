@@ -696,10 +696,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/concurrency_limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Concurrency limits by name, with who holds their slots */
+        get: operations["get_concurrency_limits"];
+        put?: never;
+        /** Create a concurrency limit (409 if one has the name) */
+        post: operations["post_concurrency_limits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/concurrency_limits/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A concurrency limit, with who holds its slots */
+        get: operations["get_concurrency_limits_name"];
+        put?: never;
+        post?: never;
+        /** Delete a concurrency limit and its leases */
+        delete: operations["delete_concurrency_limits_name"];
+        options?: never;
+        head?: never;
+        /** Change a concurrency limit */
+        patch: operations["patch_concurrency_limits_name"];
+        trace?: never;
+    };
+    "/jupyter-flows/api/concurrency_limits/{name}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Free every slot of a limit: its holders' leases end */
+        post: operations["post_concurrency_limits_name_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/concurrency_leases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One attempt to take slots of every named limit, all or none (a denial is acquired: false) */
+        post: operations["post_concurrency_leases"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/concurrency_leases/{lease_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Give a lease's slots back (204 also if it is gone) */
+        delete: operations["delete_concurrency_leases_lease_id"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/concurrency_leases/{lease_id}/renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extend a lease (404 if it expired and its slots were taken back) */
+        post: operations["post_concurrency_leases_lease_id_renew"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AcquireSlots
+         * @description The body of ``POST concurrency_leases``: take ``slots`` of every named limit, or none.
+         */
+        AcquireSlots: {
+            /** Names */
+            names: string[];
+            /**
+             * Slots
+             * @default 1
+             */
+            slots?: number;
+            /**
+             * Mode
+             * @default concurrency
+             * @enum {string}
+             */
+            mode?: "concurrency" | "rate_limit";
+            /**
+             * Lease Duration
+             * @default 300
+             */
+            lease_duration?: number;
+            holder: components["schemas"]["LeaseHolder"];
+        };
         /**
          * AppendLogs
          * @description Log lines of a run; one longer than ``MAX_LOG_LENGTH`` becomes several, in order.
@@ -816,6 +946,41 @@ export interface components {
             enabled?: boolean;
             trigger: components["schemas"]["EventTrigger"];
             action: components["schemas"]["AutomationAction"];
+        };
+        /**
+         * CreateConcurrencyLimit
+         * @description The body of ``POST concurrency_limits``.
+         */
+        CreateConcurrencyLimit: {
+            /** Name */
+            name: string;
+            /**
+             * Limit
+             * @description slots that may be held at once (0: none)
+             */
+            limit: number;
+            /**
+             * Active
+             * @description an inactive limit admits everyone
+             * @default true
+             */
+            active?: boolean;
+            /**
+             * Active Slots
+             * @default 0
+             */
+            active_slots?: number;
+            /**
+             * Denied Slots
+             * @default 0
+             */
+            denied_slots?: number;
+            /**
+             * Slot Decay Per Second
+             * @description slots freed per second without release (a rate limit)
+             * @default 0
+             */
+            slot_decay_per_second?: number;
         };
         /** CreateDeployment */
         CreateDeployment: {
@@ -1029,6 +1194,36 @@ export interface components {
              * @default null
              */
             last_fired?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Updated
+             * Format: date-time
+             */
+            updated: string;
+        };
+        /** DescribeConcurrencyLimit */
+        DescribeConcurrencyLimit: {
+            /** Name */
+            name: string;
+            /** Limit */
+            limit: number;
+            /** Active */
+            active: boolean;
+            /**
+             * Active Slots
+             * @description held now (after decay, expired leases not counted)
+             */
+            active_slots: number;
+            /** Denied Slots */
+            denied_slots: number;
+            /** Slot Decay Per Second */
+            slot_decay_per_second: number;
+            /** Holders */
+            holders?: components["schemas"]["DescribeSlotHolder"][];
             /**
              * Created
              * Format: date-time
@@ -1654,6 +1849,52 @@ export interface components {
             decision?: ("accept" | "ignore") | null;
         };
         /**
+         * DescribeSlotHolder
+         * @description Slots of a limit held under one lease: by whom, since when, until when.
+         */
+        DescribeSlotHolder: {
+            /** Lease Id */
+            lease_id: string;
+            holder: components["schemas"]["LeaseHolder"];
+            /** Slots */
+            slots: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Expires
+             * Format: date-time
+             */
+            expires: string;
+        };
+        /**
+         * DescribeSlotLease
+         * @description The outcome of one acquisition attempt (a denial is an answer, not an error).
+         */
+        DescribeSlotLease: {
+            /** Acquired */
+            acquired: boolean;
+            /**
+             * Lease Id
+             * @description to renew and release; none for a rate limit or no limit
+             * @default null
+             */
+            lease_id?: string | null;
+            /**
+             * Limits
+             * @description the named limits that exist (others are skipped)
+             */
+            limits?: string[];
+            /**
+             * Retry After
+             * @description when denied: seconds until a decaying limit has room
+             * @default null
+             */
+            retry_after?: number | null;
+        };
+        /**
          * DescribeState
          * @description One state of a run's history (ordered by ``id``).
          */
@@ -1978,6 +2219,25 @@ export interface components {
              */
             subflow_run_id?: string | null;
         };
+        /**
+         * LeaseHolder
+         * @description Who holds slots (Prefect's ``ConcurrencyLeaseHolder``): a task run, a flow run, a
+         *     deployment, or a process (``host:pid``).
+         */
+        LeaseHolder: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "task_run" | "flow_run" | "deployment" | "process";
+            /** Id */
+            id: string;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+        };
         /** ListArtifactsQuery */
         ListArtifactsQuery: {
             /**
@@ -2031,6 +2291,32 @@ export interface components {
         ListAutomationsResponse: {
             /** Items */
             items: components["schemas"]["DescribeAutomation"][];
+        };
+        /** ListConcurrencyLimitsQuery */
+        ListConcurrencyLimitsQuery: {
+            /**
+             * Prefix
+             * @description only names starting with this (tag limits: 'tag:')
+             * @default null
+             */
+            prefix?: string | null;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit?: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+        };
+        /** ListConcurrencyLimitsResponse */
+        ListConcurrencyLimitsResponse: {
+            /** Items */
+            items: components["schemas"]["DescribeConcurrencyLimit"][];
+            /** Total */
+            total: number;
         };
         /** ListDeploymentsQuery */
         ListDeploymentsQuery: {
@@ -2447,6 +2733,14 @@ export interface components {
              */
             name?: string | null;
         };
+        /** RenewLease */
+        RenewLease: {
+            /**
+             * Lease Duration
+             * @default 300
+             */
+            lease_duration?: number;
+        };
         /** SchedulePreview */
         SchedulePreview: {
             /**
@@ -2472,7 +2766,8 @@ export interface components {
         };
         /**
          * ScheduleSpec
-         * @description Exactly one of ``cron``, ``interval_seconds`` or ``date``.
+         * @description Exactly one of ``cron``, ``interval_seconds``, ``rrule`` (RFC 5545, as Prefect's
+         *     ``RRule``: ``FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9``, an optional ``DTSTART``) or ``date``.
          *
          *     A request gives ``interval_seconds`` between 1 s and ten years, dates between 1970 and
          *     9000, and a cron that fires; stored schedules are read back as they are.
@@ -2493,6 +2788,11 @@ export interface components {
              * @default null
              */
             interval_seconds?: number | null;
+            /**
+             * Rrule
+             * @default null
+             */
+            rrule?: string | null;
             /**
              * Anchor Date
              * @default null
@@ -2559,6 +2859,37 @@ export interface components {
             trigger?: components["schemas"]["EventTrigger"] | null;
             /** @default null */
             action?: components["schemas"]["AutomationAction"] | null;
+        };
+        /**
+         * UpdateConcurrencyLimit
+         * @description The body of ``PATCH concurrency_limits/{name}``: the fields to change.
+         */
+        UpdateConcurrencyLimit: {
+            /**
+             * Limit
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Active
+             * @default null
+             */
+            active?: boolean | null;
+            /**
+             * Active Slots
+             * @default null
+             */
+            active_slots?: number | null;
+            /**
+             * Denied Slots
+             * @default null
+             */
+            denied_slots?: number | null;
+            /**
+             * Slot Decay Per Second
+             * @default null
+             */
+            slot_decay_per_second?: number | null;
         };
         /** UpdateDeployment */
         UpdateDeployment: {
@@ -6871,6 +7202,698 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Delete an artifact (one version of its key; 404 if there is none) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_concurrency_limits: {
+        parameters: {
+            query?: {
+                prefix?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Concurrency limits by name, with who holds their slots */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListConcurrencyLimitsResponse"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_concurrency_limits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateConcurrencyLimit"];
+            };
+        };
+        responses: {
+            /** @description Create a concurrency limit (409 if one has the name) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeConcurrencyLimit"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_concurrency_limits_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A concurrency limit, with who holds its slots */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeConcurrencyLimit"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    delete_concurrency_limits_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a concurrency limit and its leases */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    patch_concurrency_limits_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConcurrencyLimit"];
+            };
+        };
+        responses: {
+            /** @description Change a concurrency limit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeConcurrencyLimit"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_concurrency_limits_name_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Free every slot of a limit: its holders' leases end */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeConcurrencyLimit"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_concurrency_leases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcquireSlots"];
+            };
+        };
+        responses: {
+            /** @description One attempt to take slots of every named limit, all or none (a denial is acquired: false) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeSlotLease"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    delete_concurrency_leases_lease_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lease_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Give a lease's slots back (204 also if it is gone) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_concurrency_leases_lease_id_renew: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lease_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenewLease"];
+            };
+        };
+        responses: {
+            /** @description Extend a lease (404 if it expired and its slots were taken back) */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -9,6 +9,7 @@ import React, { useState } from 'react';
 
 import { ArtifactKeyList } from '../components/Artifacts';
 import { AutomationList } from '../components/AutomationList';
+import { ConcurrencyList } from '../components/ConcurrencyList';
 import { DeploymentList } from '../components/DeploymentList';
 import { useClock, useSignal } from '../components/hooks';
 import { RunFilter } from '../components/RunFilter';
@@ -141,6 +142,15 @@ function Panel(props: {
             now={now}
             onOpenRun={id => void commands.execute(CommandIDs.openRun, { id })}
           />
+        )}
+      </Section>
+      <Section
+        id="concurrency"
+        title="Concurrency limits"
+        count={model.concurrencyLimits.length}
+      >
+        {!model.orchestrationError && (
+          <ConcurrencyList limits={model.concurrencyLimits} now={now} />
         )}
       </Section>
       <Section id="pools" title="Work pools" count={model.workPools.length}>
