@@ -103,6 +103,7 @@ RANKS = {
     "locking": 2,  # its database lock manager lives in the store
     "events": 3,  # Prefect's prefect.events: over orchestration.events
     "variables": 4,  # Prefect's prefect.variables: over orchestration.variables, client.http
+    "blocks": 4,  # Prefect's prefect.blocks: over orchestration.blocks, client.http
     "exceptions": 0,
     "_version": 0,
     "_cloud_only": 0,  # the table of Prefect names that cannot exist here
@@ -120,6 +121,7 @@ OWNED_THIRD_PARTY = {
     "alembic": ("store",),
     "apscheduler": ("scheduling",),
     "papermill": ("execution",),
+    "cryptography": ("store",),  # store.encryption: block documents at rest
 }
 
 

@@ -32,6 +32,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jupyter_flows.cli.variables.VariablesApp",
         "List, get, set, remove variables (named JSON values).",
     ),
+    "block": (
+        "jupyter_flows.cli.blocks.BlockApp",
+        "List, inspect (masked), remove block documents.",
+    ),
+    "secret": (
+        "jupyter_flows.cli.blocks.SecretApp",
+        "Set (from a prompt or stdin), list, remove secrets.",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..orchestration.block_schemas import DescribeBlockDocument
 from ..orchestration.schemas import (
     ClaimedRun,
     DescribeAutomation,
@@ -266,6 +267,45 @@ class FlowsClient:
         """A page of variables by name (with ``tag``, names starting with ``prefix``)."""
         query = {"tag": tag, "prefix": prefix, "limit": limit, "offset": offset}
         return self._items(DescribeVariable, "variables", query)
+
+    # -- block documents ---------------------------------------------------------------
+
+    def read_block_document(
+        self, slug: str, name: str, include_secrets: bool = False
+    ) -> DescribeBlockDocument:
+        """Document ``slug/name``, masked unless ``include_secrets`` (which needs ``write``,
+        or the run's token); ``ClientError`` with status 404 if there is none."""
+        query = {"include_secrets": "true"} if include_secrets else None
+        reply = self.request("GET", _block_path(slug, name), query=query)
+        return DescribeBlockDocument.model_validate(reply)
+
+    def save_block_document(
+        self,
+        slug: str,
+        name: str,
+        data: dict[str, Any],
+        secret_fields: list[str] | None = None,
+        overwrite: bool = False,
+    ) -> DescribeBlockDocument:
+        """Create document ``slug/name`` (replace its values with ``overwrite``; else
+        ``StateConflict``, 409, if it exists); it, masked."""
+        body = {"data": data, "secret_fields": secret_fields or [], "overwrite": overwrite}
+        return self._model(DescribeBlockDocument, "PUT", _block_path(slug, name), body)
+
+    def delete_block_document(self, slug: str, name: str) -> None:
+        self.request("DELETE", _block_path(slug, name))
+
+    def read_block_documents(
+        self, block_type: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DescribeBlockDocument]:
+        """A page of documents by block type and name (secret fields masked)."""
+        query = {"block_type": block_type, "limit": limit, "offset": offset}
+        return self._items(DescribeBlockDocument, "block_documents", query)
+
+
+def _block_path(slug: str, name: str) -> str:
+    quote = urllib.parse.quote
+    return f"block_documents/{quote(slug, safe='')}/{quote(name, safe='')}"
 
 
 def _variable_path(name: str) -> str:

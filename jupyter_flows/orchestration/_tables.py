@@ -19,6 +19,7 @@ from ..store.models import (
 )
 from ..store.orchestration_models import (
     AutomationRecord,
+    BlockDocumentRecord,
     CursorRecord,
     DeploymentRecord,
     EventRecord,
@@ -42,6 +43,7 @@ __all__ = [
     "CURSOR",
     "SERVER_KEY",
     "VARIABLE",
+    "BLOCK_DOCUMENT",
     "FINAL",
     "ACTIVE",
     "now",
@@ -63,6 +65,7 @@ AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
 VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]
+BLOCK_DOCUMENT = BlockDocumentRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

@@ -4,7 +4,8 @@ Plain methods over the run database (SQLAlchemy Core); the server's handlers, th
 and the embedded worker call them. Domain problems raise the ``jupyter_flows.exceptions``
 tree; nothing here knows about HTTP. Work pools and workers live in ``pools``, claims and
 reported states in ``run_states``, events and automations in ``automations``, variables in
-``variables``; this module holds deployments and the runs they create.
+``variables``, block documents in ``blocks``; this module holds deployments and the runs
+they create.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..store.schemas import DescribeFlowRun
 from . import deployments as _dep
 from ._tables import DEPLOYMENT, FLOW_RUN, find_by_id_or_name, now, record_state
 from .automations import Automations
+from .blocks import BlockDocuments
 from .pools import WorkPools
 from .retention import AUTO_SCHEDULED, Retention
 from .run_states import RunStates
@@ -48,7 +50,7 @@ __all__ = ["OrchestrationService"]
 logger = logging.getLogger(__name__)
 
 
-class OrchestrationService(WorkPools, RunStates, Automations, Retention, Variables):
+class OrchestrationService(WorkPools, RunStates, Automations, Retention, Variables, BlockDocuments):
     """The orchestration domain over one run database."""
 
     def __init__(

@@ -41,6 +41,9 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # ``Variable.get`` in a run process; writing variables stays with users (a run's code
     # must not change the configuration other runs read)
     ("VariableHandler", "get"): frozenset({"run"}),
+    # ``Block.load`` / ``Secret.load`` in a run process: one document by name, decrypted
+    # (its run needs the secret); never a list, never a write
+    ("BlockDocumentHandler", "get"): frozenset({"run"}),
 }
 
 

@@ -214,6 +214,7 @@ TABLE_NAMES = (
     "lock",
     "variable",
     "artifact",
+    "block_document",
 )
 
 
