@@ -56,7 +56,14 @@ OPERATIONS = {
     ("get", "variables/{}"),
     ("put", "variables/{}"),
     ("delete", "variables/{}"),
+    ("get", "block_documents"),
+    ("get", "block_documents/{}/{}"),
+    ("put", "block_documents/{}/{}"),
+    ("delete", "block_documents/{}/{}"),
 }
+
+#: reads that, asked for secret values (``include_secrets=true``), also check this action
+SECRET_READS = {("GET", "block_documents/{}/{}"): "write"}
 
 _EXECUTE = (
     "/run",
