@@ -92,3 +92,19 @@ def test_a_local_run_never_records_a_loaded_secret(
     assert len(messages) >= 3 and not any(TOKEN in m for m in messages)
     assert TOKEN not in caplog.text and f"calling with token={MASK}" in caplog.text
     assert TOKEN not in capsys.readouterr().err
+
+
+def test_a_failed_run_keeps_the_secret_out_of_its_state_message(default_db: str) -> None:
+    Secret(value=TOKEN).save("api-token")
+
+    @flow
+    def refuses() -> None:
+        raise PermissionError(f"the API refused {Secret.load('api-token').get()}")
+
+    state = refuses(return_state=True)
+    assert state.is_failed() and state.message is not None
+    assert TOKEN not in state.message and MASK in state.message
+    stored = read_flow_run(state.run_id)
+    assert TOKEN not in str(stored.state_message) and all(
+        TOKEN not in (s.message or "") for s in stored.states
+    )
