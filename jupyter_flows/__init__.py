@@ -46,6 +46,7 @@ __all__ = [
     "read_flow_runs",
     "deploy",
     "serve",
+    "get_client",
     "emit_event",
     "read_flow_run",
     "INPUTS",
@@ -125,6 +126,15 @@ def deploy(target: Any, *more: Any, **options: Any) -> Any:
     from .client.deploy import deploy as _deploy
 
     return _deploy(target, *more, **options)
+
+
+def get_client(sync_client: bool = False, url: str | None = None, token: str | None = None) -> Any:
+    """The REST client of the running Jupyter server (Prefect's ``get_client``): async by
+    default (``async with get_client() as client: await client.read_flow_runs()``), a
+    ``FlowsClient`` with ``sync_client=True``."""
+    from .client.get_client import get_client as _get_client
+
+    return _get_client(sync_client, url, token)
 
 
 def emit_event(

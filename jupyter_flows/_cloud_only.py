@@ -26,16 +26,12 @@ _CLIENT = (
 
 #: module -> {Prefect's name there: why it is not here, and what to use instead}
 UNAVAILABLE: dict[str, dict[str, str]] = {
-    "jupyter_flows": {
-        "get_client": _CLIENT,
-    },
     "jupyter_flows.client.cloud": {
         "get_cloud_client": _CLOUD,
         "CloudClient": _CLOUD,
         "CloudUnauthorizedError": _CLOUD,
     },
     "jupyter_flows.client.orchestration": {
-        "get_client": _CLIENT,
         "PrefectClient": _CLIENT,
         "SyncPrefectClient": _CLIENT,
     },

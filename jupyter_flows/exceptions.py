@@ -20,6 +20,8 @@ __all__ = [
     "ConfigurationError",
     "MissingContextError",
     "StoreError",
+    "SecretsKeyError",
+    "UnknownBlockType",
     "NotFound",
     "Conflict",
     "ScheduleError",
@@ -126,6 +128,19 @@ class MissingContextError(FlowsError, RuntimeError):
 
 class StoreError(FlowsError):
     """The run database cannot be used (unreachable, read-only, wrong schema...)."""
+
+
+class SecretsKeyError(StoreError):
+    """The key that encrypts block documents at rest is missing, unreadable or not the one
+    a document was saved with; carries the key file's path."""
+
+    def __init__(self, message: str, key_file: str):
+        self.key_file = key_file
+        super().__init__(message)
+
+
+class UnknownBlockType(FlowsError, LookupError):
+    """Prefect's name: no block class of this slug is defined in this process."""
 
 
 class NotFound(FlowsError, LookupError):

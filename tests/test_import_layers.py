@@ -107,6 +107,7 @@ RANKS = {
     "schedules": 1,  # Prefect's prefect.schedules: plain values
     "artifacts": 4,  # Prefect's prefect.artifacts: over core.artifacts, store.artifacts, client
     "concurrency": 4,  # Prefect's prefect.concurrency: over orchestration.slots, client.http
+    "blocks": 4,  # Prefect's prefect.blocks: over orchestration.blocks, client.http
     "exceptions": 0,
     "_version": 0,
     "_cloud_only": 0,  # the table of Prefect names that cannot exist here
@@ -124,6 +125,7 @@ OWNED_THIRD_PARTY = {
     "alembic": ("store",),
     "apscheduler": ("scheduling",),
     "papermill": ("execution",),
+    "cryptography": ("store",),  # store.encryption: block documents at rest
 }
 
 

@@ -44,6 +44,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jupyter_flows.cli.concurrency.TagConcurrencyLimitApp",
         "Task tag concurrency limits: create TAG N, ls, inspect, reset, rm.",
     ),
+    "block": (
+        "jupyter_flows.cli.blocks.BlockApp",
+        "List, inspect (masked), remove block documents.",
+    ),
+    "secret": (
+        "jupyter_flows.cli.blocks.SecretApp",
+        "Set (from a prompt or stdin), list, remove secrets.",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..orchestration.block_schemas import DescribeBlockDocument
 from ..orchestration.concurrency_schemas import (
     DescribeConcurrencyLimit,
     DescribeSlotLease,
@@ -35,7 +36,7 @@ from ..orchestration.schemas import (
     RecordsVerdict,
 )
 from ..orchestration.variable_schemas import DescribeVariable
-from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail
+from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail, DescribeFlowRunItem
 from .artifact_calls import ArtifactCalls
 
 __all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
@@ -80,6 +81,12 @@ class FlowsClient(ArtifactCalls):
 
     def __repr__(self) -> str:  # never the token
         return f"FlowsClient({self.url!r})"
+
+    def __enter__(self) -> FlowsClient:  # ``with get_client(sync_client=True) as client:``
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
     # -- transport ---------------------------------------------------------------------
 
@@ -137,6 +144,16 @@ class FlowsClient(ArtifactCalls):
         return dict(self.request("GET", "health"))
 
     # -- flow runs ---------------------------------------------------------------------
+
+    def read_flow_runs(self, limit: int = 50, **filters: Any) -> list[DescribeFlowRunItem]:
+        """Flow runs, newest first (filters of ``GET flow_runs``: flow_name, state, tags,
+        deployment_id, since, until, offset)."""
+        query = {"limit": limit, **filters}
+        return self._items(DescribeFlowRunItem, "flow_runs", query)
+
+    def read_flow_run(self, run_id: str) -> DescribeFlowRunDetail:
+        """One flow run (Prefect's name of ``read_run``)."""
+        return self.read_run(run_id)
 
     def read_run(self, run_id: str) -> DescribeFlowRunDetail:
         return self._model(DescribeFlowRunDetail, "GET", f"flow_runs/{run_id}")
@@ -320,6 +337,40 @@ class FlowsClient(ArtifactCalls):
         """Give a lease's slots back (nothing happens if it is gone)."""
         self.request("DELETE", _lease_path(lease_id))
 
+    # -- block documents ---------------------------------------------------------------
+
+    def read_block_document(
+        self, slug: str, name: str, include_secrets: bool = False
+    ) -> DescribeBlockDocument:
+        """Document ``slug/name``, masked unless ``include_secrets`` (which needs ``write``,
+        or the run's token); ``ClientError`` with status 404 if there is none."""
+        query = {"include_secrets": "true"} if include_secrets else None
+        reply = self.request("GET", _block_path(slug, name), query=query)
+        return DescribeBlockDocument.model_validate(reply)
+
+    def save_block_document(
+        self,
+        slug: str,
+        name: str,
+        data: dict[str, Any],
+        secret_fields: list[str] | None = None,
+        overwrite: bool = False,
+    ) -> DescribeBlockDocument:
+        """Create document ``slug/name`` (replace its values with ``overwrite``; else
+        ``StateConflict``, 409, if it exists); it, masked."""
+        body = {"data": data, "secret_fields": secret_fields or [], "overwrite": overwrite}
+        return self._model(DescribeBlockDocument, "PUT", _block_path(slug, name), body)
+
+    def delete_block_document(self, slug: str, name: str) -> None:
+        self.request("DELETE", _block_path(slug, name))
+
+    def read_block_documents(
+        self, block_type: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DescribeBlockDocument]:
+        """A page of documents by block type and name (secret fields masked)."""
+        query = {"block_type": block_type, "limit": limit, "offset": offset}
+        return self._items(DescribeBlockDocument, "block_documents", query)
+
 
 def _limit_path(name: str) -> str:
     return "concurrency_limits/" + urllib.parse.quote(name, safe="")
@@ -327,6 +378,11 @@ def _limit_path(name: str) -> str:
 
 def _lease_path(lease_id: str) -> str:
     return "concurrency_leases/" + urllib.parse.quote(lease_id, safe="")
+
+
+def _block_path(slug: str, name: str) -> str:
+    quote = urllib.parse.quote
+    return f"block_documents/{quote(slug, safe='')}/{quote(name, safe='')}"
 
 
 def _variable_path(name: str) -> str:

@@ -19,6 +19,9 @@ the recorder factory read theirs with ``RunEnvironment.current()``. Nothing else
 ``JUPYTER_FLOWS_TOKEN``        its token
 =============================  ==========================================================
 
+``JUPYTER_FLOWS_SECRETS_KEY_FILE`` is the file of the key that encrypts block documents at
+rest (default ``<data directory>/secrets.key``; see ``store.encryption``).
+
 A worker also tells each run process which run it is, for ``jupyter_flows.runtime`` (read
 there when no run context says it): ``JUPYTER_FLOWS_FLOW_RUN_NAME``, ``_FLOW_NAME``,
 ``_TAGS`` (a JSON list), ``_SCHEDULED_START_TIME`` (ISO 8601), ``_DEPLOYMENT_ID``,
@@ -65,6 +68,7 @@ class RunEnvironment:
     record: bool = True
     auto_graph: bool = True
     home: str | None = None
+    secrets_key_file: str | None = None
     url: str | None = None
     token: str | None = field(default=None, repr=False)
     # which run a worker's run process runs (for ``jupyter_flows.runtime``)

@@ -23,6 +23,7 @@ from typing import Any
 
 from .context import flow_run_context, task_run_context
 from .records import FlowRunInfo, LogInfo, RunRecorder
+from .redaction import has_secrets, redact
 
 __all__ = [
     "get_run_logger",
@@ -59,6 +60,7 @@ class RunLogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info and record.exc_info[1] is not None:
                 message += "\n" + format_user_traceback(record.exc_info[1])
+            message = redact(message)  # (the filter did the message; this, the traceback)
             recorder.log(
                 LogInfo(
                     flow_run_id,
@@ -71,6 +73,21 @@ class RunLogHandler(logging.Handler):
             )
         except Exception:  # noqa: BLE001 - logging must never break a run
             self.handleError(record)
+
+
+class _RedactSecrets(logging.Filter):
+    """Replaces the secret values this process knows (``core.redaction``) in a run logger's
+    record before any handler sees it: the stored run logs, the console, the application's
+    handlers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_secrets():
+            record.msg, record.args = redact(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
+        return True
 
 
 def _on_console(handler: logging.Handler) -> bool:
@@ -158,6 +175,7 @@ def _setup_loggers() -> None:
         )
         for name in (FLOW_LOGGER, TASK_LOGGER):
             logger = logging.getLogger(name)
+            logger.addFilter(_RedactSecrets())
             logger.setLevel(logging.INFO)
             logger.addHandler(handler)
             logger.addHandler(console)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .redaction import redact
+
 __all__ = [
     "StateType",
     "State",
@@ -74,6 +76,8 @@ class State:
     def __post_init__(self) -> None:
         if not self.name:  # ``State(type=StateType.COMPLETED)``: named after its type
             object.__setattr__(self, "name", self.type.value.capitalize())
+        if self.message:  # (an exception's text may hold a secret this process loaded)
+            object.__setattr__(self, "message", redact(self.message))
 
     def is_scheduled(self) -> bool:
         return self.type is StateType.SCHEDULED

@@ -19,6 +19,7 @@ from ..store.models import (
 )
 from ..store.orchestration_models import (
     AutomationRecord,
+    BlockDocumentRecord,
     ConcurrencyLeaseRecord,
     ConcurrencyLimitRecord,
     CursorRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "VARIABLE",
     "CONCURRENCY_LIMIT",
     "CONCURRENCY_LEASE",
+    "BLOCK_DOCUMENT",
     "FINAL",
     "ACTIVE",
     "now",
@@ -69,6 +71,7 @@ SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
 VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]
 CONCURRENCY_LIMIT = ConcurrencyLimitRecord.__table__  # type: ignore[attr-defined]
 CONCURRENCY_LEASE = ConcurrencyLeaseRecord.__table__  # type: ignore[attr-defined]
+BLOCK_DOCUMENT = BlockDocumentRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

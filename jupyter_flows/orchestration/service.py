@@ -4,8 +4,8 @@ Plain methods over the run database (SQLAlchemy Core); the server's handlers, th
 and the embedded worker call them. Domain problems raise the ``jupyter_flows.exceptions``
 tree; nothing here knows about HTTP. Work pools and workers live in ``pools``, claims and
 reported states in ``run_states``, events and automations in ``automations``, variables in
-``variables``, concurrency limits in ``concurrency``; this module holds deployments and
-the runs they create.
+``variables``, concurrency limits in ``concurrency``, block documents in ``blocks``; this
+module holds deployments and the runs they create.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..store.schemas import DescribeFlowRun
 from . import deployments as _dep
 from ._tables import DEPLOYMENT, FLOW_RUN, find_by_id_or_name, now, record_state
 from .automations import Automations
+from .blocks import BlockDocuments
 from .concurrency import ConcurrencyLimits
 from .pools import WorkPools
 from .retention import AUTO_SCHEDULED, Retention
@@ -51,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 
 class OrchestrationService(
-    WorkPools, RunStates, Automations, Retention, Variables, ConcurrencyLimits
+    WorkPools, RunStates, Automations, Retention, Variables, ConcurrencyLimits, BlockDocuments
 ):
     """The orchestration domain over one run database."""
 

@@ -29,6 +29,7 @@ from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_artifacts,
     handlers_automations,
+    handlers_blocks,
     handlers_concurrency,
     handlers_deployments,
     handlers_pools,
@@ -117,6 +118,16 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
     worker_retention_days = Float(
         7.0, config=True, help="Workers silent for this many days are forgotten."
     )
+    secrets_key_file = Unicode(
+        config=True,
+        help="""The file of the key that encrypts block documents (secrets) at rest, made on
+        first use (mode 0600). Never in the run database: keep it (and back it up) apart from
+        it; without it the saved blocks cannot be read. Default:
+        $JUPYTER_FLOWS_SECRETS_KEY_FILE, else <data dir>/secrets.key (the data dir is
+        $JUPYTER_FLOWS_HOME or <Jupyter data dir>/jupyter_flows). When set explicitly, it is
+        exported as JUPYTER_FLOWS_SECRETS_KEY_FILE to the kernels and workers this server
+        starts (processes with the database read the same file).""",
+    )
     max_body_size = Integer(
         DEFAULT_MAX_BODY_BYTES,
         config=True,
@@ -130,6 +141,12 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         from ..store.db import default_db_url
 
         return default_db_url()
+
+    @default("secrets_key_file")
+    def _default_secrets_key_file(self) -> str:
+        from ..store.encryption import key_file
+
+        return str(key_file())
 
     @default("outputs_dir")
     def _default_outputs_dir(self) -> str:
@@ -168,6 +185,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
     # ------------------------------------------------------------------ set-up
 
     def initialize_settings(self) -> None:
+        from ..core.run_environment import RunEnvironment
         from ..orchestration.service import OrchestrationService
         from ..orchestration.tokens import Tokens
         from ..store.db import DB_URL_ENV, mask_url, open_store
@@ -175,6 +193,8 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
 
         if "db_url" in self.config.get("FlowsApp", {}):
             os.environ[DB_URL_ENV] = self.db_url  # kernels started here record into it too
+        if "secrets_key_file" in self.config.get("FlowsApp", {}):  # ... and use this key
+            os.environ[RunEnvironment.variable("secrets_key_file")] = self.secrets_key_file
         engine = open_store(self.db_url)  # creates or migrates the schema
         outputs_dir = Path(self.outputs_dir)
         outputs_dir.mkdir(parents=True, exist_ok=True)
@@ -189,6 +209,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             engine, root_dir, outputs_dir, heartbeat_timeout=self.heartbeat_timeout
         )
         orchestration.allowed_entrypoint_packages = tuple(self.allowed_entrypoint_packages)
+        orchestration.secrets_key_file = self.secrets_key_file
         self.settings[SETTINGS_KEY] = FlowsServices(
             db_url=self.db_url,
             engine=engine,
@@ -202,6 +223,8 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
             max_body_size=self.max_body_size,
         )
         self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
+        self.log.info("jupyter-flows: block documents are encrypted with the key file %s",
+                      self.secrets_key_file)  # fmt: skip
 
     def initialize_handlers(self) -> None:
         for route, handler in ROUTES:
@@ -340,4 +363,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_variables.ROUTES,
     *handlers_artifacts.ROUTES,
     *handlers_concurrency.ROUTES,
+    *handlers_blocks.ROUTES,
 ]

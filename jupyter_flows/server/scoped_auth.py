@@ -50,6 +50,9 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("ConcurrencyLeasesHandler", "post"): frozenset({"run"}),
     ("ConcurrencyLeaseHandler", "delete"): frozenset({"run"}),
     ("ConcurrencyLeaseRenewHandler", "post"): frozenset({"run"}),
+    # ``Block.load`` / ``Secret.load`` in a run process: one document by name, decrypted
+    # (its run needs the secret); never a list, never a write
+    ("BlockDocumentHandler", "get"): frozenset({"run"}),
 }
 
 

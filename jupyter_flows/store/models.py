@@ -216,6 +216,7 @@ TABLE_NAMES = (
     "artifact",
     "concurrency_limit",
     "concurrency_lease",
+    "block_document",
 )
 
 

@@ -1,12 +1,12 @@
 """Tables of the orchestration side: deployments, work pools, workers, events, automations,
-variables, concurrency limits and their leases."""
+variables, concurrency limits and their leases, block documents."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -22,6 +22,7 @@ __all__ = [
     "VariableRecord",
     "ConcurrencyLimitRecord",
     "ConcurrencyLeaseRecord",
+    "BlockDocumentRecord",
 ]
 
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -186,3 +187,24 @@ class ConcurrencyLeaseRecord(SQLModel, table=True):
     holder_name: str | None = None
     acquired: datetime = Field(sa_type=UTCDateTime)
     expires: datetime = Field(sa_type=UTCDateTime)
+
+
+class BlockDocumentRecord(SQLModel, table=True):
+    """The values of a block (Prefect's block document), one per block type and name.
+
+    ``data`` is the Fernet token of the document's JSON (secrets included), encrypted with
+    the key of ``store.encryption`` (a file, never in this database); ``key_fingerprint``
+    names that key. ``secret_fields`` (plain) says which fields to mask when it is shown.
+    """
+
+    __tablename__ = "block_document"
+    __table_args__ = (Index("ux_block_document_type_name", "block_type_slug", "name", unique=True),)
+
+    id: str = Field(primary_key=True)
+    name: str
+    block_type_slug: str
+    data: str = Field(sa_type=Text)
+    secret_fields: list[str] = Field(default_factory=list, sa_type=JSON)
+    key_fingerprint: str
+    created: datetime = Field(sa_type=UTCDateTime)
+    updated: datetime = Field(sa_type=UTCDateTime)

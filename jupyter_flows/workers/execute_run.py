@@ -5,7 +5,8 @@
 
 A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel records its
 ``%%task`` cells under flow run ``ID``. A Python entrypoint runs with the engine under
-``ID``. Run log lines are recorded, not echoed: the worker stores what this process prints.
+``ID``. Run log lines are recorded, not echoed: the worker stores what this process prints,
+so what it prints passes ``core.redaction`` first (the secret values it loaded are masked).
 A ``RunGuard`` stops the process (and what it started) once the run ended or is being
 cancelled elsewhere, or its worker is gone. Exit code 0: Completed; 1: the flow failed;
 2: it could not start; 3 (``EXIT_FENCED``): stopped by the guard.
@@ -52,10 +53,13 @@ def execute(
     flow_run_name: str | None = None,
 ) -> int:
     """Run the entrypoint as flow run ``flow_run_id``; the process exit code."""
+    from ..core.redaction import RedactingStream
     from ..core.run_logging import set_console_echo
     from ..core.settings import get_recorder
 
     set_console_echo(False)
+    sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
     guard = RunGuard(flow_run_id, _state_reader(flow_run_id), get_recorder()).start()
     try:
         return _execute(flow_run_id, entrypoint, parameters, root_dir, outputs_dir, flow_run_name)

@@ -60,7 +60,8 @@ def log_line(line: str) -> dict[str, Any] | None:
 
 def run_environment(base: RunEnvironment | None = None) -> RunEnvironment:
     """What a worker's run processes receive of its own environment: where to record (and
-    its data directory), nothing else of it (not its server URL and token)."""
+    its data directory and secrets key file), nothing else of it (not its server URL and
+    token)."""
     mine = base or RunEnvironment.current()
     return RunEnvironment(
         db_url=mine.db_url,
@@ -68,6 +69,7 @@ def run_environment(base: RunEnvironment | None = None) -> RunEnvironment:
         record_token=mine.record_token,
         record=mine.record,
         home=mine.home,
+        secrets_key_file=mine.secrets_key_file,  # a path (a run with the database reads it)
     )
 
 

@@ -236,6 +236,17 @@ export namespace FlowsAPI {
     return (await requestAPI<Flows.IListConcurrencyLimitsResponse>(path)).items;
   }
 
+  export async function variables(): Promise<Flows.IDescribeVariable[]> {
+    const path = `variables${query({ limit: 200 })}`;
+    return (await requestAPI<Flows.IListVariablesResponse>(path)).items;
+  }
+
+  /** Block documents with their secret fields masked (never asks for them). */
+  export async function blocks(): Promise<Flows.IDescribeBlockDocument[]> {
+    const path = `block_documents${query({ limit: 200 })}`;
+    return (await requestAPI<Flows.IListBlockDocumentsResponse>(path)).items;
+  }
+
   export async function workPools(): Promise<Flows.IDescribeWorkPool[]> {
     return (await requestAPI<Flows.IListWorkPoolsResponse>('work_pools')).items;
   }

@@ -98,6 +98,14 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     return this._concurrencyLimits;
   }
 
+  get variables(): Flows.IDescribeVariable[] {
+    return this._variables;
+  }
+
+  get blocks(): Flows.IDescribeBlockDocument[] {
+    return this._blocks;
+  }
+
   get automations(): Flows.IDescribeAutomation[] {
     return this._automations;
   }
@@ -296,7 +304,9 @@ export class FlowsModel implements IFlowsModel, IDisposable {
         automations,
         events,
         artifacts,
-        limits
+        limits,
+        variables,
+        blocks
       ] = await Promise.all([
         FlowsAPI.deployments(),
         FlowsAPI.workPools(),
@@ -304,8 +314,16 @@ export class FlowsModel implements IFlowsModel, IDisposable {
         FlowsAPI.automations(),
         FlowsAPI.events({ event: 'automation.*', limit: AUTOMATION_EVENTS }),
         FlowsAPI.artifacts({ latest: true, limit: ARTIFACT_KEYS }),
-        FlowsAPI.concurrencyLimits()
+        FlowsAPI.concurrencyLimits(),
+        FlowsAPI.variables(),
+        // one document the server cannot decrypt must not blank the whole panel
+        FlowsAPI.blocks().catch(reason => {
+          console.warn('jupyter-flows: cannot list block documents', reason);
+          return [];
+        })
       ]);
+      this._variables = variables;
+      this._blocks = blocks;
       this._concurrencyLimits = limits;
       this._artifacts = artifacts.items;
       this._artifactTotal = artifacts.total;
@@ -342,6 +360,8 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _artifacts: Flows.IDescribeArtifact[] = [];
   private _artifactTotal = 0;
   private _concurrencyLimits: Flows.IDescribeConcurrencyLimit[] = [];
+  private _variables: Flows.IDescribeVariable[] = [];
+  private _blocks: Flows.IDescribeBlockDocument[] = [];
   private _orchestrationError: string | null = null;
   private _error: string | null = null;
   private _loading = true;

@@ -123,6 +123,13 @@ export namespace Flows {
   export type IDescribeArtifact = Reply<Schemas['DescribeArtifact']>;
   export type IListArtifactsQuery = Schemas['ListArtifactsQuery'];
   export type IListArtifactsResponse = Reply<Schemas['ListArtifactsResponse']>;
+  export type IDescribeVariable = Reply<Schemas['DescribeVariable']>;
+  export type IListVariablesResponse = Reply<Schemas['ListVariablesResponse']>;
+  /** Secret fields are masked (`********`) by the server. */
+  export type IDescribeBlockDocument = Reply<Schemas['DescribeBlockDocument']>;
+  export type IListBlockDocumentsResponse = Reply<
+    Schemas['ListBlockDocumentsResponse']
+  >;
   /** A limit with its active slots and the leases that hold them. */
   export type IDescribeConcurrencyLimit = Reply<
     Schemas['DescribeConcurrencyLimit']
@@ -163,6 +170,9 @@ export interface IFlowsModel {
   readonly artifactTotal: number;
   /** Global concurrency limits (task tag limits are those named `tag:TAG`). */
   readonly concurrencyLimits: Flows.IDescribeConcurrencyLimit[];
+  readonly variables: Flows.IDescribeVariable[];
+  /** Block documents, secret fields masked. */
+  readonly blocks: Flows.IDescribeBlockDocument[];
   /** The latest `automation.*` events, newest first. */
   readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */

@@ -386,10 +386,8 @@ class TestOverrides:
 class TestPrefectNamesThatCannotExist:
     def test_the_client_of_prefects_api_server(self) -> None:
         with pytest.raises(ImportError, match="FlowsClient") as raised:
-            from jupyter_flows import get_client  # noqa: F401
-        assert raised.value.name == "get_client"
-        with pytest.raises(ImportError, match="read_flow_runs"):
-            from jupyter_flows.client.orchestration import get_client  # noqa: F401, F811
+            from jupyter_flows.client.orchestration import SyncPrefectClient  # noqa: F401
+        assert raised.value.name == "SyncPrefectClient"
         with pytest.raises(ImportError, match="does not exist in jupyter-flows"):
             from jupyter_flows.client.orchestration import PrefectClient  # noqa: F401
 

@@ -122,10 +122,11 @@ class Env:
         with urllib.request.urlopen(request, timeout=60) as response:
             return str(response.read().decode())
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [PY, "-m", "jupyter_flows.cli.app", *args, "--url", self.url, "--token", TOKEN],
             env=self.env,
+            input=input,
             capture_output=True,
             text=True,
             timeout=300,

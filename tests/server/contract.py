@@ -70,7 +70,14 @@ OPERATIONS = {
     ("post", "concurrency_leases"),
     ("delete", "concurrency_leases/{}"),
     ("post", "concurrency_leases/{}/renew"),
+    ("get", "block_documents"),
+    ("get", "block_documents/{}/{}"),
+    ("put", "block_documents/{}/{}"),
+    ("delete", "block_documents/{}/{}"),
 }
+
+#: reads that, asked for secret values (``include_secrets=true``), also check this action
+SECRET_READS = {("GET", "block_documents/{}/{}"): "write"}
 
 _EXECUTE = (
     "/run",

@@ -49,11 +49,10 @@ def test_records_wait_while_the_disk_is_full(small_disk: Path) -> None:
         recorder.flow_run_created(flow)
         recorder.flush()
         filler = small_disk / "filler"
-        with filler.open("wb") as f:  # take (nearly) all the room left
-            try:
+        with filler.open("wb", buffering=0) as f:  # take (nearly) all the room left
+            try:  # (unbuffered: closing it has nothing left to write on a full disk)
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         lines = [

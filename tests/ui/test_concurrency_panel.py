@@ -38,3 +38,24 @@ def test_limits_show_their_slots_and_holders(lab: Lab, page: Any) -> None:
     lab.api("DELETE", f"concurrency_leases/{lease['lease_id']}")
     expect(item).to_contain_text("0 of 2 slots held", timeout=20_000)
     expect(item).not_to_contain_text("nightly-load")
+
+
+def test_variables_and_blocks_are_listed_with_secrets_masked(lab: Lab, page: Any) -> None:
+    lab.api(
+        "PUT", "variables/warehouse-config", {"value": {"bucket": "s3://raw"}, "tags": ["prod"]}
+    )
+    secret = "hunter2-very-secret"
+    lab.api(
+        "PUT",
+        "block_documents/secret/db-password",
+        {"data": {"value": secret}, "secret_fields": ["value"]},
+    )
+    variable = page.locator(f"{PANEL} .jp-Flows-config[data-variable='warehouse-config']")
+    expect(variable).to_contain_text("s3://raw", timeout=20_000)
+    expect(variable).to_contain_text("prod")
+    block = page.locator(f"{PANEL} .jp-Flows-config[data-block='secret/db-password']")
+    expect(block).to_contain_text("secret")
+    expect(block).to_contain_text("********")
+    assert secret not in page.content(), "a secret value reached the page"
+    page.locator(f"{PANEL} [data-section='config']").scroll_into_view_if_needed()
+    screenshot(page, "panel-config.png")

@@ -801,6 +801,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/block_documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Block documents by block type and name (secret fields masked) */
+        get: operations["get_block_documents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/block_documents/{slug}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A block document (secret fields masked; include_secrets=true needs 'write' too) */
+        get: operations["get_block_documents_slug_name"];
+        /** Save a block document (201 created, 200 overwritten; 409 if it exists, overwrite false) */
+        put: operations["put_block_documents_slug_name"];
+        post?: never;
+        /** Delete a block document (404 if there is none) */
+        delete: operations["delete_block_documents_slug_name"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1194,6 +1230,40 @@ export interface components {
              * @default null
              */
             last_fired?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Updated
+             * Format: date-time
+             */
+            updated: string;
+        };
+        /** DescribeBlockDocument */
+        DescribeBlockDocument: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Block Type Slug */
+            block_type_slug: string;
+            /**
+             * Data
+             * @description secret fields masked unless include_secrets
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Secret Fields */
+            secret_fields?: string[];
+            /**
+             * Secrets Included
+             * @description the secret fields hold their values (not masked)
+             * @default false
+             */
+            secrets_included?: boolean;
             /**
              * Created
              * Format: date-time
@@ -2292,6 +2362,35 @@ export interface components {
             /** Items */
             items: components["schemas"]["DescribeAutomation"][];
         };
+        /** ListBlockDocumentsQuery */
+        ListBlockDocumentsQuery: {
+            /**
+             * Block Type
+             * @description only documents of this block type slug
+             * @default null
+             */
+            block_type?: string | null;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit?: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+        };
+        /** ListBlockDocumentsResponse */
+        ListBlockDocumentsResponse: {
+            /**
+             * Items
+             * @description secret fields always masked
+             */
+            items: components["schemas"]["DescribeBlockDocument"][];
+            /** Total */
+            total: number;
+        };
         /** ListConcurrencyLimitsQuery */
         ListConcurrencyLimitsQuery: {
             /**
@@ -2673,6 +2772,15 @@ export interface components {
              */
             deleted: number;
         };
+        /** ReadBlockDocumentQuery */
+        ReadBlockDocumentQuery: {
+            /**
+             * Include Secrets
+             * @description the secret values themselves: needs the 'write' permission (403 else)
+             * @default false
+             */
+            include_secrets?: boolean;
+        };
         /** ReadNotebookParameters */
         ReadNotebookParameters: {
             /**
@@ -2740,6 +2848,31 @@ export interface components {
              * @default 300
              */
             lease_duration?: number;
+        };
+        /**
+         * SaveBlockDocument
+         * @description The body of ``PUT block_documents/{slug}/{name}``: the values, which of them are
+         *     secret, and whether to replace an existing document.
+         */
+        SaveBlockDocument: {
+            /**
+             * Data
+             * @description the block's fields, a JSON object up to 1 MiB
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Fields
+             * @description paths of the secret fields ('password', 'a.b', 'headers.*'): masked when shown; on overwrite, a secret value sent as '********' keeps the stored one
+             */
+            secret_fields?: string[];
+            /**
+             * Overwrite
+             * @description replace an existing document (else 409 if it exists)
+             * @default false
+             */
+            overwrite?: boolean;
         };
         /** SchedulePreview */
         SchedulePreview: {
@@ -7894,6 +8027,328 @@ export interface operations {
         };
         responses: {
             /** @description Extend a lease (404 if it expired and its slots were taken back) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_block_documents: {
+        parameters: {
+            query?: {
+                block_type?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Block documents by block type and name (secret fields masked) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBlockDocumentsResponse"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_block_documents_slug_name: {
+        parameters: {
+            query?: {
+                include_secrets?: boolean;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A block document (secret fields masked; include_secrets=true needs 'write' too) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeBlockDocument"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    put_block_documents_slug_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveBlockDocument"];
+            };
+        };
+        responses: {
+            /** @description Save a block document (201 created, 200 overwritten; 409 if it exists, overwrite false) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeBlockDocument"];
+                };
+            };
+            /** @description Save a block document (201 created, 200 overwritten; 409 if it exists, overwrite false) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeBlockDocument"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    delete_block_documents_slug_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a block document (404 if there is none) */
             204: {
                 headers: {
                     [name: string]: unknown;

@@ -10,6 +10,7 @@ import React, { useState } from 'react';
 import { ArtifactKeyList } from '../components/Artifacts';
 import { AutomationList } from '../components/AutomationList';
 import { ConcurrencyList } from '../components/ConcurrencyList';
+import { ConfigList } from '../components/ConfigList';
 import { DeploymentList } from '../components/DeploymentList';
 import { useClock, useSignal } from '../components/hooks';
 import { RunFilter } from '../components/RunFilter';
@@ -151,6 +152,19 @@ function Panel(props: {
       >
         {!model.orchestrationError && (
           <ConcurrencyList limits={model.concurrencyLimits} now={now} />
+        )}
+      </Section>
+      <Section
+        id="config"
+        title="Variables and blocks"
+        count={model.variables.length + model.blocks.length}
+      >
+        {!model.orchestrationError && (
+          <ConfigList
+            variables={model.variables}
+            blocks={model.blocks}
+            now={now}
+          />
         )}
       </Section>
       <Section id="pools" title="Work pools" count={model.workPools.length}>
