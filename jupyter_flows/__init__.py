@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
+from .core import prior_runs as _prior_runs
 from .core import settings as _settings
 from .core import tag_limits as _tag_limits
 from .core.annotations import allow_failure, quote
@@ -79,6 +80,15 @@ def _deployments_api() -> Any:
 
 
 _settings.set_deployments_api(_deployments_api)
+
+
+def _prior_task_results(flow_run_id: str) -> Any:
+    from .store.results import completed_task_results
+
+    return completed_task_results(flow_run_id)
+
+
+_prior_runs.set_prior_run_loader(_prior_task_results)
 
 
 def serve(*deployments: Any, **options: Any) -> None:

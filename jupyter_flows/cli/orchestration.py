@@ -225,6 +225,24 @@ class CancelApp(_ServerApp):
         print(f"{run.id}: {run.state_name}")
 
 
+class RetryRunApp(_ServerApp):
+    """Retry a failed deployment run from its failure."""
+
+    name = "jupyter-flows-runs-retry"
+    description = (
+        "Retry a Failed, Crashed or Cancelled deployment run: a new run with its parameters "
+        "that reuses its completed task runs' persisted results (persist_result=True) and "
+        "runs the failed ones and what depends on them again."
+    )
+    aliases = _aliases("RetryRunApp")
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            self.fail("give exactly one flow run id", 2)
+        run = self.call(self.client().retry_run, self.extra_args[0])
+        print(f"{run.name} ({run.id}) retries {run.retry_of}: {run.state_name}")
+
+
 class RemoveRunsApp(_ServerApp):
     """Delete flow runs (ended, or not started) with everything of theirs."""
 

@@ -16,16 +16,22 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
 
     name = "jupyter-flows-runs"
     description = (
-        "List recent flow runs (ls), show one (show ID), cancel one (cancel ID), or delete "
-        "runs that nothing runs (rm ID...), or prune ended runs by age or count (prune)."
+        "List recent flow runs (ls), show one (show ID), cancel one (cancel ID), retry a "
+        "failed deployment run from its failure (retry ID), delete runs that nothing runs "
+        "(rm ID...), or prune ended runs by age or count (prune)."
     )
-    examples = "jupyter flows runs --flow etl --limit 5\njupyter flows runs show RUN_ID"
+    examples = (
+        "jupyter flows runs --flow etl --limit 5\njupyter flows runs show RUN_ID\n"
+        "jupyter flows runs retry RUN_ID"
+    )
     flow = Unicode("", config=True, help="Only runs of this flow.")
     state = Unicode("", config=True, help="Only runs in this state (type or name).")
     limit = Int(20, config=True, help="How many runs.")
     db_url = Unicode("", config=True, help="Run database URL (default: the embedded SQLite).")
-    url = Unicode("", config=True, help="cancel, rm: server URL (default: a running server).")
-    token = Unicode("", config=True, help="cancel, rm: server token.")
+    url = Unicode(
+        "", config=True, help="cancel, retry, rm: server URL (default: a running server)."
+    )
+    token = Unicode("", config=True, help="cancel, retry, rm: server token.")
     older_than = Float(0.0, config=True, help="prune: runs that ended this many days ago.")
     keep = Int(0, config=True, help="prune: keep the newest N ended runs of each flow.")
     aliases = {
@@ -53,16 +59,17 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             pruner.url, pruner.token = self.url, self.token
             pruner.older_than, pruner.keep = self.older_than, self.keep
             pruner.start()
-        elif action in ("cancel", "rm") and (len(rest) == 1 or (action == "rm" and rest)):
-            from .orchestration import CancelApp, RemoveRunsApp
+        elif action in ("cancel", "rm", "retry") and (len(rest) == 1 or (action == "rm" and rest)):
+            from .orchestration import CancelApp, RemoveRunsApp, RetryRunApp
 
-            app = (CancelApp if action == "cancel" else RemoveRunsApp)(config=self.config)
+            kind = {"cancel": CancelApp, "rm": RemoveRunsApp, "retry": RetryRunApp}[action]
+            app = kind(config=self.config)
             app.url, app.token, app.extra_args = self.url, self.token, rest
             app.start()
         else:
             print(
-                "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | rm RUN_ID... | "
-                "prune [--older-than DAYS] [--keep N]",
+                "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | retry RUN_ID | "
+                "rm RUN_ID... | prune [--older-than DAYS] [--keep N]",
                 file=sys.stderr,
             )
             self.exit(2)

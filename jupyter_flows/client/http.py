@@ -166,6 +166,11 @@ class FlowsClient(ArtifactCalls):
         """Propose a state (``UpdateRunState``); ``StateConflict`` if the policy refuses it."""
         return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/state", body)
 
+    def retry_run(self, run_id: str) -> DescribeFlowRun:
+        """A new run retrying a Failed/Crashed/Cancelled deployment run from its failure
+        (``StateConflict``, 409, for a run that cannot be retried)."""
+        return self._model(DescribeFlowRun, "POST", f"flow_runs/{run_id}/retry", {})
+
     def cancel_run(self, run_id: str) -> DescribeRunState:
         return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/cancel", {})
 

@@ -49,6 +49,8 @@ class FlowRunContext:
     run_count: int = 1
     #: the flow run's parent context, for a subflow made while its parent's is current
     parent: FlowRunContext | None = field(default=None, repr=False)
+    #: a retry from failure: the earlier run whose completed task runs are reused
+    prior: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         outer = flow_run_context.get()

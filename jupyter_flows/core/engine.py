@@ -18,6 +18,7 @@ from .context import FlowRunContext, flow_run_context
 from .context import visualize_tracer as _viz_tracer
 from .flows import Flow
 from .names import generate_run_name
+from .prior_runs import prior_run_for
 from .records import FlowRunInfo, ResultInfo, RunRecorder, new_id
 from .returned import returned_state
 from .run_logging import flow_run_logger, get_run_logger, install_print_capture, log_prints_var
@@ -172,6 +173,8 @@ def run_flow(
         return _outcome(state, return_state)
     frc = FlowRunContext(flow, info, recorder, flow.task_runner.duplicate(), params)
     frc.log_prints = bool(flow.log_prints)
+    if flow_run_id is not None:  # a deployment's run: maybe a retry from failure
+        frc.prior = prior_run_for(flow_run_id)
     token = flow_run_context.set(frc)
     prints_token = log_prints_var.set(frc.log_prints)
     if frc.log_prints:

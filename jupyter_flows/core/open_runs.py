@@ -16,6 +16,7 @@ from typing import Any
 from .context import FlowRunContext, flow_run_context
 from .flows import Flow
 from .names import generate_run_name
+from .prior_runs import prior_run_for
 from .records import FlowRunInfo, RunRecorder, TaskInput, new_id
 from .run_logging import flow_run_logger
 from .runners import TaskRunner, ThreadPoolTaskRunner
@@ -81,6 +82,8 @@ class OpenFlowRun:
         )
         runner = task_runner or ThreadPoolTaskRunner()
         self.context = FlowRunContext(self.flow, self.info, self.recorder, runner, {})
+        if adopted:  # a deployment's notebook run: maybe a retry from failure
+            self.context.prior = prior_run_for(self.info.id)
         self.context.parameters = dict(parameters or {})
         self.failed: list[str] = []
         self.adopted = adopted

@@ -79,6 +79,8 @@ class RunEnvironment:
     deployment_id: str | None = None
     deployment_name: str | None = None
     deployment_version: str | None = None
+    # a retry from failure: the run whose completed task runs this one reuses
+    retry_of: str | None = None
 
     @staticmethod
     def variable(name: str) -> str:

@@ -190,6 +190,10 @@ def execute_task_run(
         set_state(state, 0)
         return replace(state, run_id=info.id)
 
+    if frc is not None and frc.prior is not None:
+        reused = _reuse(task, info, frc, set_state)
+        if reused is not None:
+            return reused
     release = None
     if info.tags:  # tag limits: only tagged task runs pay for them
         held = hold_tag_slots(info, frc.cancel_event if frc is not None else None, set_state)
@@ -214,6 +218,31 @@ def execute_task_run(
         task_run_context.reset(token)
         if release is not None:
             release()
+
+
+def _reuse(
+    task: Task[..., Any],
+    info: TaskRunInfo,
+    frc: FlowRunContext,
+    set_state: Callable[[State, int], None],
+) -> State | None:
+    """A retry from failure: the earlier run's result of this task run, if it completed
+    there with a persisted result (``core.prior_runs``); recorded ``Cached``."""
+    found = frc.prior.result_of(task.task_key, info.dynamic_key)
+    if found is None:
+        return None
+    old_task_run, value, ref = found
+    state = Cached(value, message=f"reused from run {frc.prior.run_id} (task run {old_task_run})")
+    set_state(state, 0)
+    if ref.location:  # the same file is this task run's result too (a retry of the retry)
+        current_recorder(frc).result_stored(
+            ResultInfo(
+                info.id, info.id, info.flow_run_id, ref.location, task.result_serializer.name, now()
+            )  # fmt: skip
+        )
+    frc.track_result(info.id, value)
+    run_hooks(task.on_completion_hooks, task, info, state)
+    return replace(state, run_id=info.id)
 
 
 def _persists(task: Task[..., Any], frc: FlowRunContext | None) -> bool:

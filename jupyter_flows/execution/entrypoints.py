@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -32,7 +33,10 @@ def load_flow(entrypoint: str, root_dir: Path) -> Flow[..., Any]:
             path = (root_dir / module_part).resolve()
             if not path.is_file():
                 raise FlowDefinitionError(f"entrypoint file {module_part!r} not found")
-            name = f"jupyter_flows_entrypoint_{abs(hash(str(path)))}"
+            # the same name in every process (``hash`` of a str is not): task keys, and so
+            # caching and a retry's reuse of task runs, match across runs of the file
+            digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+            name = f"jupyter_flows_entrypoint_{digest}"
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None:
                 raise FlowDefinitionError(f"cannot load {module_part!r}")

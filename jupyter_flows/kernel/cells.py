@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.caching import NONE
 from ..core.dataflow import CellNames, analyze_cell
 from ..core.hashing import function_fingerprint, hash_objects, stable_hash
 from ..core.tasks import Task
@@ -130,6 +131,10 @@ class TaskCell:
             timeout_seconds=opts.get("timeout"),
             cache_key_fn=(lambda _ctx, _inputs: key) if key is not None else None,
             cache_expiration=opts.get("cache_expiration"),
+            persist_result=True if opts.get("persist") else None,
+            # --persist alone keeps the outputs without caching them: every cell runs the
+            # same function, so Prefect's DEFAULT policy would give all cells one key
+            cache_policy=NONE if opts.get("persist") and key is None else None,
         )
 
 

@@ -103,6 +103,12 @@ class FlowsMagics(Magics):
     @argument("--tags", default="", help="comma-separated tags")
     @argument("--after", default="", help="comma-separated tasks that must run first")
     @argument(
+        "--persist",
+        action="store_true",
+        help="persist the names the cell binds (pickled), so that a retry of a failed "
+        "deployment run restores them instead of running the cell again",
+    )
+    @argument(
         "--artifacts",
         action="store_true",
         help="keep the cell's result (a DataFrame as a table), its figures and shown images "
@@ -128,6 +134,7 @@ class FlowsMagics(Magics):
             "tags": _csv(args.tags),
             "after": _csv(args.after),
             "artifacts": args.artifacts,
+            "persist": args.persist,
         }
         try:
             task_cell = TaskCell(args.name or "", source, options, self._cell_id())

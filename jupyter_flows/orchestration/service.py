@@ -50,6 +50,9 @@ __all__ = ["OrchestrationService"]
 
 logger = logging.getLogger(__name__)
 
+#: what a retry from failure may start from
+RETRYABLE = ("FAILED", "CRASHED", "CANCELLED")
+
 
 class OrchestrationService(
     WorkPools, RunStates, Automations, Retention, Variables, ConcurrencyLimits, BlockDocuments
@@ -212,6 +215,38 @@ class OrchestrationService(
             at += timedelta(microseconds=1)
         raise Conflict(f"could not create a run of deployment {row['name']!r}; try again")
 
+    def retry_flow_run(self, flow_run_id: str) -> DescribeFlowRun:
+        """A new run of a Failed, Crashed or Cancelled deployment run, with its parameters and
+        tags, that reuses its completed task runs' persisted results (``retry_of``).
+
+        ``Conflict`` for a run that did not end so, or that no deployment made (a kernel's or
+        a script's: run it again there); ``NotFound`` for an unknown run or deployment.
+        """
+        old = self.runs.read_flow_run_item(flow_run_id)
+        if old.state_type is None or old.state_type.value not in RETRYABLE:
+            raise Conflict(
+                f"flow run {old.name!r} is {old.state_name or 'new'}: only a Failed, Crashed or "
+                "Cancelled run can be retried"
+            )
+        if old.deployment_id is None:
+            raise Conflict(
+                f"flow run {old.name!r} was not made by a deployment: run its flow again where "
+                "it ran (a kernel, a script)"
+            )
+        row = self._deployment_row(old.deployment_id)
+        tags = [t for t in old.tags if t not in row["tags"]]
+        message = f"retry of {old.name} ({old.id})"
+        at = now()
+        for _ in range(5):
+            run_id = self._create_run(
+                row, dict(old.parameters), at, "Scheduled", tags, message, retry_of=old.id
+            )
+            if run_id is not None:
+                logger.info("flow run %s retries %s", run_id, old.id)
+                return self.runs.read_flow_run(run_id)
+            at += timedelta(microseconds=1)
+        raise Conflict(f"could not create a retry of flow run {old.name!r}; try again")
+
     def next_run_times(self, deployment_id: str, n: int = 5) -> list[datetime]:
         return _dep.upcoming(_dep.describe(self._deployment_row(deployment_id)), n)
 
@@ -262,6 +297,7 @@ class OrchestrationService(
         state_name: str,
         tags: list[str],
         message: str | None = None,
+        retry_of: str | None = None,
     ) -> str | None:
         run_id = new_id()
         at_now = now()
@@ -281,6 +317,7 @@ class OrchestrationService(
             "total_run_time": 0.0,
             "deployment_id": row["id"],
             "work_pool": row["work_pool"],
+            "retry_of": retry_of,
         }
         try:
             with self.engine.begin() as conn:

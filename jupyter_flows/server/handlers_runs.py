@@ -23,6 +23,7 @@ from ..exceptions import NotFound
 from ..orchestration.schemas import DescribeRunState
 from ..store.db import mask_url
 from ..store.schemas import (
+    DescribeFlowRun,
     DescribeFlowRunDetail,
     DescribeTaskGroups,
     DescribeTaskRun,
@@ -319,6 +320,22 @@ class FlowRunCancelHandler(FlowsAPIHandler):
         self.reply(await self.blocking(service.cancel_flow_run, flow_run_id))
 
 
+class FlowRunRetryHandler(FlowsAPIHandler):
+    @doc(
+        "Retry a Failed, Crashed or Cancelled deployment run from its failure: a new run"
+        " (retry_of: this one) that reuses its completed task runs' persisted results"
+        " (201; 409 for a run that did not fail or that no deployment made)",
+        DescribeFlowRun,
+        status=201,
+        action="execute",
+    )
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self, flow_run_id: str) -> None:
+        service = self.services.orchestration
+        self.reply(await self.blocking(service.retry_flow_run, flow_run_id), status=201)
+
+
 class PruneRunsHandler(FlowsAPIHandler):
     @doc(
         "Delete ended top-level flow runs by age or beyond the newest N of each flow, with"
@@ -356,6 +373,7 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("flow_runs/{flow_run_id}/report", FlowRunReportHandler),
     ("flow_runs/{flow_run_id}/output", FlowRunOutputHandler),
     ("flow_runs/{flow_run_id}/cancel", FlowRunCancelHandler),
+    ("flow_runs/{flow_run_id}/retry", FlowRunRetryHandler),
     ("task_runs/{task_run_id}", TaskRunHandler),
     ("retention/prune", PruneRunsHandler),
 ]

@@ -76,6 +76,7 @@ class FlowRunRecord(SQLModel, table=True):
     parent_flow_run_id: str | None = Field(default=None, index=True)
     parent_task_run_id: str | None = None
     deployment_id: str | None = Field(default=None, index=True)
+    retry_of: str | None = Field(default=None, index=True)  # the run this one retries
     work_pool: str | None = None
     worker: str | None = None
     heartbeat: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -161,6 +161,11 @@ class RunStore:
             where.append(_has_tag(conn.dialect.name, tag))
         return where
 
+    def read_flow_run_item(self, flow_run_id: str) -> DescribeFlowRunItem:
+        """A flow run's own row (no task runs, states or logs); raises ``NotFound``."""
+        with self._connect() as conn:
+            return DescribeFlowRunItem.model_validate(_run_pages.flow_run_row(conn, flow_run_id))
+
     def read_flow_run(self, flow_run_id: str) -> DescribeFlowRun:
         """A flow run with its task runs, its and their states, all its logs and its edges.
 

@@ -10,7 +10,7 @@ from jupyter_flows.core.results import ResultRef
 
 from .models import ResultRecord
 
-__all__ = ["result_ref"]
+__all__ = ["result_ref", "StoredResult", "completed_task_results"]
 
 RESULT = ResultRecord.__table__  # type: ignore[attr-defined]
 
@@ -49,3 +49,34 @@ class StoredResult:
                 f"run {self.run_id} has no persisted result (use persist_result=True)"
             )
         return ref.load_result()
+
+
+def completed_task_results(
+    flow_run_id: str, url: str | None = None
+) -> dict[tuple[str, int], tuple[str, ResultRef]]:
+    """The Completed task runs of a flow run that have a persisted result, by (task key,
+    dynamic key): what a retry of it reuses (``core.prior_runs``)."""
+    from .api import run_store
+    from .models import TaskRunRecord
+
+    task_run = TaskRunRecord.__table__  # type: ignore[attr-defined]
+    query = (
+        select(
+            task_run.c.id,
+            task_run.c.task_key,
+            task_run.c.dynamic_key,
+            RESULT.c.key,
+            RESULT.c.location,
+        )
+        .join(RESULT, RESULT.c.task_run_id == task_run.c.id)
+        .where(task_run.c.flow_run_id == flow_run_id, task_run.c.state_type == "COMPLETED")
+        .order_by(RESULT.c.created)
+    )
+    found: dict[tuple[str, int], tuple[str, ResultRef]] = {}
+    with run_store(url).engine.connect() as conn:
+        for row in conn.execute(query):
+            found[(row.task_key, int(row.dynamic_key))] = (
+                row.id,
+                ResultRef(row.key, location=row.location),
+            )
+    return found

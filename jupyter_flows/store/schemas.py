@@ -138,6 +138,9 @@ class DescribeFlowRunItem(_RunColumns):
     output_path: str | None = Field(
         default=None, description="a notebook run's executed notebook, where its worker wrote it"
     )
+    retry_of: str | None = Field(
+        default=None, description="the failed run this one retries (reusing its completed tasks)"
+    )
 
 
 class DescribeFlowRun(DescribeFlowRunItem):

@@ -236,6 +236,7 @@ class Worker:
             deployment_id=deployment.id,
             deployment_name=deployment.name,
             deployment_version=deployment.version,
+            retry_of=run.retry_of,
         )
         if claimed.run_token and run_env.records_over_http():  # its own, not this worker's
             run_env = run_env.but(record_token=claimed.run_token)

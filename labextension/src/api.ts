@@ -141,6 +141,11 @@ export namespace FlowsAPI {
     return requestAPI(`flow_runs/${id(runId)}/cancel`, json('POST', {}));
   }
 
+  /** A new run retrying a failed deployment run from its failure. */
+  export function retry(runId: string): Promise<Flows.IDescribeFlowRun> {
+    return requestAPI(`flow_runs/${id(runId)}/retry`, json('POST', {}));
+  }
+
   export function report(runId: string): Promise<string> {
     return requestAPI(`flow_runs/${id(runId)}/report?format=html`);
   }

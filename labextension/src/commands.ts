@@ -144,6 +144,17 @@ export function addPanelCommands(
       })
   });
 
+  commands.addCommand(CommandIDs.retryRun, {
+    label: 'Retry Flow Run from Its Failure',
+    execute: args =>
+      reporting('Retrying the run failed', async () => {
+        const retry = await FlowsAPI.retry(idOf(args));
+        Notification.info(`Retrying as ${retry.name}`, { autoClose: 4000 });
+        await model.refresh();
+        await commands.execute(CommandIDs.openRun, { id: retry.id });
+      })
+  });
+
   commands.addCommand(CommandIDs.downloadReport, {
     label: 'Download Flow Run Report',
     execute: args =>

@@ -17,6 +17,7 @@ export namespace CommandIDs {
   export const refresh = 'jupyter-flows:refresh';
   export const openRun = 'jupyter-flows:open-run';
   export const cancelRun = 'jupyter-flows:cancel-run';
+  export const retryRun = 'jupyter-flows:retry-run';
   export const downloadReport = 'jupyter-flows:download-report';
   export const openOutput = 'jupyter-flows:open-output';
   export const runDeployment = 'jupyter-flows:run-deployment';

@@ -56,6 +56,7 @@ OPERATIONS = {
     ("get", "variables/{}"),
     ("put", "variables/{}"),
     ("delete", "variables/{}"),
+    ("post", "flow_runs/{}/retry"),
     ("get", "artifacts"),
     ("post", "artifacts"),
     ("get", "artifacts/{}"),
@@ -82,6 +83,7 @@ SECRET_READS = {("GET", "block_documents/{}/{}"): "write"}
 _EXECUTE = (
     "/run",
     "/cancel",
+    "/retry",
     "/claim",
     "/state",
     "/logs/append",

@@ -189,6 +189,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/flow_runs/{flow_run_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry a Failed, Crashed or Cancelled deployment run from its failure: a new run (retry_of: this one) that reuses its completed task runs' persisted results (201; 409 for a run that did not fail or that no deployment made) */
+        post: operations["post_flow_runs_flow_run_id_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-flows/api/task_runs/{task_run_id}": {
         parameters: {
             query?: never;
@@ -1544,6 +1561,12 @@ export interface components {
              * @default null
              */
             output_path?: string | null;
+            /**
+             * Retry Of
+             * @description the failed run this one retries (reusing its completed tasks)
+             * @default null
+             */
+            retry_of?: string | null;
             /** Task Runs */
             task_runs?: components["schemas"]["DescribeTaskRun"][];
             /** States */
@@ -1660,6 +1683,12 @@ export interface components {
              * @default null
              */
             output_path?: string | null;
+            /**
+             * Retry Of
+             * @description the failed run this one retries (reusing its completed tasks)
+             * @default null
+             */
+            retry_of?: string | null;
             /** States */
             states?: components["schemas"]["DescribeState"][];
             /**
@@ -1792,6 +1821,12 @@ export interface components {
              * @default null
              */
             output_path?: string | null;
+            /**
+             * Retry Of
+             * @description the failed run this one retries (reusing its completed tasks)
+             * @default null
+             */
+            retry_of?: string | null;
         };
         /**
          * DescribeGraph
@@ -4002,6 +4037,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DescribeRunState"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_flow_runs_flow_run_id_retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Retry a Failed, Crashed or Cancelled deployment run from its failure: a new run (retry_of: this one) that reuses its completed task runs' persisted results (201; 409 for a run that did not fail or that no deployment made) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeFlowRun"];
                 };
             };
             /** @description error */

@@ -77,6 +77,9 @@ function Header(props: {
   const { run, commands } = props;
   const exec = (id: string) => () => void commands.execute(id, { id: run.id });
   const cancellable = !isFinal(run) && run.state_type !== 'CANCELLING';
+  const retryable =
+    !!run.deployment_id &&
+    ['FAILED', 'CRASHED', 'CANCELLED'].includes(run.state_type ?? '');
   return (
     <header className="jp-Flows-runHeader">
       <div className="jp-Flows-runTitle">
@@ -123,6 +126,15 @@ function Header(props: {
             Cancel
           </button>
         )}
+        {retryable && (
+          <button
+            className="jp-Flows-button jp-mod-accept"
+            title="A new run that reuses the completed task runs' persisted results"
+            onClick={exec(CommandIDs.retryRun)}
+          >
+            Retry
+          </button>
+        )}
         <button
           className="jp-Flows-button"
           onClick={exec(CommandIDs.downloadReport)}
@@ -135,6 +147,16 @@ function Header(props: {
             onClick={exec(CommandIDs.openOutput)}
           >
             Output notebook
+          </button>
+        )}
+        {run.retry_of && (
+          <button
+            className="jp-Flows-link"
+            onClick={() =>
+              void commands.execute(CommandIDs.openRun, { id: run.retry_of! })
+            }
+          >
+            Retry of…
           </button>
         )}
         {run.parent_flow_run_id && (
