@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "FlowPauseTimeout",
     "FlowsError",
     "FlowDefinitionError",
     "ParameterValidationError",
@@ -104,6 +105,10 @@ class TaskTimeout(FlowsError, TimeoutError):
         self.name = name
         self.seconds = seconds
         super().__init__(f"{name!r} exceeded its timeout of {seconds:g} s")
+
+
+class FlowPauseTimeout(FlowsError):
+    """A paused flow run was not resumed within its ``timeout`` (Prefect's name)."""
 
 
 class RunCancelled(FlowsError):

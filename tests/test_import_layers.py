@@ -103,6 +103,8 @@ RANKS = {
     "locking": 2,  # its database lock manager lives in the store
     "events": 3,  # Prefect's prefect.events: over orchestration.events
     "variables": 4,  # Prefect's prefect.variables: over orchestration.variables, client.http
+    "flow_runs": 4,  # Prefect's prefect.flow_runs: pause/resume over orchestration, client
+    "input": 1,  # Prefect's prefect.input: RunInput
     "deployments": 5,  # Prefect's prefect.deployments: serve runs a scheduler and a worker
     "schedules": 1,  # Prefect's prefect.schedules: plain values
     "artifacts": 4,  # Prefect's prefect.artifacts: over core.artifacts, store.artifacts, client

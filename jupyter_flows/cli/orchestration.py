@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -241,6 +242,29 @@ class RetryRunApp(_ServerApp):
             self.fail("give exactly one flow run id", 2)
         run = self.call(self.client().retry_run, self.extra_args[0])
         print(f"{run.name} ({run.id}) retries {run.retry_of}: {run.state_name}")
+
+
+class ResumeRunApp(_ServerApp):
+    """Resume a paused flow run, with the input it waits for."""
+
+    name = "jupyter-flows-runs-resume"
+    description = "Resume a Paused flow run; --input gives what it waits for (a JSON object)."
+    run_input = Unicode("", config=True, help="The input, a JSON object (the pause's schema).")
+    aliases = _aliases("ResumeRunApp", input="ResumeRunApp.run_input")
+
+    def start(self) -> None:
+        if len(self.extra_args) != 1:
+            self.fail("give exactly one flow run id", 2)
+        run_input = None
+        if self.run_input:
+            try:
+                run_input = json.loads(self.run_input)
+            except ValueError as exc:
+                self.fail(f"--input is not JSON: {exc}", 2)
+            if not isinstance(run_input, dict):
+                self.fail("--input must be a JSON object", 2)
+        state = self.call(self.client().resume_run, self.extra_args[0], run_input)
+        print(f"{state.id}: {state.state_name}")
 
 
 class RemoveRunsApp(_ServerApp):

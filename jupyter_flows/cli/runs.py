@@ -34,6 +34,7 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
     token = Unicode("", config=True, help="cancel, retry, rm: server token.")
     older_than = Float(0.0, config=True, help="prune: runs that ended this many days ago.")
     keep = Int(0, config=True, help="prune: keep the newest N ended runs of each flow.")
+    run_input = Unicode("", config=True, help="resume: the input, a JSON object.")
     aliases = {
         "flow": "RunsApp.flow",
         "state": "RunsApp.state",
@@ -43,6 +44,7 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
         "token": "RunsApp.token",
         "older-than": "RunsApp.older_than",
         "keep": "RunsApp.keep",
+        "input": "RunsApp.run_input",
     }
     flags: dict[str, Any] = {}
 
@@ -59,17 +61,23 @@ class RunsApp(JupyterApp):  # type: ignore[misc]
             pruner.url, pruner.token = self.url, self.token
             pruner.older_than, pruner.keep = self.older_than, self.keep
             pruner.start()
-        elif action in ("cancel", "rm", "retry") and (len(rest) == 1 or (action == "rm" and rest)):
-            from .orchestration import CancelApp, RemoveRunsApp, RetryRunApp
+        elif action in ("cancel", "rm", "retry", "resume") and (
+            len(rest) == 1 or (action == "rm" and rest)
+        ):
+            from .orchestration import CancelApp, RemoveRunsApp, ResumeRunApp, RetryRunApp
 
-            kind = {"cancel": CancelApp, "rm": RemoveRunsApp, "retry": RetryRunApp}[action]
-            app = kind(config=self.config)
+            kinds = {"cancel": CancelApp, "rm": RemoveRunsApp, "retry": RetryRunApp,
+                     "resume": ResumeRunApp}  # fmt: skip
+            app = kinds[action](config=self.config)
+            if isinstance(app, ResumeRunApp):
+                app.run_input = self.run_input
             app.url, app.token, app.extra_args = self.url, self.token, rest
             app.start()
         else:
             print(
                 "usage: jupyter flows runs [ls] | show RUN_ID | cancel RUN_ID | retry RUN_ID | "
-                "rm RUN_ID... | prune [--older-than DAYS] [--keep N]",
+                "resume RUN_ID [--input JSON] | rm RUN_ID... | prune [--older-than DAYS] "
+                "[--keep N]",
                 file=sys.stderr,
             )
             self.exit(2)

@@ -166,6 +166,21 @@ class FlowsClient(ArtifactCalls):
         """Propose a state (``UpdateRunState``); ``StateConflict`` if the policy refuses it."""
         return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/state", body)
 
+    def resume_run(self, run_id: str, run_input: dict[str, Any] | None = None) -> DescribeRunState:
+        """Resume a Paused run (``StateConflict``, 409, if it is not paused; 400 naming the
+        field of an input its pause's schema refuses)."""
+        body = {"run_input": run_input}
+        return self._model(DescribeRunState, "POST", f"flow_runs/{run_id}/resume", body)
+
+    def read_run_input(self, run_id: str, key: str) -> Any:
+        """The value of a flow run's input ``key`` (``ClientError`` 404 if it has none)."""
+        path = f"flow_runs/{run_id}/inputs/{urllib.parse.quote(key, safe='')}"
+        return self.request("GET", path)["value"]
+
+    def set_run_input(self, run_id: str, key: str, value: Any) -> None:
+        path = f"flow_runs/{run_id}/inputs/{urllib.parse.quote(key, safe='')}"
+        self.request("PUT", path, {"value": value})
+
     def retry_run(self, run_id: str) -> DescribeFlowRun:
         """A new run retrying a Failed/Crashed/Cancelled deployment run from its failure
         (``StateConflict``, 409, for a run that cannot be retried)."""

@@ -30,6 +30,7 @@ from ._tables import DEPLOYMENT, FLOW_RUN, find_by_id_or_name, now, record_state
 from .automations import Automations
 from .blocks import BlockDocuments
 from .concurrency import ConcurrencyLimits
+from .pauses import Pauses
 from .pools import WorkPools
 from .retention import AUTO_SCHEDULED, Retention
 from .run_states import RunStates
@@ -55,7 +56,14 @@ RETRYABLE = ("FAILED", "CRASHED", "CANCELLED")
 
 
 class OrchestrationService(
-    WorkPools, RunStates, Automations, Retention, Variables, ConcurrencyLimits, BlockDocuments
+    WorkPools,
+    RunStates,
+    Automations,
+    Retention,
+    Variables,
+    ConcurrencyLimits,
+    BlockDocuments,
+    Pauses,
 ):
     """The orchestration domain over one run database."""
 

@@ -32,6 +32,7 @@ from . import (
     handlers_blocks,
     handlers_concurrency,
     handlers_deployments,
+    handlers_pauses,
     handlers_pools,
     handlers_runs,
     handlers_variables,
@@ -362,6 +363,7 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_automations.ROUTES,
     *handlers_variables.ROUTES,
     *handlers_artifacts.ROUTES,
+    *handlers_pauses.ROUTES,
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
 ]

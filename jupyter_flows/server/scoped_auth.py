@@ -53,6 +53,10 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # ``Block.load`` / ``Secret.load`` in a run process: one document by name, decrypted
     # (its run needs the secret); never a list, never a write
     ("BlockDocumentHandler", "get"): frozenset({"run"}),
+    # ``pause_flow_run`` in a run process: says what it waits for, reads what resumed it
+    # (its own run only: ``check_run``)
+    ("FlowRunInputHandler", "get"): frozenset({"run"}),
+    ("FlowRunInputHandler", "put"): frozenset({"run"}),
 }
 
 

@@ -154,6 +154,18 @@ class RunLogRecord(SQLModel, table=True):
     timestamp: datetime = Field(sa_type=UTCDateTime)
 
 
+class FlowRunInputRecord(SQLModel, table=True):
+    """A keyed JSON value of a flow run (Prefect's flow run inputs): what a paused run waits
+    for (its schema, under ``__pause__``) and what resumed it."""
+
+    __tablename__ = "flow_run_input"
+
+    flow_run_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: Any = Field(default=None, sa_type=JSON, nullable=True)
+    created: datetime = Field(sa_type=UTCDateTime)
+
+
 class ResultRecord(SQLModel, table=True):
     """Where a persisted task result lives (the bytes are in result storage)."""
 
@@ -218,6 +230,7 @@ TABLE_NAMES = (
     "concurrency_limit",
     "concurrency_lease",
     "block_document",
+    "flow_run_input",
 )
 
 

@@ -141,6 +141,20 @@ export namespace FlowsAPI {
     return requestAPI(`flow_runs/${id(runId)}/cancel`, json('POST', {}));
   }
 
+  export function pause(runId: string): Promise<Flows.IDescribePause> {
+    return requestAPI(`flow_runs/${id(runId)}/pause`);
+  }
+
+  export function resume(
+    runId: string,
+    runInput: Record<string, unknown> | null
+  ): Promise<RunViews.IDescribeRunState> {
+    return requestAPI(
+      `flow_runs/${id(runId)}/resume`,
+      json('POST', { run_input: runInput })
+    );
+  }
+
   /** A new run retrying a failed deployment run from its failure. */
   export function retry(runId: string): Promise<Flows.IDescribeFlowRun> {
     return requestAPI(`flow_runs/${id(runId)}/retry`, json('POST', {}));

@@ -125,6 +125,8 @@ export namespace Flows {
   export type IListArtifactsQuery = Schemas['ListArtifactsQuery'];
   export type IListArtifactsResponse = Reply<Schemas['ListArtifactsResponse']>;
   export type IDescribeVariable = Reply<Schemas['DescribeVariable']>;
+  /** What a paused run waits for (`input_schema`; null: just a resume). */
+  export type IDescribePause = Reply<Schemas['DescribePause']>;
   export type IListVariablesResponse = Reply<Schemas['ListVariablesResponse']>;
   /** Secret fields are masked (`********`) by the server. */
   export type IDescribeBlockDocument = Reply<Schemas['DescribeBlockDocument']>;

@@ -713,6 +713,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/flow_runs/{flow_run_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a Paused run waits for: the JSON schema of its input (404 if not paused) */
+        get: operations["get_flow_runs_flow_run_id_pause"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/flow_runs/{flow_run_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a Paused run with an input its pause's schema takes (400 naming the field; 409 if it is not paused) */
+        post: operations["post_flow_runs_flow_run_id_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/flow_runs/{flow_run_id}/inputs/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A keyed input of a flow run (404 if it has none) */
+        get: operations["get_flow_runs_flow_run_id_inputs_key"];
+        /** Set a keyed input of a flow run */
+        put: operations["put_flow_runs_flow_run_id_inputs_key"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-flows/api/concurrency_limits": {
         parameters: {
             query?: never;
@@ -1922,6 +1974,49 @@ export interface components {
             timestamp: string;
         };
         /**
+         * DescribePause
+         * @description What a paused run waits for: an input matching ``schema`` (none: just a resume).
+         */
+        DescribePause: {
+            /** Key */
+            key: string;
+            /**
+             * Input Schema
+             * @description the JSON schema of the input it waits for
+             * @default null
+             */
+            input_schema?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Timeout At
+             * @default null
+             */
+            timeout_at?: string | null;
+        };
+        /** DescribeRunInput */
+        DescribeRunInput: {
+            /** Flow Run Id */
+            flow_run_id: string;
+            /** Key */
+            key: string;
+            /**
+             * Value
+             * @default null
+             */
+            value?: unknown;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+        };
+        /**
          * DescribeRunState
          * @description The light state view of a flow run (what workers and run processes poll).
          */
@@ -2885,6 +2980,20 @@ export interface components {
             lease_duration?: number;
         };
         /**
+         * ResumeFlowRun
+         * @description The body of ``POST flow_runs/{id}/resume``.
+         */
+        ResumeFlowRun: {
+            /**
+             * Run Input
+             * @description what the paused run waits for (its pause's schema)
+             * @default null
+             */
+            run_input?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * SaveBlockDocument
          * @description The body of ``PUT block_documents/{slug}/{name}``: the values, which of them are
          *     secret, and whether to replace an existing document.
@@ -2981,6 +3090,17 @@ export interface components {
              * @default true
              */
             active?: boolean;
+        };
+        /**
+         * SetRunInput
+         * @description The body of ``PUT flow_runs/{id}/inputs/{key}``.
+         */
+        SetRunInput: {
+            /**
+             * Value
+             * @default null
+             */
+            value?: unknown;
         };
         /**
          * SetVariable
@@ -7451,6 +7571,320 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_flow_runs_flow_run_id_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What a Paused run waits for: the JSON schema of its input (404 if not paused) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribePause"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_flow_runs_flow_run_id_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResumeFlowRun"];
+            };
+        };
+        responses: {
+            /** @description Resume a Paused run with an input its pause's schema takes (400 naming the field; 409 if it is not paused) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeRunState"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_flow_runs_flow_run_id_inputs_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A keyed input of a flow run (404 if it has none) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeRunInput"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    put_flow_runs_flow_run_id_inputs_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetRunInput"];
+            };
+        };
+        responses: {
+            /** @description Set a keyed input of a flow run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeRunInput"];
+                };
             };
             /** @description error */
             400: {

@@ -10,6 +10,7 @@ import React, { useState } from 'react';
 import { ArtifactCards } from '../components/Artifacts';
 import { useClock, useSignal } from '../components/hooks';
 import { LogView } from '../components/LogView';
+import { PauseForm } from '../components/PauseForm';
 import { RunGraph } from '../components/RunGraph';
 import { Banner, Section } from '../components/Section';
 import { StateBadge } from '../components/StateBadge';
@@ -230,6 +231,13 @@ function RunDetail(props: {
         onRefresh={() => void model.refresh()}
       />
       {model.error && <Banner kind="error">{model.error}</Banner>}
+      {run.state_type === 'PAUSED' && (
+        <PauseForm
+          key={`${run.id}:${run.state_name}`}
+          runId={run.id}
+          onResumed={() => void model.refresh()}
+        />
+      )}
       {(problems.length > 0 || headline) && (
         <div className="jp-Flows-errors" role="alert">
           {headline && (
