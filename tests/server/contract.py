@@ -88,7 +88,6 @@ _EXECUTE = (
     "/run",
     "/cancel",
     "/retry",
-    "/resume",
     "/claim",
     "/state",
     "/logs/append",
@@ -102,6 +101,7 @@ _STARTS_RUNS = {
     ("POST", "deployments"),
     ("PATCH", "deployments/{}"),
     ("POST", "deployments/{}/resume"),
+    ("POST", "flow_runs/{}/resume"),  # the paused run's code goes on
     ("POST", "events"),
     ("POST", "automations"),
     ("PATCH", "automations/{}"),
