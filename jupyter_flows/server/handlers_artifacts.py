@@ -25,7 +25,7 @@ from ..store.artifacts import (
     read_artifact,
     read_latest_artifact,
 )
-from ..store.limits import Name
+from ..store.limits import MAX_JSON_DEPTH, MAX_NAME_LENGTH, Name, check_values, too_deep
 from .handlers import FlowsAPIHandler
 from .openapi import doc
 
@@ -49,6 +49,12 @@ def _created(engine: Any, body: CreateArtifact) -> DescribeArtifact:
         check_key(body.key)
     except ValueError as exc:
         raise ValueError(f"key: {exc}") from None
+    if body.key is not None and len(body.key) > MAX_NAME_LENGTH:
+        raise ValueError(f"key: at most {MAX_NAME_LENGTH} characters")
+    deep = too_deep(body.data)
+    if deep is not None:
+        raise ValueError(f"data: nested deeper than {MAX_JSON_DEPTH} levels (at {deep})")
+    check_values(body)  # what the databases cannot store (NUL, NaN...), naming the field
     try:
         info = new_artifact(body.type, body.data, body.key, body.description)
     except TypeError as exc:
