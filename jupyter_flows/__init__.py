@@ -81,6 +81,15 @@ def _deployments_api() -> Any:
 _settings.set_deployments_api(_deployments_api)
 
 
+def _background_api() -> Any:
+    from . import task_worker
+
+    return task_worker
+
+
+_settings.set_background_api(_background_api)
+
+
 def serve(*deployments: Any, **options: Any) -> None:
     """Serve deployments made with ``flow.to_deployment(...)`` from this process until
     Ctrl-C (Prefect's ``serve``); options: limit, pause_on_shutdown, print_starting_message."""
