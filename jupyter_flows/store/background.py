@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from jupyter_flows.core.records import TaskRunInfo
@@ -386,11 +386,3 @@ def read_state(engine: Engine, run_id: str) -> tuple[str | None, str | None, str
             )
         ).first()
     return None if row is None else (row[0], row[1], row[2])
-
-
-def queued_filter(state: list[str] | None) -> Any:
-    """A WHERE clause on the task run's state type or name (any of ``state``)."""
-    if not state:
-        return None
-    wanted = [s.upper() for s in state]
-    return or_(TASK_RUN.c.state_type.in_(wanted), func.upper(TASK_RUN.c.state_name).in_(wanted))
