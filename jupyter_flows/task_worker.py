@@ -22,6 +22,14 @@ __all__ = ["serve", "TaskWorker", "StopTaskWorker", "PrefectDistributedFuture"]
 
 def enqueue(info: TaskRunInfo, queue_key: str, **fields: Any) -> None:
     """Queue a background task run in the default run database."""
+    from .core.run_environment import RunEnvironment
+    from .exceptions import ConfigurationError
+
+    if RunEnvironment.current().records_over_http():
+        raise ConfigurationError(
+            f"{info.task_name}.delay() needs the run database, and this run process reaches "
+            "only the server: set JUPYTER_FLOWS_DB_URL for its worker"
+        )
     _queue.enqueue(run_store().engine, info, queue_key, **fields)
 
 

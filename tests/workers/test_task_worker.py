@@ -14,7 +14,7 @@ import pytest
 
 from jupyter_flows import flow
 from jupyter_flows.core import settings
-from jupyter_flows.exceptions import CrashedRun, UnstorableParameter
+from jupyter_flows.exceptions import ConfigurationError, CrashedRun, UnstorableParameter
 from jupyter_flows.store import background as queue
 from jupyter_flows.store.api import close_store, run_store
 from tests.helpers import wait
@@ -58,6 +58,17 @@ class TestDelay:
         with pytest.raises(TypeError, match="add.delay"):
             tasks.add.delay(1)  # a call the function refuses: refused now, not by a worker
         assert bg.rows("task_run") == [] and bg.rows("queue") == []
+
+    def test_a_run_process_without_database_access_cannot_delay(
+        self, bg: Harness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        tasks = bg.tasks()
+        monkeypatch.delenv("JUPYTER_FLOWS_DB_URL")
+        monkeypatch.setenv("JUPYTER_FLOWS_RECORD_URL", "http://127.0.0.1:1/")
+        with pytest.raises(ConfigurationError, match="JUPYTER_FLOWS_DB_URL"):
+            tasks.add.delay(1, 2)  # not into some local database nobody serves
+        monkeypatch.setenv("JUPYTER_FLOWS_DB_URL", bg.db_url)
+        assert bg.rows("task_run") == []
 
     def test_other_values_are_pickled_to_result_storage(self, bg: Harness) -> None:
         future = bg.tasks().echo.delay((1, 2))
