@@ -91,6 +91,15 @@ def _prior_task_results(flow_run_id: str) -> Any:
 _prior_runs.set_prior_run_loader(_prior_task_results)
 
 
+def _background_api() -> Any:
+    from . import task_worker
+
+    return task_worker
+
+
+_settings.set_background_api(_background_api)
+
+
 def serve(*deployments: Any, **options: Any) -> None:
     """Serve deployments made with ``flow.to_deployment(...)`` from this process until
     Ctrl-C (Prefect's ``serve``); options: limit, pause_on_shutdown, print_starting_message."""

@@ -33,6 +33,7 @@ __all__ = [
     "ParameterTypeError",
     "ConcurrencySlotAcquisitionError",
     "AcquireConcurrencySlotTimeoutError",
+    "UnstorableParameter",
 ]
 
 
@@ -154,6 +155,20 @@ class NotFound(FlowsError, LookupError):
 
 class Conflict(FlowsError):
     """The request conflicts with the current state (duplicate name, run already final...)."""
+
+
+class UnstorableParameter(FlowsError, TypeError):
+    """``Task.delay()`` got an argument that can be neither JSON nor pickled, so no task
+    worker could ever receive it; nothing was queued."""
+
+    def __init__(self, task: str, parameter: str, reason: str):
+        self.task = task
+        self.parameter = parameter
+        self.reason = reason
+        super().__init__(
+            f"{task}.delay(): parameter {parameter!r} cannot be stored for a task worker "
+            f"(not JSON, and cloudpickle failed: {reason}); nothing was queued"
+        )
 
 
 class ConcurrencySlotAcquisitionError(FlowsError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .core.background import PrefectDistributedFuture
 from .core.futures import (
     DoneAndNotDone,
     PrefectFuture,
@@ -17,6 +18,7 @@ from .core.returned import resolve_to_states
 __all__ = [
     "PrefectFuture",
     "PrefectConcurrentFuture",
+    "PrefectDistributedFuture",
     "PrefectFutureList",
     "TaskFuture",
     "DoneAndNotDone",

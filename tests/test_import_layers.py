@@ -110,6 +110,7 @@ RANKS = {
     "artifacts": 4,  # Prefect's prefect.artifacts: over core.artifacts, store.artifacts, client
     "concurrency": 4,  # Prefect's prefect.concurrency: over orchestration.slots, client.http
     "blocks": 4,  # Prefect's prefect.blocks: over orchestration.blocks, client.http
+    "task_worker": 4,  # Prefect's prefect.task_worker: over workers.task_worker, store
     "exceptions": 0,
     "_version": 0,
     "_cloud_only": 0,  # the table of Prefect names that cannot exist here

@@ -15,6 +15,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("jupyter_flows.cli.report.ReportApp", "Export a flow run report (HTML, Markdown)."),
     "runs": ("jupyter_flows.cli.runs.RunsApp", "List recent flow runs."),
     "worker": ("jupyter_flows.cli.worker.WorkerApp", "Run the flow runs of a work pool."),
+    "task-worker": (
+        "jupyter_flows.cli.task_worker.TaskWorkerApp",
+        "Run the background runs of tasks (task.delay) until Ctrl-C.",
+    ),
+    "task-runs": (
+        "jupyter_flows.cli.task_worker.TaskRunsApp",
+        "List background task runs (task.delay) and their task workers.",
+    ),
     "deploy": ("jupyter_flows.cli.orchestration.DeployApp", "Deploy a notebook or a flow."),
     "deployments": (
         "jupyter_flows.cli.orchestration.DeploymentsApp",

@@ -36,7 +36,12 @@ from ..orchestration.schemas import (
     RecordsVerdict,
 )
 from ..orchestration.variable_schemas import DescribeVariable
-from ..store.schemas import DescribeFlowRun, DescribeFlowRunDetail, DescribeFlowRunItem
+from ..store.schemas import (
+    DescribeBackgroundTaskRun,
+    DescribeFlowRun,
+    DescribeFlowRunDetail,
+    DescribeFlowRunItem,
+)
 from .artifact_calls import ArtifactCalls
 
 __all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
@@ -150,6 +155,14 @@ class FlowsClient(ArtifactCalls):
         deployment_id, since, until, offset)."""
         query = {"limit": limit, **filters}
         return self._items(DescribeFlowRunItem, "flow_runs", query)
+
+    def read_background_task_runs(
+        self, limit: int = 50, **filters: Any
+    ) -> list[DescribeBackgroundTaskRun]:
+        """Background task runs (``task.delay``), newest first (filters: state, task_name,
+        offset)."""
+        query = {"limit": limit, **filters}
+        return self._items(DescribeBackgroundTaskRun, "background_task_runs", query)
 
     def read_flow_run(self, run_id: str) -> DescribeFlowRunDetail:
         """One flow run (Prefect's name of ``read_run``)."""

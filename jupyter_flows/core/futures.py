@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -75,10 +76,20 @@ class DoneAndNotDone(NamedTuple):
 
 
 def wait(futures: Iterable[TaskFuture[Any]], timeout: float | None = None) -> DoneAndNotDone:
-    """Wait for several futures, like ``concurrent.futures.wait``."""
-    by_inner = {f._future: f for f in futures}
+    """Wait for several futures, like ``concurrent.futures.wait``.
+
+    Background runs' futures (``PrefectDistributedFuture``) are waited for one by one, within
+    the same ``timeout``.
+    """
+    futures = list(futures)
+    by_inner = {f._future: f for f in futures if hasattr(f, "_future")}
+    deadline = None if timeout is None else time.monotonic() + timeout
     done, not_done = concurrent.futures.wait(by_inner, timeout=timeout)
-    return DoneAndNotDone({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
+    result = DoneAndNotDone({by_inner[f] for f in done}, {by_inner[f] for f in not_done})
+    for other in (f for f in futures if not hasattr(f, "_future")):
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        (result.done if other.wait(left) is not None else result.not_done).add(other)
+    return result
 
 
 class PrefectFutureList(list):  # type: ignore[type-arg]

@@ -26,6 +26,8 @@ __all__ = [
     "remove_observer",
     "set_deployments_api",
     "deployments_api",
+    "set_background_api",
+    "background_api",
 ]
 
 _lock = threading.Lock()
@@ -34,6 +36,7 @@ _recorder: RunRecorder | None = None
 _observers: list[RunRecorder] = []
 _tee: TeeRecorder | None = None
 _deployments: Callable[[], Any] | None = None
+_background: Callable[[], Any] | None = None
 
 
 def _after_fork_in_child() -> None:
@@ -145,3 +148,17 @@ def deployments_api() -> Any:
     if _deployments is None:
         raise RuntimeError("jupyter_flows.deployments is not available (import jupyter_flows)")
     return _deployments()
+
+
+def set_background_api(loader: Callable[[], Any]) -> None:
+    """Register how ``Task.delay``/``Task.serve`` reach the background task queue (the
+    package root does: the core never imports the store)."""
+    global _background
+    _background = loader
+
+
+def background_api() -> Any:
+    """The module behind ``Task.delay``, its futures and ``Task.serve``."""
+    if _background is None:
+        raise RuntimeError("background tasks are not available (import jupyter_flows)")
+    return _background()

@@ -164,8 +164,11 @@ def map_task(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     wait_for: Iterable[Any] | None,
+    deferred: bool = False,
 ) -> PrefectFutureList:
-    """``task.map(...)``: one submitted run per element; ``unmapped(x)`` and scalars repeat."""
+    """``task.map(...)``: one submitted run per element; ``unmapped(x)`` and scalars repeat.
+
+    ``deferred``: each element is a background run (``task.apply_async``) instead."""
     viz = _viz_tracer.get()
     if viz is not None:
         return viz.map(task, args, kwargs, wait_for)  # type: ignore[no-any-return]
@@ -213,13 +216,15 @@ def map_task(
             return exp[i]
         return raw.value if isinstance(raw, unmapped) else raw
 
-    return PrefectFutureList(
-        submit_task(
-            task,
+    calls = [
+        (
             tuple(pick(a, e, i) for a, e in zip(args, expanded_args, strict=True)),
             {k: pick(kwargs[k], e, i) for k, e in expanded_kwargs.items()},
-            wait_for,
-            upstream,
         )
         for i in range(n)
-    )
+    ]
+    if deferred:
+        from .background import apply_async
+
+        return PrefectFutureList(apply_async(task, a, k, wait_for) for a, k in calls)
+    return PrefectFutureList(submit_task(task, a, k, wait_for, upstream) for a, k in calls)

@@ -207,13 +207,45 @@ class Task(Definition, Generic[P, R]):
 
         return submit_task(self, self._with_bound(args), kwargs, wait_for)
 
-    def map(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> Any:
-        """Submit one run per element of the iterable arguments; ``unmapped(x)`` stays whole."""
+    def map(
+        self,
+        *args: Any,
+        wait_for: Iterable[Any] | None = None,
+        deferred: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Submit one run per element of the iterable arguments; ``unmapped(x)`` stays whole.
+
+        ``deferred=True``: queue them as background runs for a task worker (``delay``).
+        """
         from .annotations import unmapped
         from .engine import map_task
 
         bound = () if self._bound is None else (unmapped(self._bound),)
-        return map_task(self, (*bound, *args), kwargs, wait_for)
+        return map_task(self, (*bound, *args), kwargs, wait_for, deferred=deferred)
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Queue a background run for a task worker; returns a ``PrefectDistributedFuture``."""
+        from .background import apply_async
+
+        return apply_async(self, self._with_bound(args), kwargs)
+
+    def apply_async(
+        self,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        wait_for: Iterable[Any] | None = None,
+    ) -> Any:
+        """``delay`` with the arguments as a tuple and a dict, and runs to wait for first."""
+        from .background import apply_async
+
+        return apply_async(self, self._with_bound(tuple(args or ())), kwargs, wait_for)
+
+    def serve(self, **options: Any) -> None:
+        """Run this task's background runs in this process until Ctrl-C (a task worker)."""
+        from .settings import background_api
+
+        background_api().serve(self, **options)
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"

@@ -20,6 +20,7 @@ from ..core.states import StateType
 from ..exceptions import Conflict, NotFound
 from ..execution.entrypoints import is_notebook
 from ..execution.notebook import output_notebook_path
+from ..store import background
 from ..store.repository import RunStore
 from ._tables import ACTIVE, DEPLOYMENT, FINAL, FLOW_RUN, LOG, now, record_state
 from .run_endings import end_descendants
@@ -200,7 +201,8 @@ class RunStates:
         return self._propose(current, "CANCELLED", "Cancelled", "cancelled")
 
     def mark_crashed_runs(self, heartbeat_timeout: float) -> list[str]:
-        """Active runs whose worker sent no heartbeat for ``heartbeat_timeout`` s end Crashed.
+        """Active runs whose worker sent no heartbeat for ``heartbeat_timeout`` s end Crashed,
+        and so do started background task runs whose task worker's claim expired.
 
         Safe with several servers on one database: each run is moved by a conditional
         UPDATE, so exactly one of them records the crash.
@@ -226,7 +228,10 @@ class RunStates:
                 continue  # it ended meanwhile, or another server crashed it first
             crashed.append(current.id)
             logger.warning("flow run %s crashed: %s", current.id, message)
-        return crashed
+        # background task runs: claims whose task worker stopped renewing them are taken
+        # back (re-queued if not started, else Crashed), as the task workers do themselves
+        _requeued, crashed_tasks = background.sweep(self.engine)
+        return crashed + crashed_tasks
 
 
 def _lock_pool(conn: Connection, pool: str) -> None:

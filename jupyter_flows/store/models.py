@@ -25,6 +25,7 @@ __all__ = [
     "RunStateRecord",
     "RunLogRecord",
     "ResultRecord",
+    "BackgroundTaskRunRecord",
     "TABLE_NAMES",
 ]
 
@@ -209,6 +210,32 @@ class ArtifactRecord(SQLModel, table=True):
     updated: datetime = Field(sa_type=UTCDateTime)
 
 
+class BackgroundTaskRunRecord(SQLModel, table=True):
+    """A task run made by ``Task.delay()``: the queue task workers claim from.
+
+    Its state lives in its ``task_run`` row (``Scheduled`` until a task worker claims it).
+    ``queue_key`` is the task's name and a hash of its code, as Prefect's task key, so that a
+    worker importing ``tasks:add`` serves runs delayed from a script that defined ``add`` in
+    ``__main__``. A claim holds ``lease_expires``; a claim past it is taken back.
+    """
+
+    __tablename__ = "background_task_run"
+    __table_args__ = (Index("ix_background_task_run_queue", "queue_key", "worker", "created"),)
+
+    task_run_id: str = Field(primary_key=True)
+    queue_key: str
+    #: the arguments when they are plain JSON; else ``parameters_location`` (a pickle file)
+    parameters: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    parameters_location: str | None = None
+    wait_for: list[str] = Field(default_factory=list, sa_type=JSON)
+    #: the flow run that called ``.delay()``, if any (the task run does not belong to it)
+    origin_flow_run_id: str | None = Field(default=None, index=True)
+    created: datetime = Field(sa_type=UTCDateTime)
+    worker: str | None = None
+    claims: int = 0
+    lease_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 TABLE_NAMES = (
     "flow",
     "flow_run",
@@ -231,6 +258,7 @@ TABLE_NAMES = (
     "concurrency_lease",
     "block_document",
     "flow_run_input",
+    "background_task_run",
 )
 
 

@@ -33,6 +33,9 @@ __all__ = [
     "ListFlowRunsResponse",
     "ListTaskRunsQuery",
     "ListTaskRunsResponse",
+    "DescribeBackgroundTaskRun",
+    "ListBackgroundTaskRunsQuery",
+    "ListBackgroundTaskRunsResponse",
 ]
 
 logger = logging.getLogger(__name__)
@@ -319,3 +322,42 @@ class ListTaskRunsResponse(_Schema):
     states: list[DescribeState] = Field(
         default_factory=list, description="with_states: the states of these task runs"
     )
+
+
+class DescribeBackgroundTaskRun(DescribeTaskRun):
+    """A task run made by ``Task.delay()``, with its place in the queue."""
+
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="the arguments, when they are plain JSON (else pickled)"
+    )
+    parameters_pickled: bool = False
+    origin_flow_run_id: str | None = Field(
+        default=None, description="the flow run that called .delay(), if any"
+    )
+    worker: str | None = Field(default=None, description="the task worker that claimed it")
+    claims: int = 0
+    lease_expires: datetime | None = None
+
+
+class ListBackgroundTaskRunsQuery(_Schema):
+    """Background task runs, newest first; ``state`` matches a type or name (any of
+    several), ``task_name`` the task's name."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True, extra="forbid")
+
+    state: list[str] | None = None
+    task_name: str | None = None
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: Annotated[DbBigInt, Field(ge=0)] = 0
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ListBackgroundTaskRunsResponse(_Schema):
+    items: list[DescribeBackgroundTaskRun]
+    total: int
+    limit: int
+    offset: int

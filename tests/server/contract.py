@@ -20,6 +20,7 @@ OPERATIONS = {
     ("get", "flow_runs/{}/output"),
     ("post", "flow_runs/{}/cancel"),
     ("get", "task_runs/{}"),
+    ("get", "background_task_runs"),
     ("post", "deployments"),
     ("get", "deployments"),
     ("get", "deployments/{}"),

@@ -223,6 +223,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/background_task_runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Background task runs (made by task.delay), newest first, with the task worker that claimed each (state= and task_name= filter) */
+        get: operations["get_background_task_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/jupyter-flows/api/retention/prune": {
         parameters: {
             query?: never;
@@ -1309,6 +1326,129 @@ export interface components {
              * Format: date-time
              */
             updated: string;
+        };
+        /**
+         * DescribeBackgroundTaskRun
+         * @description A task run made by ``Task.delay()``, with its place in the queue.
+         */
+        DescribeBackgroundTaskRun: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Tags */
+            tags?: string[];
+            /** @default null */
+            state_type?: components["schemas"]["StateType"] | null;
+            /**
+             * State Name
+             * @default null
+             */
+            state_name?: string | null;
+            /**
+             * State Message
+             * @default null
+             */
+            state_message?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Start Time
+             * @default null
+             */
+            start_time?: string | null;
+            /**
+             * End Time
+             * @default null
+             */
+            end_time?: string | null;
+            /**
+             * Expected Start Time
+             * @default null
+             */
+            expected_start_time?: string | null;
+            /**
+             * Run Count
+             * @default 0
+             */
+            run_count?: number;
+            /**
+             * Total Run Time
+             * @default 0
+             */
+            total_run_time?: number;
+            /**
+             * Flow Run Id
+             * @default null
+             */
+            flow_run_id?: string | null;
+            /** Task Key */
+            task_key: string;
+            /** Task Name */
+            task_name: string;
+            /**
+             * Dynamic Key
+             * @default 0
+             */
+            dynamic_key?: number;
+            /**
+             * Cache Key
+             * @default null
+             */
+            cache_key?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Version
+             * @default null
+             */
+            version?: string | null;
+            /**
+             * Subflow Run Id
+             * @default null
+             */
+            subflow_run_id?: string | null;
+            /**
+             * Parameters
+             * @description the arguments, when they are plain JSON (else pickled)
+             * @default null
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Parameters Pickled
+             * @default false
+             */
+            parameters_pickled?: boolean;
+            /**
+             * Origin Flow Run Id
+             * @description the flow run that called .delay(), if any
+             * @default null
+             */
+            origin_flow_run_id?: string | null;
+            /**
+             * Worker
+             * @description the task worker that claimed it
+             * @default null
+             */
+            worker?: string | null;
+            /**
+             * Claims
+             * @default 0
+             */
+            claims?: number;
+            /**
+             * Lease Expires
+             * @default null
+             */
+            lease_expires?: string | null;
         };
         /** DescribeBlockDocument */
         DescribeBlockDocument: {
@@ -2491,6 +2631,44 @@ export interface components {
         ListAutomationsResponse: {
             /** Items */
             items: components["schemas"]["DescribeAutomation"][];
+        };
+        /**
+         * ListBackgroundTaskRunsQuery
+         * @description Background task runs, newest first; ``state`` matches a type or name (any of
+         *     several), ``task_name`` the task's name.
+         */
+        ListBackgroundTaskRunsQuery: {
+            /**
+             * State
+             * @default null
+             */
+            state?: string[] | null;
+            /**
+             * Task Name
+             * @default null
+             */
+            task_name?: string | null;
+            /**
+             * Limit
+             * @default 50
+             */
+            limit?: number;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+        };
+        /** ListBackgroundTaskRunsResponse */
+        ListBackgroundTaskRunsResponse: {
+            /** Items */
+            items: components["schemas"]["DescribeBackgroundTaskRun"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /** ListBlockDocumentsQuery */
         ListBlockDocumentsQuery: {
@@ -4309,6 +4487,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DescribeTaskRun"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_background_task_runs: {
+        parameters: {
+            query?: {
+                state?: string[];
+                task_name?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Background task runs (made by task.delay), newest first, with the task worker that claimed each (state= and task_name= filter) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBackgroundTaskRunsResponse"];
                 };
             };
             /** @description error */
