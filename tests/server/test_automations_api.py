@@ -113,7 +113,7 @@ async def test_an_emitted_event_runs_a_deployment(
         (
             {"name": "a", "trigger": {"event": "x"}, "action": {"type": "explode",
              "deployment": "refresh"}},
-            "action.type",
+            "action: type: one of run-deployment",
         ),
         ({"name": "a", "action": {"type": "run-deployment", "deployment": "refresh"}}, "trigger"),
     ],
