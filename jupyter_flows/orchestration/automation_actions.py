@@ -14,7 +14,9 @@ and the automation's ``last_error``. Done: ``automation.action.executed`` (and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +43,7 @@ from .schemas import (
     DescribeRunState,
     UpdateDeployment,
 )
-from .templates import fill_parameters, render, render_json
+from .templates import Labels, fill_parameters, render, render_json
 
 __all__ = ["AutomationActions", "run_tag"]
 
@@ -81,30 +83,14 @@ class AutomationActions:
     #: an attempt not settled this long after its claim is taken again (its server died)
     action_lease_seconds: float = 600.0
 
-    def read_deployment(self, id_or_name: str) -> DescribeDeployment:
-        raise NotImplementedError
-
-    def run_deployment(self, deployment_id: str, body: CreateDeploymentRun) -> Any:
-        raise NotImplementedError
-
-    def update_deployment(self, deployment_id: str, body: UpdateDeployment) -> Any:
-        raise NotImplementedError
-
-    def read_run_state(self, run_id: str) -> DescribeRunState:
-        raise NotImplementedError
-
-    def cancel_flow_run(self, run_id: str) -> DescribeRunState:
-        raise NotImplementedError
-
-    def _propose(
-        self, current: DescribeRunState, type_: str, name: str, message: str | None
-    ) -> DescribeRunState:
-        raise NotImplementedError
-
-    def read_block_document(
-        self, slug: str, name: str, include_secrets: bool = False
-    ) -> DescribeBlockDocument:
-        raise NotImplementedError
+    # the service's other parts (annotations only: they must not shadow them in the MRO)
+    read_deployment: Callable[[str], DescribeDeployment]
+    run_deployment: Callable[[str, CreateDeploymentRun], Any]
+    update_deployment: Callable[[str, UpdateDeployment], Any]
+    read_run_state: Callable[[str], DescribeRunState]
+    cancel_flow_run: Callable[[str], DescribeRunState]
+    _propose: Callable[[DescribeRunState, str, str, str | None], DescribeRunState]
+    read_block_document: Callable[..., DescribeBlockDocument]
 
     # ------------------------------------------------------------------ running
 
@@ -219,7 +205,10 @@ class AutomationActions:
             if self.smtp is None:
                 raise ActionFailed("email: this server has no SMTP server (FlowsApp.smtp_host)",
                                    retryable=False)  # fmt: skip
-            send_email(self.smtp, action.email.to, subject, body)
+            smtp = self.smtp
+            if smtp.password_secret:
+                smtp = replace(smtp, password=str(self._secret(smtp.password_secret, "smtp")))
+            send_email(smtp, action.email.to, subject, body)
             return {"to": action.email.to}
         hook = action.webhook
         assert hook is not None
@@ -229,12 +218,16 @@ class AutomationActions:
         status = post_webhook(url, content, hook.headers, hook.timeout_seconds)
         return {"status": status}
 
-    def _secret_url(self, name: str) -> str:
+    def _secret(self, name: str, what: str) -> Any:
+        """The value of the Secret block ``name`` (``what`` names the field that needs it)."""
         try:
             document = self.read_block_document("secret", name, include_secrets=True)
         except NotFound:
-            raise ActionFailed(f"webhook.url_secret: no Secret block {name!r}", False) from None
-        value = document.data.get("value")
+            raise ActionFailed(f"{what}: no Secret block {name!r}", False) from None
+        return document.data.get("value")
+
+    def _secret_url(self, name: str) -> str:
+        value = self._secret(name, "webhook.url_secret")
         if not isinstance(value, str) or not value.startswith(("http://", "https://")):
             raise ActionFailed(f"webhook.url_secret: the Secret {name!r} holds no URL", False)
         return value
@@ -248,9 +241,10 @@ class AutomationActions:
         payload = dict(cause.get("payload") or {})
         resource = {"prefect.resource.id": cause.get("resource") or "",
                     **(cause.get("resource_labels") or {})}  # fmt: skip
+        related = [Labels(r) for r in cause.get("related") or []]
         event = {**payload, "id": cause.get("id"), "event": cause.get("event"),
-                 "occurred": cause.get("occurred"), "resource": resource,
-                 "related": cause.get("related") or [], "payload": payload}  # fmt: skip
+                 "occurred": cause.get("occurred"), "resource": Labels(resource),
+                 "related": related, "payload": payload}  # fmt: skip
         context: dict[str, Any] = {
             "event": event,
             "automation": {"name": item.automation, "id": item.automation_id},

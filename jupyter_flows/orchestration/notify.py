@@ -82,6 +82,8 @@ class SmtpSettings:
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    #: a Secret block holding the password (read by the service when it sends)
+    password_secret: str | None = None
     timeout: float = 30.0
 
 

@@ -14,11 +14,62 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["check_templates", "render", "render_json", "fill_parameters", "MAX_RENDERED"]
+__all__ = [
+    "Labels",
+    "check_templates",
+    "render",
+    "render_json",
+    "fill_parameters",
+    "MAX_RENDERED",
+]
 
 #: a rendered text longer than this is cut (a notification, not a report)
 MAX_RENDERED = 64 * 1024
 _PLACEHOLDER = re.compile(r"\{\{\s*event\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+class Labels:
+    """A resource's labels in a template, as Prefect's: ``.id``, ``.name``, ``.role``,
+    ``["label"]``, and ``{% for label, value in event.resource %}``."""
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self._labels = dict(labels)
+
+    def __getitem__(self, label: str) -> str:
+        return self._labels[label]
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __iter__(self) -> Any:
+        return iter(self._labels.items())  # (label, value) pairs, as Prefect's
+
+    def __str__(self) -> str:
+        return str(self._labels)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._labels
+
+    def get(self, label: str, default: str | None = None) -> str | None:
+        return self._labels.get(label, default)
+
+    def items(self) -> Any:
+        return self._labels.items()
+
+    def keys(self) -> Any:
+        return self._labels.keys()
+
+    @property
+    def id(self) -> str:
+        return self._labels.get("prefect.resource.id", "")
+
+    @property
+    def name(self) -> str | None:
+        return self._labels.get("prefect.resource.name")
+
+    @property
+    def role(self) -> str | None:
+        return self._labels.get("prefect.resource.role")
 
 
 @lru_cache(maxsize=2)
