@@ -209,6 +209,7 @@ TABLE_NAMES = (
     "worker",
     "event",
     "automation",
+    "automation_action",
     "cursor",
     "server_key",
     "lock",
