@@ -34,6 +34,7 @@ __all__ = [
     "ConcurrencySlotAcquisitionError",
     "AcquireConcurrencySlotTimeoutError",
     "UnstorableParameter",
+    "ActionFailed",
 ]
 
 
@@ -179,6 +180,16 @@ class ConcurrencySlotAcquisitionError(FlowsError):
 
 class AcquireConcurrencySlotTimeoutError(FlowsError, TimeoutError):
     """Prefect's name: concurrency slots were not acquired within ``timeout_seconds``."""
+
+
+class ActionFailed(FlowsError):
+    """An automation's action could not be done (a webhook's error or timeout, an SMTP
+    refusal); ``retryable`` says whether trying again later may help."""
+
+    def __init__(self, reason: str, retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
 
 
 class ScheduleError(FlowsError, ValueError):

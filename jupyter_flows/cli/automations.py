@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Float, Int, List, Unicode
+from traitlets import CaselessStrEnum, Float, Int, List, Unicode
 
+from ..orchestration.notify import where
 from .orchestration import _aliases, _parse_params, _ServerApp
 
 if TYPE_CHECKING:
@@ -16,20 +17,47 @@ __all__ = ["AutomationsApp", "EventsApp", "describe_automation"]
 
 _USAGE = (
     "usage: jupyter flows automations ls | create NAME --on EVENT "
-    "(--run|--pause|--resume DEPLOYMENT) | enable NAME | disable NAME | rm NAME"
+    "(--run|--pause|--resume DEPLOYMENT | --action TYPE ...) | enable NAME | disable NAME "
+    "| rm NAME"
 )
+_ACTIONS = ("run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run",
+            "change-flow-run-state", "send-notification")  # fmt: skip
+
+
+def _what(a: DescribeAutomation) -> str:
+    from ..orchestration.automation_schemas import ChangeFlowRunState, DeploymentAction
+
+    action = a.action
+    if isinstance(action, DeploymentAction):
+        return f"{action.type.split('-')[0]} {action.deployment}"
+    if isinstance(action, ChangeFlowRunState):
+        return f"set the flow run {action.state.value}"
+    if action.type == "cancel-flow-run":
+        return "cancel the flow run"
+    email, hook = getattr(action, "email", None), getattr(action, "webhook", None)
+    if email is not None:
+        return f"email {', '.join(email.to)}"
+    if hook is None:
+        return action.type
+    return "notify " + (f"secret {hook.url_secret}" if hook.url_secret else where(hook.url or ""))
 
 
 def describe_automation(a: DescribeAutomation) -> str:
     """``when flow-run.Completed (deployment=up) -> run down`` on one line."""
-    trigger, action = a.trigger, a.action
+    trigger = a.trigger
     match = ", ".join(f"{k}={v}" for k, v in trigger.match.items())
-    when = f"when {trigger.event}" + (f" ({match})" if match else "")
-    if trigger.threshold > 1:
-        within = trigger.within_seconds
-        when += f" x{trigger.threshold}" + (f" within {within:g}s" if within else "")
-    verb = action.type.split("-")[0]
-    return f"{when} -> {verb} {action.deployment}"
+    if trigger.posture == "Proactive":
+        after = f" after {' or '.join(trigger.after)}" if trigger.after else ""
+        when = f"when no {trigger.event}" + (f" ({match})" if match else "")
+        when += f" within {trigger.within_seconds:g}s{after}"
+    else:
+        when = f"when {trigger.event}" + (f" ({match})" if match else "")
+        if trigger.threshold > 1:
+            within = trigger.within_seconds
+            when += f" x{trigger.threshold}" + (f" within {within:g}s" if within else "")
+    if trigger.for_each:
+        when += f" per {'/'.join(trigger.for_each)}"
+    return f"{when} -> {_what(a)}"
 
 
 class AutomationsApp(_ServerApp):
@@ -37,34 +65,122 @@ class AutomationsApp(_ServerApp):
 
     name = "jupyter-flows-automations"
     description = (
-        "Automations: when events match (a flow run's state, or an event you emit), "
-        "run, pause or resume a deployment."
+        "Automations: when events match (a flow run's or task run's state, or an event you "
+        "emit), or an expected event does not come (--posture Proactive), run, pause or resume "
+        "a deployment, cancel or change the state of the flow run, or send a notification "
+        "(a webhook, e.g. Slack or Teams, or email). Failed actions are retried; 'ls' shows "
+        "the last error."
     )
     examples = """jupyter flows automations ls
 jupyter flows automations create chain --on flow-run.Completed --match deployment=extract --run report
 jupyter flows automations create breaker --on flow-run.Failed --match deployment=load --threshold 3 --within 600 --pause load
 jupyter flows automations create on-upload --on upload.done --run refresh --param "path={{ event.path }}"
+jupyter flows automations create slack --on flow-run.Failed --action send-notification --webhook-secret slack-url --body '{"text": "Flow run {{ flow_run.name }} entered {{ flow_run.state.name }}: {{ flow_run.url }}"}'
+jupyter flows automations create mail --on 'task-run.Failed' --action send-notification --email-to ops@example.com --subject "{{ task_run.name }} failed" --body "{{ task_run.state.message }}"
+jupyter flows automations create late --posture Proactive --on flow-run.Completed --match deployment=nightly --within 3600 --action send-notification --webhook https://hooks.example.com/x
+jupyter flows automations create too-long --posture Proactive --after flow-run.Running --on 'flow-run.*' --for-each flow_run_id --within 7200 --action cancel-flow-run
 jupyter flows automations disable chain
 """  # noqa: E501
-    on = Unicode("", config=True, help="Event name or glob to react to, e.g. flow-run.Failed.")
+    on = Unicode(
+        "",
+        config=True,
+        help="Event name or glob to react to (or, Proactive: to "
+        "expect), e.g. flow-run.Failed, task-run.*.",
+    )
     match = List(Unicode(), config=True, help="Payload key=value the event must have (repeatable).")
-    threshold = Int(1, config=True, help="Fire on this many matching events.")
-    within = Float(0.0, config=True, help="...counted within this many seconds (0: any time).")
+    threshold = Int(
+        1,
+        config=True,
+        help="Fire on this many matching events (Proactive: fire when fewer than this many came).",
+    )
+    within = Float(
+        0.0,
+        config=True,
+        help="...counted within this many seconds (0: any time; Proactive: the wait, at least 10).",
+    )
+    posture = CaselessStrEnum(
+        ["Reactive", "Proactive"],
+        "Reactive",
+        config=True,
+        help="Reactive: when events come; Proactive: when they do not.",
+    )
+    after = List(
+        Unicode(), config=True, help="Start counting (the wait) after this event (repeatable)."
+    )
+    for_each = List(
+        Unicode(),
+        config=True,
+        help="Count separately per value of this payload key (repeatable), e.g. flow_run_id.",
+    )
     run = Unicode("", config=True, help="Run this deployment.")
     pause = Unicode("", config=True, help="Pause this deployment.")
     resume = Unicode("", config=True, help="Resume this deployment.")
     param = List(Unicode(), config=True, help="Run parameter key=value; '{{ event.KEY }}' ok.")
+    action = CaselessStrEnum(
+        list(_ACTIONS),
+        None,
+        allow_none=True,
+        config=True,
+        help="The action (instead of --run/--pause/--resume).",
+    )
+    deployment = Unicode("", config=True, help="The deployment of a *-deployment --action.")
+    webhook = Unicode("", config=True, help="send-notification: POST to this URL.")
+    webhook_secret = Unicode(
+        "",
+        config=True,
+        help="send-notification: POST to the URL kept "
+        "in this Secret block (Slack/Teams URLs are credentials).",
+    )
+    email_to = List(
+        Unicode(),
+        config=True,
+        help="send-notification: mail to this address "
+        "(repeatable; the server's SMTP server, FlowsApp.smtp_host).",
+    )
+    subject = Unicode("", config=True, help="send-notification: the subject (a template).")
+    body = Unicode(
+        "",
+        config=True,
+        help="send-notification: the message (a template); for a "
+        "webhook, a JSON object is the request body itself, its strings "
+        "templates.",
+    )
+    header = List(Unicode(), config=True, help="send-notification: webhook header K=V.")
+    timeout = Float(10.0, config=True, help="send-notification: seconds a webhook may take.")
+    state = Unicode("", config=True, help="change-flow-run-state: the state type, e.g. CRASHED.")
+    state_name = Unicode("", config=True, help="change-flow-run-state: the state's name.")
+    message = Unicode("", config=True, help="change-flow-run-state: the state's message.")
     description_text = Unicode("", config=True, help="A description.")
     aliases = _aliases(
         "AutomationsApp",
-        on="AutomationsApp.on",
-        match="AutomationsApp.match",
-        threshold="AutomationsApp.threshold",
-        within="AutomationsApp.within",
-        run="AutomationsApp.run",
-        pause="AutomationsApp.pause",
-        resume="AutomationsApp.resume",
-        param="AutomationsApp.param",
+        **{
+            name.replace("_", "-"): f"AutomationsApp.{name}"
+            for name in (
+                "on",
+                "match",
+                "threshold",
+                "within",
+                "posture",
+                "after",
+                "for_each",
+                "run",
+                "pause",
+                "resume",
+                "param",
+                "action",
+                "deployment",
+                "webhook",
+                "webhook_secret",
+                "email_to",
+                "subject",
+                "body",
+                "header",
+                "timeout",
+                "state",
+                "state_name",
+                "message",
+            )  # fmt: skip
+        },
         description="AutomationsApp.description_text",
     )
 
@@ -75,6 +191,8 @@ jupyter flows automations disable chain
                 state = "enabled" if a.enabled else "disabled"
                 last = f", last {a.last_fired}" if a.last_fired else ""
                 fired = f"fired {a.fired_count}x{last}"
+                if a.failed_actions:
+                    fired += f"; {a.failed_actions} failed, last: {a.last_error}"
                 print(f"{a.name:<20} {state:<8} {describe_automation(a)}  [{fired}]")
             return
         if action not in ("create", "enable", "disable", "rm") or len(rest) != 1:
@@ -94,24 +212,80 @@ jupyter flows automations disable chain
     def _create_body(self, name: str) -> dict[str, Any]:
         targets = [(k, v) for k, v in (("run", self.run), ("pause", self.pause),
                                        ("resume", self.resume)) if v]  # fmt: skip
-        if not self.on or len(targets) != 1:
-            self.fail("create needs --on EVENT and one of --run, --pause, --resume DEPLOYMENT", 2)
+        if not self.on or len(targets) + (self.action is not None) != 1:
+            self.fail("create needs --on EVENT and one of --run, --pause, --resume DEPLOYMENT "
+                      "or --action TYPE", 2)  # fmt: skip
         try:
             match = _parse_params(self.match, "--match")
             params = _parse_params(self.param)
+            action = self._action(targets, params)
         except ValueError as exc:
             self.fail(str(exc), 2)
         trigger: dict[str, Any] = {"event": self.on, "match": match, "threshold": self.threshold}
         if self.within:
             trigger["within_seconds"] = self.within
-        verb, deployment = targets[0]
-        action: dict[str, Any] = {"type": f"{verb}-deployment", "deployment": deployment}
-        if params:
-            action["parameters"] = params
+        if self.posture != "Reactive":
+            trigger["posture"] = "Proactive"
+        if self.after:
+            trigger["after"] = list(self.after)
+        if self.for_each:
+            trigger["for_each"] = list(self.for_each)
         body = {"name": name, "trigger": trigger, "action": action}
         if self.description_text:
             body["description"] = self.description_text
         return body
+
+    def _action(self, targets: list[tuple[str, str]], params: dict[str, Any]) -> dict[str, Any]:
+        if targets:
+            verb, deployment = targets[0]
+            kind = f"{verb}-deployment"
+        else:
+            kind, deployment = str(self.action), self.deployment
+        action: dict[str, Any] = {"type": kind}
+        if kind.endswith("-deployment"):
+            if not deployment:
+                raise ValueError(f"--action {kind} needs --deployment NAME")
+            action["deployment"] = deployment
+            if params:
+                action["parameters"] = params
+        elif kind == "change-flow-run-state":
+            if not self.state:
+                raise ValueError("--action change-flow-run-state needs --state TYPE")
+            action["state"] = self.state.upper()
+            action.update({k: v for k, v in (("name", self.state_name),
+                                              ("message", self.message)) if v})  # fmt: skip
+        elif kind == "send-notification":
+            action.update(self._notification())
+        return action
+
+    def _notification(self) -> dict[str, Any]:
+        given = [x for x in (self.webhook, self.webhook_secret, self.email_to) if x]
+        if len(given) != 1:
+            raise ValueError("send-notification needs one of --webhook URL, --webhook-secret "
+                             "NAME, --email-to ADDRESS")  # fmt: skip
+        out: dict[str, Any] = {}
+        if self.subject:
+            out["subject"] = self.subject
+        if self.email_to:
+            out["email"] = {"to": list(self.email_to)}
+            if self.body:
+                out["body"] = self.body
+            return out
+        hook: dict[str, Any] = {"timeout_seconds": self.timeout}
+        hook["url" if self.webhook else "url_secret"] = self.webhook or self.webhook_secret
+        if self.header:
+            hook["headers"] = {k: str(v) for k, v in _parse_params(self.header, "--header").items()}
+        if self.body:
+            try:
+                payload = json.loads(self.body)
+            except ValueError:
+                payload = None
+            if isinstance(payload, dict):
+                hook["payload"] = payload
+            else:
+                out["body"] = self.body
+        out["webhook"] = hook
+        return out
 
 
 class EventsApp(_ServerApp):

@@ -18,6 +18,7 @@ from ..store.models import (
     TaskRunRecord,
 )
 from ..store.orchestration_models import (
+    AutomationActionRecord,
     AutomationRecord,
     BlockDocumentRecord,
     ConcurrencyLeaseRecord,
@@ -42,6 +43,7 @@ __all__ = [
     "WORKER",
     "EVENT",
     "AUTOMATION",
+    "AUTOMATION_ACTION",
     "CURSOR",
     "SERVER_KEY",
     "VARIABLE",
@@ -66,6 +68,7 @@ POOL = WorkPoolRecord.__table__  # type: ignore[attr-defined]
 WORKER = WorkerRecord.__table__  # type: ignore[attr-defined]
 EVENT = EventRecord.__table__  # type: ignore[attr-defined]
 AUTOMATION = AutomationRecord.__table__  # type: ignore[attr-defined]
+AUTOMATION_ACTION = AutomationActionRecord.__table__  # type: ignore[attr-defined]
 CURSOR = CursorRecord.__table__  # type: ignore[attr-defined]
 SERVER_KEY = ServerKeyRecord.__table__  # type: ignore[attr-defined]
 VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]

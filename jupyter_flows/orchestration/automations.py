@@ -1,119 +1,51 @@
-"""Automations: "when events like this happen, run (or pause, resume) that deployment".
+"""Automations: "when events like this happen (or do not), do that".
 
 A part of ``OrchestrationService``, over the event stream of ``events``. ``process_events``
-turns new flow-run states into events, then matches every new event against the enabled
-automations; its read position moves (compare-and-set) before the actions run, so with
-several servers on one database each event is handled once, and an action runs at most once.
+turns new flow-run and task-run states into events, then matches every new event against
+the enabled automations (``triggers``) and queues the actions they fire (``action_queue``);
+its read position moves (compare-and-set) in the same transaction, so with several servers
+on one database each event is handled once and each firing queued once. The actions are
+done by ``automation_actions`` (here at once, on the server by its own action runner).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import logging
-import re
-from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from ..core.records import new_id
-from ..exceptions import Conflict, NotFound
-from ..store.repository import RunStore
-from ._tables import AUTOMATION, EVENT, find_by_id_or_name, now
-from .events import CursorMoved, Events, insert_event
-from .schemas import (
-    AutomationAction,
+from ..exceptions import Conflict
+from . import action_queue as queue
+from ._tables import AUTOMATION, AUTOMATION_ACTION, CURSOR, EVENT, find_by_id_or_name, now
+from .automation_actions import AutomationActions, run_tag
+from .automation_schemas import (
     CreateAutomation,
-    CreateDeploymentRun,
     DescribeAutomation,
-    DescribeDeployment,
     EventTrigger,
     ListAutomationsResponse,
     UpdateAutomation,
-    UpdateDeployment,
 )
+from .events import CursorMoved, Events
+from .templates import fill_parameters
+from .triggers import armed_state, evaluate, matches
 
 __all__ = ["Automations", "matches", "fill_parameters"]
 
 logger = logging.getLogger(__name__)
 
-#: events automations themselves cause; never matched (no automation loops). Nor are the
-#: events of the runs an automation started matched by that same automation.
-_OWN_EVENTS = "automation."
 
-
-def _run_tag(automation: str) -> str:
-    """The tag of the runs an automation starts (``automation:<name>``)."""
-    return f"automation:{automation}"
-
-
-_PLACEHOLDER = re.compile(r"\{\{\s*event\.([A-Za-z0-9_]+)\s*\}\}")
-
-
-def matches(trigger: EventTrigger, event: str, payload: Mapping[str, Any]) -> bool:
-    """Does an event named ``event`` with ``payload`` match ``trigger``?"""
-    if event.startswith(_OWN_EVENTS) or not fnmatch.fnmatchcase(event, trigger.event):
-        return False
-    for key, wanted in trigger.match.items():
-        value = payload.get(key)
-        if isinstance(value, list) and not isinstance(wanted, list):
-            if wanted not in value:
-                return False
-        elif value != wanted:
-            return False
-    return True
-
-
-def fill_parameters(parameters: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
-    """``parameters`` with ``{{ event.KEY }}`` placeholders filled from the event's payload.
-
-    A value that is only a placeholder takes the payload value as it is (a number stays a
-    number); placeholders inside a longer string are formatted into it.
-    """
-    filled = {}
-    for name, value in parameters.items():
-        if not isinstance(value, str) or "{{" not in value:
-            filled[name] = value
-            continue
-        for key in _PLACEHOLDER.findall(value):
-            if key not in payload:
-                raise ValueError(f"parameter {name!r}: the event has no {key!r}")
-        whole = _PLACEHOLDER.fullmatch(value.strip())
-        if whole:
-            filled[name] = payload[whole.group(1)]
-        else:
-            filled[name] = _PLACEHOLDER.sub(lambda m: str(payload[m.group(1)]), value)
-    return filled
-
-
-class Automations(Events):
+class Automations(AutomationActions, Events):
     """Automations over the event stream."""
-
-    engine: Engine
-    runs: RunStore
-
-    def read_deployment(self, id_or_name: str) -> DescribeDeployment:
-        raise NotImplementedError
-
-    def run_deployment(self, deployment_id: str, body: CreateDeploymentRun) -> Any:
-        raise NotImplementedError
-
-    def update_deployment(self, deployment_id: str, body: UpdateDeployment) -> Any:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ automations
 
-    def _check_action(self, action: AutomationAction) -> None:
-        try:
-            self.read_deployment(action.deployment)
-        except NotFound:
-            raise ValueError(f"action.deployment: no deployment {action.deployment!r}") from None
-
     def create_automation(self, body: CreateAutomation) -> DescribeAutomation:
-        self._check_action(body.action)
+        self.check_action_targets(body.action)
         at = now()
         row: dict[str, Any] = {
             "id": new_id(),
@@ -122,8 +54,9 @@ class Automations(Events):
             "enabled": body.enabled,
             "trigger": body.trigger.model_dump(mode="json"),
             "action": body.action.model_dump(mode="json"),
-            "pending": [],
+            "pending": armed_state(body.trigger, at),
             "fired_count": 0,
+            "failed_actions": 0,
             "created": at,
             "updated": at,
         }
@@ -148,17 +81,21 @@ class Automations(Events):
         )
 
     def update_automation(self, id_or_name: str, body: UpdateAutomation) -> DescribeAutomation:
+        """Change an automation; a new trigger, or enabling, arms it afresh."""
         row = self._automation_row(id_or_name)
-        values: dict[str, Any] = {"updated": now()}
+        at = now()
+        values: dict[str, Any] = {"updated": at}
         if body.action is not None:
-            self._check_action(body.action)
+            self.check_action_targets(body.action)
             values["action"] = body.action.model_dump(mode="json")
+        trigger = EventTrigger.model_validate(row["trigger"])
         if body.trigger is not None:
-            values["trigger"] = body.trigger.model_dump(mode="json")
-            values["pending"] = []
+            trigger = body.trigger
+            values["trigger"] = trigger.model_dump(mode="json")
+        if body.trigger is not None or body.enabled is not None:
+            values["pending"] = armed_state(trigger, at)
         if body.enabled is not None:
             values["enabled"] = body.enabled
-            values["pending"] = []
         if body.description is not None:
             values["description"] = body.description
         with self.engine.begin() as conn:
@@ -166,32 +103,38 @@ class Automations(Events):
         return self.read_automation(row["id"])
 
     def delete_automation(self, id_or_name: str) -> None:
+        """Delete an automation and the actions it still had to do."""
         row = self._automation_row(id_or_name)
         with self.engine.begin() as conn:
+            queued = AUTOMATION_ACTION.c.automation_id == row["id"]
+            conn.execute(delete(AUTOMATION_ACTION).where(queued))
             conn.execute(delete(AUTOMATION).where(AUTOMATION.c.id == row["id"]))
 
     # ------------------------------------------------------------------ processing
 
-    def process_events(self, limit: int = 500) -> int:
-        """Turn new flow-run states into events, then fire the automations they match.
+    def process_events(
+        self, limit: int = 500, at: datetime | None = None, run_actions: bool = True
+    ) -> int:
+        """Turn new run states into events, match them, and queue the actions they fire.
 
+        ``at``: the time Proactive triggers' windows are judged at (default: now).
+        ``run_actions``: also do the due actions now (the server runs them on its own).
         Returns how many events were looked at (call again while it returns ``limit``).
         """
         self._derive_run_events(limit)
         try:
-            actions, seen = self._match_events(limit)
+            seen = self._match_events(limit, at)
         except CursorMoved:
-            return 0
-        for automation, action, payload in actions:
-            self._perform(automation, action, payload)
+            seen = 0
+        if run_actions:
+            while self.run_due_actions() == 50:
+                pass
         return seen
 
-    def _match_events(
-        self, limit: int
-    ) -> tuple[list[tuple[str, AutomationAction, dict[str, Any]]], int]:
-        actions: list[tuple[str, AutomationAction, dict[str, Any]]] = []
+    def _match_events(self, limit: int, at: datetime | None) -> int:
         with self.engine.begin() as conn:
             start = self._position(conn, "event", EVENT)
+            _lock_cursor(conn, "event")
             events = (
                 conn.execute(
                     select(EVENT).where(EVENT.c.id > start).order_by(EVENT.c.id).limit(limit)
@@ -199,81 +142,42 @@ class Automations(Events):
                 .mappings()
                 .all()
             )
-            if not events:
-                return [], 0
             automations = (
                 conn.execute(select(AUTOMATION).where(AUTOMATION.c.enabled.is_(True)))
                 .mappings()
                 .all()
             )
+            caught_up = len(events) < limit  # a window is judged once all before it is read
+            when = (at or now()) if caught_up else None
             for automation in automations:
-                fired = self._evaluate(conn, automation, events)
-                actions.extend(
-                    (automation["name"], AutomationAction.model_validate(automation["action"]), p)
-                    for p in fired
-                )
-            if not self._advance(conn, "event", start, int(events[-1]["id"])):
+                self._evaluate(conn, automation, events, when)
+            if events and not self._advance(conn, "event", start, int(events[-1]["id"])):
                 raise CursorMoved
-        return actions, len(events)
+        return len(events)
 
     def _evaluate(
-        self, conn: Connection, automation: Any, events: Iterable[Any]
-    ) -> list[dict[str, Any]]:
-        """The payloads of the events that fire ``automation``; its counters updated."""
+        self, conn: Connection, automation: Any, events: Any, at: datetime | None
+    ) -> None:
+        """Queue the actions ``automation`` fires on ``events``; its state and counts saved."""
         trigger = EventTrigger.model_validate(automation["trigger"])
-        pending = list(automation["pending"] or [])
-        own_tag = _run_tag(automation["name"])
-        fired: list[dict[str, Any]] = []
-        last: datetime | None = None
-        for event in events:
-            if not matches(trigger, event["event"], event["payload"]):
-                continue
-            if own_tag in (event["payload"].get("tags") or []):
-                continue  # a run this automation started: no self-triggering loops
-            payload = {**event["payload"], "event": event["event"], "event_id": event["id"]}
-            at: datetime = event["occurred"]
-            pending.append(at.timestamp())
-            if trigger.within_seconds is not None:
-                pending = [t for t in pending if t > at.timestamp() - trigger.within_seconds]
-            if len(pending) >= trigger.threshold:
-                fired.append(payload)
-                pending, last = [], at
-        if fired or pending != list(automation["pending"] or []):
-            values: dict[str, Any] = {"pending": pending}
+        if not events and trigger.posture != "Proactive":
+            return
+        own_tag = run_tag(automation["name"])
+        fired, state = evaluate(trigger, automation["pending"], events, own_tag, at)
+        for cause in fired:
+            queue.enqueue(conn, automation, dict(automation["action"]), cause)
+        if fired or state != (automation["pending"] or {}):
+            values: dict[str, Any] = {"pending": state}
             if fired:
                 values["fired_count"] = automation["fired_count"] + len(fired)
-                values["last_fired"] = last
+                values["last_fired"] = now()
             conn.execute(
                 update(AUTOMATION).where(AUTOMATION.c.id == automation["id"]).values(**values)
             )
-        return fired
 
-    def _perform(self, automation: str, action: AutomationAction, payload: dict[str, Any]) -> None:
-        """Do one action; its outcome becomes an ``automation.triggered`` (or ``.failed``) event."""
-        outcome: dict[str, Any] = {
-            "automation": automation,
-            "action": action.type,
-            "deployment": action.deployment,
-            "cause": payload.get("event"),
-            "cause_id": payload.get("event_id"),
-        }
-        try:
-            if action.type == "run-deployment":
-                body = CreateDeploymentRun(
-                    parameters=fill_parameters(action.parameters, payload),
-                    tags=[*action.tags, _run_tag(automation)],
-                    message=f"by automation {automation!r} on {payload.get('event')}"
-                    f" (event {payload.get('event_id')})",
-                )
-                outcome["flow_run_id"] = self.run_deployment(action.deployment, body).id
-            else:
-                paused = action.type == "pause-deployment"
-                self.update_deployment(action.deployment, UpdateDeployment(paused=paused))
-            name = "automation.triggered"
-            logger.info("automation %s: %s %s", automation, action.type, action.deployment)
-        except Exception as exc:  # noqa: BLE001 - a failed action is recorded, not raised
-            outcome["error"] = str(exc)
-            name = "automation.failed"
-            logger.warning("automation %s failed: %s", automation, exc)
-        with self.engine.begin() as conn:
-            insert_event(conn, name, outcome, resource=f"automation/{automation}")
+
+def _lock_cursor(conn: Connection, name: str) -> None:
+    """Serialise readers of the events until this transaction ends (on SQLite, the write
+    lock its ``BEGIN IMMEDIATE`` took already does): a Proactive window fires once."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(CURSOR.c.position).where(CURSOR.c.name == name).with_for_update())

@@ -1,8 +1,9 @@
 """Events: what happened, for automations and for people to read.
 
 A part of ``OrchestrationService``. Events are rows of the ``event`` table: every state a
-flow run enters becomes ``flow-run.<State>`` (read from the state history, so runs recorded
-by kernels and by workers count alike), and users emit their own (``emit_event``, REST,
+flow run enters becomes ``flow-run.<State>``, every state of a task run ``task-run.<State>``
+(read from the state history in batches, so runs recorded by kernels and by workers count
+alike, and a task pays nothing for it), and users emit their own (``emit_event``, REST,
 CLI). Readers keep their place in a ``cursor`` row advanced by compare-and-set, so that with
 several servers on one database each row is read once.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from ._tables import CURSOR, DEPLOYMENT, EVENT, FLOW_RUN, STATE, now
+from ._tables import CURSOR, DEPLOYMENT, EVENT, FLOW_RUN, STATE, TASK_RUN, now
 from .event_models import (
     RESOURCE_ID,
     RESOURCE_ROLE,
@@ -140,7 +141,7 @@ def store_event(engine: Engine, body: CreateEvent) -> DescribeEvent:
 
 
 class Events:
-    """Emit, list and prune events; turn flow-run states into events."""
+    """Emit, list and prune events; turn flow-run and task-run states into events."""
 
     engine: Engine
 
@@ -219,31 +220,67 @@ class Events:
             ).all()  # fmt: skip
             if not rows:
                 return
-            flow_states = [r for r in rows if r.run_kind == "flow"]
-            ids = {r.run_id for r in flow_states}
+            tasks = _task_runs(conn, {r.run_id for r in rows if r.run_kind == "task"})
+            ids = {r.run_id for r in rows if r.run_kind == "flow"}
+            ids |= {t["flow_run_id"] for t in tasks.values() if t["flow_run_id"]}
             runs = _flow_runs(conn, ids)
-            last = _last_states(conn, ids, start)
-            for r in flow_states:
+            last = _last_states(conn, {r.run_id for r in rows}, start)
+            new: list[dict[str, Any]] = []
+            for r in rows:
                 if last.get(r.run_id) == (r.type, r.name):
                     continue  # the state it is in, recorded again (the kernel, then the worker)
                 last[r.run_id] = (r.type, r.name)
-                run = runs.get(r.run_id, {})
-                payload = {
-                    "flow_run_id": r.run_id,
-                    "flow_name": run.get("flow_name"),
-                    "flow_run_name": run.get("name"),
-                    "deployment": run.get("deployment"),
-                    "tags": run.get("tags") or [],
-                    "state_type": r.type,
-                    "state_name": r.name,
-                    "message": r.message,
-                }
-                insert_event(
-                    conn, f"flow-run.{r.name}", payload, resource=f"flow-run/{r.run_id}",
-                    at=r.timestamp,
-                )  # fmt: skip
+                new.append(_state_event(r, runs, tasks))
+            if new:
+                conn.execute(insert(EVENT), new)
             if not self._advance(conn, "run_state", start, rows[-1].id):
                 raise CursorMoved
+
+
+def _state_event(
+    r: Any, runs: dict[str, dict[str, Any]], tasks: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The ``flow-run.<State>`` or ``task-run.<State>`` event row of the state row ``r``."""
+    state = {"state_type": r.type, "state_name": r.name, "message": r.message}
+    row = {"occurred": r.timestamp, "uuid": str(_uuid.uuid4()), "resource_labels": None}
+    if r.run_kind != "task":
+        run = runs.get(r.run_id, {})
+        payload = {
+            "flow_run_id": r.run_id, "flow_name": run.get("flow_name"),
+            "flow_run_name": run.get("name"), "deployment": run.get("deployment"),
+            "tags": run.get("tags") or [], **state,
+        }  # fmt: skip
+        return {**row, "event": f"flow-run.{r.name}", "payload": payload,
+                "resource": f"flow-run/{r.run_id}", "related": None}  # fmt: skip
+    task = tasks.get(r.run_id, {})
+    run = runs.get(task.get("flow_run_id") or "", {})
+    payload = {
+        "task_run_id": r.run_id, "task_run_name": task.get("name"),
+        "task_name": task.get("task_name"), "flow_run_id": task.get("flow_run_id"),
+        "flow_name": run.get("flow_name"), "flow_run_name": run.get("name"),
+        "deployment": run.get("deployment"),
+        "tags": sorted({*(task.get("tags") or []), *(run.get("tags") or [])}), **state,
+    }  # fmt: skip
+    related = None
+    if task.get("flow_run_id"):
+        related = [{RESOURCE_ID: f"flow-run/{task['flow_run_id']}", RESOURCE_ROLE: "flow-run"}]
+    return {**row, "event": f"task-run.{r.name}", "payload": payload,
+            "resource": f"task-run/{r.run_id}", "related": related}  # fmt: skip
+
+
+def _task_runs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Name, task, tags and flow run of the task runs ``ids``."""
+    if not ids:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    listed = sorted(ids)
+    for i in range(0, len(listed), 500):
+        rows = conn.execute(
+            select(TASK_RUN.c.id, TASK_RUN.c.name, TASK_RUN.c.task_name, TASK_RUN.c.tags,
+                   TASK_RUN.c.flow_run_id).where(TASK_RUN.c.id.in_(listed[i : i + 500]))
+        ).mappings().all()  # fmt: skip
+        found.update((r["id"], dict(r)) for r in rows)
+    return found
 
 
 def _flow_runs(conn: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -37,6 +37,14 @@ from ..store.limits import (
     check_values,
 )
 from ..store.schemas import DescribeFlowRun
+from .automation_schemas import (
+    AutomationAction,
+    CreateAutomation,
+    DescribeAutomation,
+    EventTrigger,
+    ListAutomationsResponse,
+    UpdateAutomation,
+)
 from .event_models import RESOURCE_ID, labels_of, related_resources
 
 __all__ = [
@@ -408,88 +416,6 @@ class NotebookParameter(BaseModel):
     name: str
     type: str
     default: Any = None
-
-
-_EVENT_NAME = r"^[A-Za-z0-9_.:*?\[\]-]+$"
-
-
-class EventTrigger(_Model):
-    """Events named like ``event`` (a glob: ``flow-run.*``) whose payload has ``match``.
-
-    ``match`` compares payload keys with values (a list in the payload, like ``tags``, matches
-    when it contains the value). It fires on the ``threshold``-th matching event; with
-    ``within_seconds``, only events that close together count.
-    """
-
-    event: str = Field(min_length=1, max_length=200, pattern=_EVENT_NAME)
-    match: dict[str, Any] = Field(default_factory=dict)
-    threshold: int = Field(default=1, ge=1, le=10_000)
-    within_seconds: float | None = Field(default=None, gt=0)
-
-
-class AutomationAction(_Model):
-    """Run, pause or resume a deployment.
-
-    ``parameters`` of a run may take values from the event: ``"{{ event.path }}"`` is the
-    payload's ``path``.
-    """
-
-    type: Literal["run-deployment", "pause-deployment", "resume-deployment"]
-    deployment: str = Field(min_length=1)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-
-
-def _new_trigger(trigger: EventTrigger) -> EventTrigger:
-    """A trigger as a request may give it (``store.limits``)."""
-    check_values(trigger)
-    check_json_size(trigger.match, "match")
-    if trigger.within_seconds is not None and trigger.within_seconds > MAX_SECONDS:
-        raise ValueError(f"within_seconds: at most {MAX_SECONDS:g}")
-    return trigger
-
-
-def _new_action(action: AutomationAction) -> AutomationAction:
-    """An action as a request may give it (``store.limits``)."""
-    check_values(action)
-    check_json_size(action.parameters, "parameters")
-    if len(action.deployment) > MAX_NAME_LENGTH:
-        raise ValueError(f"deployment: at most {MAX_NAME_LENGTH} characters")
-    if len(action.tags) > MAX_TAGS or any(len(t) > MAX_NAME_LENGTH for t in action.tags):
-        raise ValueError(f"tags: at most {MAX_TAGS} of at most {MAX_NAME_LENGTH} characters")
-    return action
-
-
-class CreateAutomation(_Request):
-    name: Name
-    description: Text | None = None
-    enabled: bool = True
-    trigger: Annotated[EventTrigger, AfterValidator(_new_trigger)]
-    action: Annotated[AutomationAction, AfterValidator(_new_action)]
-
-
-class UpdateAutomation(_Request):
-    description: Text | None = None
-    enabled: bool | None = None
-    trigger: Annotated[EventTrigger, AfterValidator(_new_trigger)] | None = None
-    action: Annotated[AutomationAction, AfterValidator(_new_action)] | None = None
-
-
-class DescribeAutomation(BaseModel):
-    id: str
-    name: str
-    description: str | None = None
-    enabled: bool
-    trigger: EventTrigger
-    action: AutomationAction
-    fired_count: int = 0
-    last_fired: datetime | None = None
-    created: datetime
-    updated: datetime
-
-
-class ListAutomationsResponse(BaseModel):
-    items: list[DescribeAutomation]
 
 
 #: a resource's labels (Prefect's resource dict): text keys and values

@@ -14,6 +14,7 @@ starts record into the same database. The server never sets up a process recorde
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from datetime import timedelta
@@ -37,6 +38,7 @@ from . import (
     handlers_runs,
     handlers_variables,
 )
+from .app_actions import ActionSettings
 from .handlers import SETTINGS_KEY, FlowsAPIHandler, FlowsServices
 from .openapi import openapi_document, url_pattern
 
@@ -45,7 +47,7 @@ __all__ = ["FlowsApp", "API_BASE", "ROUTES"]
 API_BASE = "jupyter-flows/api"
 
 
-class FlowsApp(ExtensionApp):  # type: ignore[misc]
+class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
     """Persists and serves runs, schedules deployments, runs an embedded worker."""
 
     name = "jupyter_flows"
@@ -211,6 +213,8 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         )
         orchestration.allowed_entrypoint_packages = tuple(self.allowed_entrypoint_packages)
         orchestration.secrets_key_file = self.secrets_key_file
+        server_url = getattr(self.serverapp, "connection_url", "") if self.serverapp else ""
+        self.configure_actions(orchestration, server_url)
         self.settings[SETTINGS_KEY] = FlowsServices(
             db_url=self.db_url,
             engine=engine,
@@ -276,6 +280,7 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
                 reader = PeriodicCallback(self._process_events, self.events_interval * 1000)
                 reader.start()
                 services.event_reader = reader
+                services.action_runner = self.start_action_runner(self.events_interval)
         self.log.info(
             "jupyter-flows: scheduler %s, embedded worker %s, automations %s",
             "on" if services.scheduler else "off",
@@ -287,7 +292,8 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         service = self.services.orchestration
         loop = asyncio.get_running_loop()
         try:
-            while await loop.run_in_executor(None, service.process_events, 500) == 500:
+            read = functools.partial(service.process_events, 500, run_actions=False)
+            while await loop.run_in_executor(None, read) == 500:
                 pass  # a backlog: keep reading
         except Exception:  # keep reading: the database may be back next time
             self.log.exception("jupyter-flows: reading events for automations failed")
@@ -345,6 +351,10 @@ class FlowsApp(ExtensionApp):  # type: ignore[misc]
         if services.event_reader is not None:
             services.event_reader.stop()
             services.event_reader = None
+        if services.action_runner is not None:
+            services.action_runner.stop()
+            services.action_runner = None
+            self.stop_action_runner()
         if services.scheduler is not None:
             services.scheduler.shutdown()
             services.scheduler = None

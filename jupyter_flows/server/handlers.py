@@ -67,6 +67,7 @@ class FlowsServices:
     worker: Any = None
     crash_checker: Any = None
     event_reader: Any = None
+    action_runner: Any = None  # does the automations' queued actions (app_actions)
     recorder: Any = None  # store.recorder.SqlRecorder for POST records
     tokens: Any = None  # orchestration.tokens.Tokens: worker and run tokens
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size

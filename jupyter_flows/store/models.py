@@ -249,6 +249,7 @@ TABLE_NAMES = (
     "worker",
     "event",
     "automation",
+    "automation_action",
     "cursor",
     "server_key",
     "lock",

@@ -17,6 +17,7 @@ __all__ = [
     "WorkerRecord",
     "EventRecord",
     "AutomationRecord",
+    "AutomationActionRecord",
     "CursorRecord",
     "ServerKeyRecord",
     "VariableRecord",
@@ -105,12 +106,39 @@ class AutomationRecord(SQLModel, table=True):
     enabled: bool = True
     trigger: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     action: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    #: times of the matching events that have not fired it yet (for thresholds)
-    pending: list[float] = Field(default_factory=list, sa_type=JSON)
+    #: the trigger's counts and waits, by ``for_each`` key (``orchestration.triggers``; a
+    #: list of times in rows from before 0012)
+    pending: Any = Field(default_factory=dict, sa_type=JSON)
     fired_count: int = 0
     last_fired: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
+    #: actions that failed after every attempt, and why the last one did
+    failed_actions: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AutomationActionRecord(SQLModel, table=True):
+    """An action an automation fired, to do (again) from ``due`` on: the queue of actions.
+
+    Claiming one moves ``due`` past a lease (a conditional update: one server wins); done
+    or failed for good, the row goes and an event says so.
+    """
+
+    __tablename__ = "automation_action"
+    __table_args__ = (Index("ix_automation_action_due", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_SERIAL)
+    automation_id: str = Field(index=True)
+    automation: str  # its name when it fired
+    action: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: the event that fired it (``orchestration.triggers.fact``)
+    cause: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    attempts: int = 0
+    due: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created: datetime = Field(sa_type=UTCDateTime)
 
 
 class CursorRecord(SQLModel, table=True):

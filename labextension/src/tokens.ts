@@ -107,7 +107,7 @@ export namespace Flows {
 
   /** Events named like `event` (a glob) whose payload has `match`. */
   export type IEventTrigger = Schemas['EventTrigger'];
-  export type IAutomationAction = Schemas['AutomationAction'];
+  export type IAutomationAction = Schemas['CreateAutomation']['action'];
   export type ICreateAutomation = Schemas['CreateAutomation'];
   export type IUpdateAutomation = Schemas['UpdateAutomation'];
   export type IDescribeAutomation = Reply<Schemas['DescribeAutomation']>;

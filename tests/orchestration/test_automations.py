@@ -272,7 +272,7 @@ class TestAutomations:
                     "action": {"type": "run-deployment", "deployment": "downstream"},
                 }
             )
-        with pytest.raises(ValidationError, match="action.type"):
+        with pytest.raises(ValidationError, match="action\n  type: one of run-deployment"):
             CreateAutomation.model_validate(
                 {"name": "b", "trigger": good, "action": {"type": "explode", "deployment": "d"}}
             )

@@ -12,8 +12,8 @@ from jupyter_flows.core.records import LogInfo
 from jupyter_flows.core.states import State, StateType
 from jupyter_flows.exceptions import Conflict, NotFound
 from jupyter_flows.orchestration._tables import FLOW_RUN, LOG, STATE, TASK_RUN
+from jupyter_flows.orchestration.automation_schemas import DeploymentAction
 from jupyter_flows.orchestration.schemas import (
-    AutomationAction,
     CreateAutomation,
     CreateDeployment,
     CreateDeploymentRun,
@@ -108,7 +108,7 @@ class TestDeleteDeployment:
             CreateAutomation(
                 name="chain",
                 trigger=EventTrigger(event="upload.done"),
-                action=AutomationAction(type="run-deployment", deployment="target"),
+                action=DeploymentAction(type="run-deployment", deployment="target"),
             )
         )
         service.delete_deployment("target")

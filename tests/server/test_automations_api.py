@@ -74,8 +74,12 @@ async def test_an_emitted_event_runs_a_deployment(
     _, described = await api("automations", "on-upload")
     assert described["fired_count"] == 1 and described["last_fired"]
     _, fired = await api("events", params={"event": "automation.*"})
-    assert [e["event"] for e in fired["items"]] == ["automation.triggered"]
-    assert fired["items"][0]["payload"]["flow_run_id"] == runs[0]["id"]
+    # newest first: ours (what the panel reads), after Prefect's name
+    assert [e["event"] for e in fired["items"]] == [
+        "automation.triggered",
+        "automation.action.executed",
+    ]
+    assert {e["payload"]["flow_run_id"] for e in fired["items"]} == {runs[0]["id"]}
 
     # the run's own states are events too
     async def scheduled() -> Any:
@@ -113,7 +117,7 @@ async def test_an_emitted_event_runs_a_deployment(
         (
             {"name": "a", "trigger": {"event": "x"}, "action": {"type": "explode",
              "deployment": "refresh"}},
-            "action.type",
+            "action: type: one of run-deployment",
         ),
         ({"name": "a", "action": {"type": "run-deployment", "deployment": "refresh"}}, "trigger"),
     ],
@@ -147,3 +151,76 @@ async def test_a_duplicate_name_is_409(api: Any) -> None:
     assert (await api("automations", method="POST", body=body))[0] == 201
     status, reply = await api("automations", method="POST", body=body)
     assert status == 409 and "already exists" in reply["message"]
+
+
+async def test_a_webhook_is_retried_and_a_silent_one_fails_visibly(
+    api: Any, flows_app: Any, jp_serverapp: Any
+) -> None:
+    """The server's action runner: 500 then 200 is retried and done; a webhook that never
+    answers fails after its attempts (shown by GET automations/{id}), and meanwhile the
+    other automation's action is done (the runner never waits for one)."""
+    from tests.orchestration.receivers import webhook
+
+    flows_app.action_backoff_seconds = 0.05
+    flows_app.configure_actions(flows_app.services.orchestration, "")
+    await flows_app._start_jupyter_server_extension(jp_serverapp)
+    with webhook(500, 200) as flaky, webhook("hang") as silent:
+        for name, hook, timeout in (("flaky", flaky, 10), ("silent", silent, 1)):
+            body = {
+                "name": name,
+                "trigger": {"event": "job.failed"},
+                "action": {"type": "send-notification", "body": "job {{ event.job }} failed",
+                           "webhook": {"url": hook.url, "timeout_seconds": timeout}},
+            }  # fmt: skip
+            status, created = await api("automations", method="POST", body=body)
+            assert status == 201, created
+        await api("events", method="POST", body={"event": "job.failed", "payload": {"job": "7"}})
+
+        async def done() -> Any:
+            _, page = await api("events", params={"event": "automation.action.executed"})
+            return page["items"]
+
+        (executed,) = await _eventually(done)
+        assert executed["payload"]["automation"] == "flaky"
+        assert executed["payload"]["attempts"] == 2
+        assert [r["body"] for r in flaky.received] == [{"text": "job 7 failed"}] * 2
+
+        async def failed() -> Any:
+            _, described = await api("automations", "silent")
+            return described if described["failed_actions"] else None
+
+        described = await _eventually(failed)
+    assert described["last_error"] == f"webhook {silent.url[:22]} did not answer within 1 s"
+    assert len(silent.received) == 3
+    _, page = await api("events", params={"event": "automation.action.failed"})
+    assert [e["payload"]["reason"] for e in page["items"]] == [described["last_error"]]
+    _, flaky_now = await api("automations", "flaky")
+    assert flaky_now["failed_actions"] == 0 and flaky_now["last_error"] is None
+    await flows_app.stop_extension()
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ({"type": "send-notification", "webhook": {"url": "not a url"}},
+         "webhook.url: an http:// or https:// URL"),
+        ({"type": "send-notification", "body": "{% for %}", "webhook": {"url": "http://h/x"}},
+         "body: template error"),
+        ({"type": "change-flow-run-state", "state": "FINISHED"},
+         "action.change-flow-run-state.state"),
+        ({"type": "send-notification", "email": {"to": ["ops@example.com"]}},
+         "action.email: this server has no SMTP server"),
+    ],
+)  # fmt: skip
+async def test_bad_actions_are_400_naming_the_field(
+    api: Any, action: dict[str, Any], message: str
+) -> None:
+    body = {"name": "a", "trigger": {"event": "x"}, "action": action}
+    status, reply = await api("automations", method="POST", body=body)
+    assert status == 400 and message in reply["message"], reply
+    status, reply = await api(
+        "automations", method="POST",
+        body={"name": "b", "trigger": {"event": "x", "posture": "Proactive", "within_seconds": 1},
+              "action": {"type": "cancel-flow-run"}},
+    )  # fmt: skip
+    assert status == 400 and "within_seconds: at least 10" in reply["message"]

@@ -3,14 +3,44 @@ import React from 'react';
 import { formatRelative, formatTime, parseTime } from '../format';
 import { Flows } from '../tokens';
 
-const VERBS: Record<Flows.IAutomationAction['type'], string> = {
-  'run-deployment': 'run',
-  'pause-deployment': 'pause',
-  'resume-deployment': 'resume'
-};
+type Action = Flows.IAutomationAction;
+
+/** Where a webhook goes, without its path (which may be a credential). */
+function where(url: string): string {
+  try {
+    const parts = new URL(url);
+    return `${parts.protocol}//${parts.host}`;
+  } catch {
+    return 'a webhook';
+  }
+}
+
+/** "run report", "cancel the flow run", "notify https://hooks.slack.com". */
+export function describeAction(action: Action): string {
+  switch (action.type) {
+    case 'run-deployment':
+    case 'pause-deployment':
+    case 'resume-deployment':
+      return `${action.type.split('-')[0]} ${action.deployment}`;
+    case 'cancel-flow-run':
+      return 'cancel the flow run';
+    case 'change-flow-run-state':
+      return `set the flow run ${action.state}`;
+    case 'send-notification':
+      if (action.email) {
+        return `email ${action.email.to.join(', ')}`;
+      }
+      if (action.webhook?.url_secret) {
+        return `notify secret ${action.webhook.url_secret}`;
+      }
+      return `notify ${where(action.webhook?.url ?? '')}`;
+  }
+  return (action as { type: string }).type;
+}
 
 /**
- * "when flow-run.Completed (deployment = upstream) 3× within 60 s → run downstream".
+ * "when flow-run.Completed (deployment = upstream) 3× within 60 s → run downstream",
+ * "when no heartbeat within 60 s → notify https://hooks.slack.com".
  */
 export function describeAutomation(
   automation: Flows.IDescribeAutomation
@@ -20,17 +50,26 @@ export function describeAutomation(
     ([key, value]) =>
       `${key} = ${typeof value === 'string' ? value : JSON.stringify(value)}`
   );
-  let when = trigger.event;
-  if (match.length) {
-    when += ` (${match.join(', ')})`;
-  }
-  if (trigger.threshold > 1) {
-    when += ` ${trigger.threshold}×`;
-    if (trigger.within_seconds) {
-      when += ` within ${trigger.within_seconds} s`;
+  const matched = match.length ? ` (${match.join(', ')})` : '';
+  let when: string;
+  if (trigger.posture === 'Proactive') {
+    when = `no ${trigger.event}${matched} within ${trigger.within_seconds} s`;
+    if (trigger.after?.length) {
+      when += ` after ${trigger.after.join(' or ')}`;
+    }
+  } else {
+    when = trigger.event + matched;
+    if (trigger.threshold > 1) {
+      when += ` ${trigger.threshold}×`;
+      if (trigger.within_seconds) {
+        when += ` within ${trigger.within_seconds} s`;
+      }
     }
   }
-  return `when ${when} → ${VERBS[action.type]} ${action.deployment}`;
+  if (trigger.for_each?.length) {
+    when += ` per ${trigger.for_each.join('/')}`;
+  }
+  return `when ${when} → ${describeAction(action)}`;
 }
 
 /**

@@ -971,26 +971,38 @@ export interface components {
             }[];
         };
         /**
-         * AutomationAction
-         * @description Run, pause or resume a deployment.
-         *
-         *     ``parameters`` of a run may take values from the event: ``"{{ event.path }}"`` is the
-         *     payload's ``path``.
+         * CancelFlowRun
+         * @description Cancel the flow run the event is about (Prefect's inferred target).
          */
-        AutomationAction: {
+        CancelFlowRun: {
             /**
              * Type
-             * @enum {string}
+             * @constant
              */
-            type: "run-deployment" | "pause-deployment" | "resume-deployment";
-            /** Deployment */
-            deployment: string;
-            /** Parameters */
-            parameters?: {
-                [key: string]: unknown;
-            };
-            /** Tags */
-            tags?: string[];
+            type: "cancel-flow-run";
+        };
+        /**
+         * ChangeFlowRunState
+         * @description Propose a state to the event's flow run; the state policy may refuse it.
+         */
+        ChangeFlowRunState: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "change-flow-run-state";
+            state: components["schemas"]["StateType"];
+            /**
+             * Name
+             * @description default: the type, title-cased
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Message
+             * @default null
+             */
+            message?: string | null;
         };
         /** ClaimRuns */
         ClaimRuns: {
@@ -1067,7 +1079,8 @@ export interface components {
              */
             enabled?: boolean;
             trigger: components["schemas"]["EventTrigger"];
-            action: components["schemas"]["AutomationAction"];
+            /** Action */
+            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
         };
         /**
          * CreateConcurrencyLimit
@@ -1239,6 +1252,29 @@ export interface components {
             description?: string | null;
         };
         /**
+         * DeploymentAction
+         * @description Run, pause or resume a deployment (by id or name).
+         *
+         *     ``parameters`` of a run may take values from the event: ``"{{ event.path }}"`` is the
+         *     payload's ``path`` (a value that is only that keeps its JSON type); other templates see
+         *     ``event``, ``flow_run``, ``deployment`` and ``automation``.
+         */
+        DeploymentAction: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "run-deployment" | "pause-deployment" | "resume-deployment";
+            /** Deployment */
+            deployment: string;
+            /** Parameters */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags?: string[];
+        };
+        /**
          * DescribeArtifact
          * @description An artifact (Prefect's ``ArtifactResponse``): ``data`` is markdown text for markdown
          *     and link artifacts, the table as JSON text for tables, a URL for images, a number for
@@ -1305,7 +1341,8 @@ export interface components {
             /** Enabled */
             enabled: boolean;
             trigger: components["schemas"]["EventTrigger"];
-            action: components["schemas"]["AutomationAction"];
+            /** Action */
+            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
             /**
              * Fired Count
              * @default 0
@@ -1316,6 +1353,23 @@ export interface components {
              * @default null
              */
             last_fired?: string | null;
+            /**
+             * Failed Actions
+             * @description actions that failed after all attempts
+             * @default 0
+             */
+            failed_actions?: number;
+            /**
+             * Last Error
+             * @description why the last failed action failed
+             * @default null
+             */
+            last_error?: string | null;
+            /**
+             * Last Error At
+             * @default null
+             */
+            last_error_at?: string | null;
             /**
              * Created
              * Format: date-time
@@ -2445,6 +2499,14 @@ export interface components {
             reason: string;
         };
         /**
+         * EmailTarget
+         * @description Mail to ``to`` through the server's SMTP server (``FlowsApp.smtp_*``).
+         */
+        EmailTarget: {
+            /** To */
+            to: string[];
+        };
+        /**
          * ErrorReply
          * @description The body of every error response (rendered by Jupyter's ``APIHandler.write_error``).
          */
@@ -2465,8 +2527,12 @@ export interface components {
          * @description Events named like ``event`` (a glob: ``flow-run.*``) whose payload has ``match``.
          *
          *     ``match`` compares payload keys with values (a list in the payload, like ``tags``, matches
-         *     when it contains the value). It fires on the ``threshold``-th matching event; with
-         *     ``within_seconds``, only events that close together count.
+         *     when it contains the value; ``prefect.resource.id`` is the event's resource, a glob). A
+         *     ``Reactive`` trigger fires on the ``threshold``-th such event (with ``within_seconds``,
+         *     only events that close together count). A ``Proactive`` one fires when fewer than
+         *     ``threshold`` of them came within ``within_seconds`` after an ``after`` event (or, with
+         *     no ``after``, since the automation was armed or last fired). ``for_each`` keeps a count
+         *     per distinct value of these payload keys (``prefect.resource.id``: per resource).
          */
         EventTrigger: {
             /** Event */
@@ -2485,6 +2551,19 @@ export interface components {
              * @default null
              */
             within_seconds?: number | null;
+            /**
+             * Posture
+             * @default Reactive
+             * @enum {string}
+             */
+            posture?: "Reactive" | "Proactive";
+            /**
+             * After
+             * @description events that start the wait
+             */
+            after?: string[];
+            /** For Each */
+            for_each?: string[];
         };
         /** GraphEdge */
         GraphEdge: {
@@ -3270,6 +3349,31 @@ export interface components {
             active?: boolean;
         };
         /**
+         * SendNotification
+         * @description Send ``subject`` and ``body`` (templates) to a webhook or by email.
+         */
+        SendNotification: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "send-notification";
+            /**
+             * Subject
+             * @default jupyter-flows automated notification
+             */
+            subject?: string;
+            /**
+             * Body
+             * @default Flow run {{ flow_run.name }} entered state {{ flow_run.state.name }}.{% if flow_run.url %} {{ flow_run.url }}{% endif %}
+             */
+            body?: string;
+            /** @default null */
+            webhook?: components["schemas"]["WebhookTarget"] | null;
+            /** @default null */
+            email?: components["schemas"]["EmailTarget"] | null;
+        };
+        /**
          * SetRunInput
          * @description The body of ``PUT flow_runs/{id}/inputs/{key}``.
          */
@@ -3323,8 +3427,11 @@ export interface components {
             enabled?: boolean | null;
             /** @default null */
             trigger?: components["schemas"]["EventTrigger"] | null;
-            /** @default null */
-            action?: components["schemas"]["AutomationAction"] | null;
+            /**
+             * Action
+             * @default null
+             */
+            action?: (components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"]) | null;
         };
         /**
          * UpdateConcurrencyLimit
@@ -3448,6 +3555,40 @@ export interface components {
              * @default null
              */
             description?: string | null;
+        };
+        /**
+         * WebhookTarget
+         * @description POST a JSON body to ``url`` (or the URL kept in the Secret block ``url_secret``).
+         */
+        WebhookTarget: {
+            /**
+             * Url
+             * @default null
+             */
+            url?: string | null;
+            /**
+             * Url Secret
+             * @description a Secret block's name
+             * @default null
+             */
+            url_secret?: string | null;
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Payload
+             * @description the JSON body, its strings templates (default: {"text": body})
+             * @default null
+             */
+            payload?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Timeout Seconds
+             * @default 10
+             */
+            timeout_seconds?: number;
         };
         /** WorkerHeartbeat */
         WorkerHeartbeat: {
