@@ -111,8 +111,8 @@ def check_templates(value: Any, where: str) -> None:
 
 
 def render(template: str, context: Mapping[str, Any], strict: bool = False) -> str:
-    """``template`` rendered with ``context`` (an undefined name, or an attribute of one, is empty unless ``strict``);
-    ``ValueError`` if it cannot be."""
+    """``template`` rendered with ``context`` (an undefined name, or an attribute of one, is
+    empty unless ``strict``); ``ValueError`` if it cannot be."""
     if not _is_template(template):
         return template
     from jinja2 import TemplateError
