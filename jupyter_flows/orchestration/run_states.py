@@ -1,15 +1,13 @@
 """Runs on their way through workers: claims, reported states, logs, cancellation, crashes.
 
-A part of ``OrchestrationService``. A claim is a conditional ``UPDATE ... WHERE
-state_type = 'SCHEDULED' AND worker IS NULL`` whose row count says who won, so workers in
-different processes (or servers) never share a run.
+A part of ``OrchestrationService``. A claim is one conditional ``UPDATE ... RETURNING``
+(``claims``), so workers in different processes (or servers) never share a run.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, text, update
@@ -18,11 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 from ..core.state_policy import Decision, propose
 from ..core.states import StateType
 from ..exceptions import Conflict, NotFound
-from ..execution.entrypoints import is_notebook
-from ..execution.notebook import output_notebook_path
 from ..store import background
 from ..store.repository import RunStore
-from ._tables import ACTIVE, DEPLOYMENT, FINAL, FLOW_RUN, LOG, now, record_state
+from ._tables import ACTIVE, FINAL, FLOW_RUN, LOG, now, record_state
+from .claims import claim
 from .run_endings import end_descendants
 from .schemas import (
     AppendLogs,
@@ -73,7 +70,6 @@ class RunStates:
         if work_pool.paused:
             return []
         at = now()
-        won: list[tuple[str, str]] = []
         with self.engine.begin() as conn:  # count and claim at once: a limit is never passed
             if work_pool.concurrency_limit is not None:
                 _lock_pool(conn, pool)
@@ -85,35 +81,7 @@ class RunStates:
                 limit = min(limit, work_pool.concurrency_limit - (active or 0))
             if limit <= 0:
                 return []
-            candidates = conn.execute(
-                select(FLOW_RUN.c.id, FLOW_RUN.c.deployment_id, DEPLOYMENT.c.entrypoint)
-                .join(DEPLOYMENT, DEPLOYMENT.c.id == FLOW_RUN.c.deployment_id)
-                .where(
-                    and_(
-                        FLOW_RUN.c.work_pool == pool,
-                        FLOW_RUN.c.state_type == "SCHEDULED",
-                        FLOW_RUN.c.worker.is_(None),
-                        FLOW_RUN.c.expected_start_time <= at,
-                    )
-                )
-                .order_by(DEPLOYMENT.c.priority.desc(), FLOW_RUN.c.expected_start_time)
-                .limit(limit * 4)  # some may go to other workers meanwhile
-            ).all()
-            for run_id, deployment_id, entrypoint in candidates:
-                if len(won) >= limit:
-                    break
-                output = None
-                if outputs_dir and is_notebook(entrypoint):
-                    output = str(output_notebook_path(Path(outputs_dir), run_id, entrypoint))
-                if _claim_one(conn, run_id, worker, output, at):
-                    won.append((run_id, deployment_id))
-        return [
-            ClaimedRun(
-                flow_run=self.runs.read_flow_run(run_id),
-                deployment=self.read_deployment(deployment_id),
-            )
-            for run_id, deployment_id in won
-        ]
+            return claim(conn, pool, worker, limit, outputs_dir, at)
 
     def read_run_state(self, run_id: str) -> DescribeRunState:
         """The light state view of a flow run (one row, no task runs, logs or history)."""
@@ -239,32 +207,6 @@ def _lock_pool(conn: Connection, pool: str) -> None:
     lock its ``BEGIN IMMEDIATE`` took already does)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"pool:{pool}"})
-
-
-def _claim_one(
-    conn: Connection, run_id: str, worker: str, output_path: str | None, at: Any
-) -> bool:
-    """Scheduled and unclaimed -> Pending for ``worker`` (a conditional update: one winner)."""
-    won = conn.execute(
-        update(FLOW_RUN)
-        .where(
-            and_(
-                FLOW_RUN.c.id == run_id,
-                FLOW_RUN.c.worker.is_(None),
-                FLOW_RUN.c.state_type == "SCHEDULED",
-            )
-        )
-        .values(
-            worker=worker,
-            heartbeat=at,
-            state_type="PENDING",
-            state_name="Pending",
-            output_path=output_path,
-        )
-    ).rowcount
-    if won:
-        record_state(conn, run_id, "PENDING", "Pending", f"claimed by {worker}", at)
-    return bool(won)
 
 
 def _state_is(state: str | None) -> Any:

@@ -36,7 +36,7 @@ from ..store.limits import (
     check_json_size,
     check_values,
 )
-from ..store.schemas import DescribeFlowRun
+from ..store.schemas import DescribeFlowRunItem
 from .automation_schemas import (
     AutomationAction,
     CreateAutomation,
@@ -312,7 +312,9 @@ class ClaimRuns(_Request):
 
 
 class ClaimedRun(BaseModel):
-    flow_run: DescribeFlowRun
+    """A run a worker claimed: its own row (no task runs, states or logs) and deployment."""
+
+    flow_run: DescribeFlowRunItem
     deployment: DescribeDeployment
     run_token: str | None = Field(
         default=None,

@@ -20,7 +20,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from ..core.names import generate_run_name
 from ..core.records import new_id
 from ..exceptions import Conflict, NotFound, ScheduleError
 from ..store.repository import RunStore
@@ -32,8 +31,9 @@ from .blocks import BlockDocuments
 from .concurrency import ConcurrencyLimits
 from .pauses import Pauses
 from .pools import WorkPools
-from .retention import AUTO_SCHEDULED, Retention
+from .retention import Retention
 from .run_states import RunStates
+from .scheduled_runs import ScheduledRuns, run_values
 from .schemas import (
     CreateDeployment,
     CreateDeploymentRun,
@@ -64,6 +64,7 @@ class OrchestrationService(
     ConcurrencyLimits,
     BlockDocuments,
     Pauses,
+    ScheduledRuns,
 ):
     """The orchestration domain over one run database."""
 
@@ -78,15 +79,16 @@ class OrchestrationService(
         self.runs = RunStore(engine)
         #: installed packages whose flows deployments may run (besides code under the root)
         self.allowed_entrypoint_packages: tuple[str, ...] = ()
-        self.on_change: list[Callable[[], None]] = []
+        #: called with a deployment's id after it changes (None: any may have)
+        self.on_change: list[Callable[[str | None], None]] = []
         self._ensure_default_pool()
 
     # ------------------------------------------------------------------ deployments
 
-    def _changed(self) -> None:
+    def _changed(self, deployment_id: str | None = None) -> None:
         for callback in list(self.on_change):
             try:
-                callback()
+                callback(deployment_id)
             except Exception:  # noqa: BLE001 - a listener must not break the write
                 logger.exception("deployment change listener failed")
 
@@ -122,7 +124,7 @@ class OrchestrationService(
                 conn.execute(insert(DEPLOYMENT).values(**row))
         except sa_exc.IntegrityError:
             raise Conflict(f"a deployment named {body.name!r} already exists") from None
-        self._changed()
+        self._changed(str(row["id"]))
         return self.read_deployment(str(row["id"]))
 
     def _check_pool(self, name: str) -> None:
@@ -190,7 +192,7 @@ class OrchestrationService(
             conn.execute(update(DEPLOYMENT).where(DEPLOYMENT.c.id == row["id"]).values(**values))
         if body.paused and not row["paused"]:  # as Prefect: its waiting scheduled runs go
             self._delete_waiting_runs(row["id"], auto_scheduled_only=True)
-        self._changed()
+        self._changed(row["id"])
         return self.read_deployment(row["id"])
 
     def delete_deployment(self, deployment_id: str) -> None:
@@ -201,7 +203,7 @@ class OrchestrationService(
             conn.execute(DEPLOYMENT.delete().where(DEPLOYMENT.c.id == row["id"]))
         self._delete_waiting_runs(row["id"], auto_scheduled_only=False)
         self._disable_automations_of(dict(row))
-        self._changed()
+        self._changed(row["id"])
 
     def set_deployment_paused(self, deployment_id: str, paused: bool) -> DescribeDeployment:
         return self.update_deployment(deployment_id, UpdateDeployment(paused=paused))
@@ -287,15 +289,8 @@ class OrchestrationService(
             row = self._deployment_row(deployment_id)
         except NotFound:
             return None
-        if row["paused"]:
-            return None
-        return self._create_run(
-            row,
-            row["parameters"],
-            scheduled_time,
-            "Late" if late else "Scheduled",
-            [AUTO_SCHEDULED],
-        )
+        made = self.create_scheduled_runs([(row["id"], scheduled_time)], late=late)
+        return next(iter(made.values()), None)
 
     def _create_run(
         self,
@@ -307,30 +302,12 @@ class OrchestrationService(
         message: str | None = None,
         retry_of: str | None = None,
     ) -> str | None:
-        run_id = new_id()
-        at_now = now()
-        values = {
-            "id": run_id,
-            "name": generate_run_name(),
-            "flow_name": _dep.flow_name(row),
-            "flow_version": row["version"],
-            "parameters": params,
-            "tags": sorted({*row["tags"], *tags}),
-            "state_type": "SCHEDULED",
-            "state_name": state_name,
-            "state_message": message,
-            "created": at_now,
-            "expected_start_time": at,
-            "run_count": 0,
-            "total_run_time": 0.0,
-            "deployment_id": row["id"],
-            "work_pool": row["work_pool"],
-            "retry_of": retry_of,
-        }
+        values = run_values(row, params, at, state_name, tags, message, retry_of)
+        run_id = values["id"]
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(FLOW_RUN).values(**values))
-                record_state(conn, run_id, "SCHEDULED", state_name, message, at_now)
+                record_state(conn, run_id, "SCHEDULED", state_name, message, values["created"])
         except sa_exc.IntegrityError:
             return None  # (deployment, scheduled time) exists: another server was first
         return run_id

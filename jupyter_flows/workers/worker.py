@@ -114,6 +114,8 @@ class Worker:
         self.run_env = run_env or run_environment()
         self.children: dict[str, _Child] = {}
         self._stop = threading.Event()
+        #: set when a run process exits (or stop() is called): claim again at once
+        self._wake = threading.Event()
         self._last_heartbeat = -float("inf")
         self._beat_lock = threading.Lock()
         self._auth_error: AuthError | None = None
@@ -129,6 +131,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def run(self) -> None:
         """Poll until ``stop()``; then wind down the running runs.
@@ -163,9 +166,12 @@ class Worker:
                         logger.exception("worker %s: round failed", self.name)
                 else:
                     failures, self.last_error = 0, None
-                # back off while rounds fail: 1, 2, 4... poll intervals, at most 30 s
-                backoff = min(self.poll_interval * 2 ** min(failures, 10), MAX_BACKOFF)
-                self._stop.wait(max(self.poll_interval, backoff if failures else 0))
+                if failures:  # back off while rounds fail: 1, 2, 4... poll intervals, <= 30 s
+                    backoff = min(self.poll_interval * 2 ** min(failures, 10), MAX_BACKOFF)
+                    self._stop.wait(max(self.poll_interval, backoff))
+                else:  # until the next poll, or a run process exits (its slot is free)
+                    self._wake.wait(self.poll_interval)
+                self._wake.clear()
         except AuthError as exc:
             logger.error("worker %s stops: %s", self.name, exc)
             raise
@@ -270,6 +276,11 @@ class Worker:
                 child.lines.append(line.rstrip("\n"))
         finally:
             stream.close()
+            try:  # its output ended: it exits now (or closed stdout and lives on)
+                child.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self._wake.set()  # reap it and claim the next run now, not at the next poll
 
     def _send_logs(self, child: _Child) -> None:
         """Send every line the run printed since the last call, in order (kept on failure)."""

@@ -212,3 +212,30 @@ def test_log_levels_are_read_from_the_lines(line: str, level: int) -> None:
 def test_kernel_transport_notices_are_dropped() -> None:
     notice = "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All ..."
     assert log_line(notice) is None
+
+
+def test_a_free_slot_claims_the_next_run_without_waiting_for_the_poll(setup: Any) -> None:
+    """Three runs, one slot, a 10-minute poll: each exit starts the next run at once (the old
+    worker waited a whole poll interval per run: this would have taken 20 minutes)."""
+    import threading
+
+    service, worker, _url = setup
+    worker.limit, worker.poll_interval = 1, 600.0
+    dep = service.create_deployment(CreateDeployment(name="etl", entrypoint="etl.py:etl"))
+    runs = [
+        service.run_deployment(dep.id, CreateDeploymentRun(parameters={"n": i})) for i in (1, 2, 3)
+    ]
+    polling = threading.Thread(target=worker.run, daemon=True)
+    polling.start()
+    try:
+        deadline = time.monotonic() + 180  # far below one poll interval
+        while time.monotonic() < deadline:
+            states = [service.runs.read_flow_run(r.id).state_name for r in runs]
+            if states == ["Completed"] * 3:
+                break
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+        polling.join(timeout=30)
+    assert states == ["Completed"] * 3
+    assert [service.runs.read_flow_run(r.id).parameters["n"] for r in runs] == [1, 2, 3]

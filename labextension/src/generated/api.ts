@@ -1025,9 +1025,12 @@ export interface components {
             /** Items */
             items: components["schemas"]["ClaimedRun"][];
         };
-        /** ClaimedRun */
+        /**
+         * ClaimedRun
+         * @description A run a worker claimed: its own row (no task runs, states or logs) and deployment.
+         */
         ClaimedRun: {
-            flow_run: components["schemas"]["DescribeFlowRun"];
+            flow_run: components["schemas"]["DescribeFlowRunItem"];
             deployment: components["schemas"]["DescribeDeployment"];
             /**
              * Run Token
