@@ -1,7 +1,8 @@
 """A run process of a remote worker (no database access: the server only, with its run's
 token) suspends: it exits and the worker holds no process for it; the CLI's resume with a
 bad input is refused naming the field (a 400), a good one reschedules it and the worker
-runs the same flow run to Completed with the input (real server, worker and processes)."""
+runs the same flow run to Completed with the input (real server, worker and processes).
+Not resumed in time, the server's periodic check ends it Failed."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class Approval(RunInput):
 
 
 @flow
-def gated(out: str) -> str:
-    answer = suspend_flow_run(wait_for_input=Approval, timeout=300)
+def gated(out: str, timeout: int = 300) -> str:
+    answer = suspend_flow_run(wait_for_input=Approval, timeout=timeout)
     with open(out, "w") as f:
         json.dump(answer.model_dump(), f)
     return answer.reviewer
@@ -90,5 +91,28 @@ def test_a_remote_run_suspends_and_is_resumed_from_the_cli(tmp_path: Path) -> No
         assert len(env.runs(deployment)) == 1  # the same flow run, not a new one
         again = env.cli("runs", "resume", run_id)
         assert again.returncode == 1 and "not paused" in again.stderr
+    finally:
+        stop_all(env, tmp_path)
+
+
+def test_a_suspension_not_resumed_in_time_ends_failed(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    (env.root / "gated.py").write_text(GATED)
+    try:
+        env.start_server("--FlowsApp.crash_check_interval=0.5", embedded_worker=True)
+        assert env.cli("deploy", "gated.py:gated", "--name", "gated", "--param", "out=x.json",
+                       "--param", "timeout=1").returncode == 0  # fmt: skip
+        assert env.cli("run", "gated").returncode == 0
+        deployment = env.get("deployments/gated")["id"]
+        wait(lambda: (env.runs(deployment) or [{}])[0].get("state_type") in ("PAUSED", "FAILED"),
+             120, "the run to suspend")  # fmt: skip
+        run_id = env.runs(deployment)[0]["id"]
+        wait(lambda: env.get(f"flow_runs/{run_id}")["state_type"] == "FAILED", 60,
+             "the server to fail the expired suspension")  # fmt: skip
+        ended = env.get(f"flow_runs/{run_id}")
+        assert ended["state_message"] == "The flow was paused and never resumed."
+        assert [s["name"] for s in ended["states"]][-2:] == ["Suspended", "Failed"]
+        late = env.cli("runs", "resume", run_id, "--input", '{"approved": true, "reviewer": "x"}')
+        assert late.returncode == 1 and "not paused" in late.stderr
     finally:
         stop_all(env, tmp_path)
