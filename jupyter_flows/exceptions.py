@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "FlowPauseTimeout",
+    "Pause",
     "FlowsError",
     "FlowDefinitionError",
     "ParameterValidationError",
@@ -111,6 +112,16 @@ class TaskTimeout(FlowsError, TimeoutError):
 
 class FlowPauseTimeout(FlowsError):
     """A paused flow run was not resumed within its ``timeout`` (Prefect's name)."""
+
+
+class Pause(BaseException):
+    """Prefect's signal: the flow run suspended (``suspend_flow_run``) and its process must
+    end without a final state. A ``BaseException``, as Prefect's: an ``except Exception`` of
+    the flow does not swallow it. ``state`` is the recorded ``Suspended`` state."""
+
+    def __init__(self, message: str = "", state: object = None):
+        super().__init__(message)
+        self.state = state
 
 
 class RunCancelled(FlowsError):

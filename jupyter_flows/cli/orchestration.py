@@ -245,10 +245,12 @@ class RetryRunApp(_ServerApp):
 
 
 class ResumeRunApp(_ServerApp):
-    """Resume a paused flow run, with the input it waits for."""
+    """Resume a paused (or suspended) flow run, with the input it waits for."""
 
     name = "jupyter-flows-runs-resume"
-    description = "Resume a Paused flow run; --input gives what it waits for (a JSON object)."
+    description = (
+        "Resume a Paused or Suspended flow run; --input gives what it waits for (a JSON object)."
+    )
     run_input = Unicode("", config=True, help="The input, a JSON object (the pause's schema).")
     aliases = _aliases("ResumeRunApp", input="ResumeRunApp.run_input")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ __all__ = [
     "flow_run_context",
     "task_run_context",
     "get_run_context",
+    "ambient_flow_run",
+    "set_ambient_flow_run",
 ]
 
 _SMALL_INTS = range(-5, 257)
@@ -149,3 +152,19 @@ task_run_context: ContextVar[TaskRunContext | None] = ContextVar(
 
 # Set while ``Flow.visualize()`` traces a flow: the engine hands task calls to it (core.visualize).
 visualize_tracer: ContextVar[Any] = ContextVar("jupyter_flows_visualize_tracer", default=None)
+
+#: The flow run this process runs outside any flow body (a notebook kernel's adopted
+#: deployment run, whose cells are not one function): set by the kernel side.
+_ambient: Callable[[], FlowRunContext | None] | None = None
+
+
+def set_ambient_flow_run(provider: Callable[[], FlowRunContext | None] | None) -> None:
+    """Register who knows the process's ambient flow run (``None``: nobody)."""
+    global _ambient
+    _ambient = provider
+
+
+def ambient_flow_run() -> FlowRunContext | None:
+    """The context of the flow run this process runs outside any flow body, if any: what a
+    notebook's plain cell calling ``pause_flow_run``/``suspend_flow_run`` pauses."""
+    return _ambient() if _ambient is not None else None

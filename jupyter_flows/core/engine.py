@@ -12,7 +12,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from ..exceptions import FlowsError, ParameterValidationError, RunCancelled, TaskTimeout
+from ..exceptions import FlowsError, ParameterValidationError, Pause, RunCancelled, TaskTimeout
 from .calls import call_function
 from .context import FlowRunContext, flow_run_context
 from .context import visualize_tracer as _viz_tracer
@@ -33,6 +33,7 @@ from .states import (
     Running,
     State,
     StateType,
+    Suspended,
     TimedOut,
     now,
 )
@@ -191,6 +192,13 @@ def run_flow(
                 threading.Thread(target=frc.task_runner.shutdown, daemon=True).start()
             else:
                 frc.task_runner.shutdown()
+    except Pause as signal:  # suspend_flow_run: Suspended is recorded, nothing ends
+        suspended = signal.state if isinstance(signal.state, State) else Suspended()
+        flow_run_logger(info, recorder).info("Suspended: the run goes on when it is resumed")
+        recorder.flush()
+        if return_state:
+            return replace(suspended, run_id=info.id)
+        raise
     except BaseException as exc:  # KeyboardInterrupt, SystemExit: the run crashed
         state = Crashed(exc, message=f"{type(exc).__name__}: {exc}")
         _finish(flow, info, recorder, state, attempt, parent_task)

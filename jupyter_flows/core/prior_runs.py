@@ -1,4 +1,5 @@
-"""Retry from failure: a retry reuses the completed task runs of the run it repeats.
+"""Retry from failure: a retry reuses the completed task runs of the run it repeats; a
+suspended run that was resumed reuses its own (``flow_runs.suspend_flow_run``).
 
 A worker runs a retry (a new flow run with ``retry_of``) with ``RunEnvironment.retry_of``
 set. The engine then asks, for each task run it is about to run in that flow run, whether
@@ -71,9 +72,14 @@ class PriorRun:
 
 
 def prior_run_for(flow_run_id: str) -> PriorRun | None:
-    """The run that flow run ``flow_run_id`` (the deployment run this process runs: only
-    the engine's adopted runs ask) retries, when this process runs a retry."""
-    retry_of = RunEnvironment.current().retry_of  # set for a retry's run process only
+    """The run whose completed task runs flow run ``flow_run_id`` (the deployment run this
+    process runs: only the engine's adopted runs ask) reuses: itself when it is a suspended
+    run resumed (its task runs include what a retry reused, with their results), else the
+    run it retries, when this process runs a retry."""
+    env = RunEnvironment.current()
+    if env.resumed:  # set for a resumed run's process only
+        return PriorRun(flow_run_id)
+    retry_of = env.retry_of  # set for a retry's run process only
     if retry_of and retry_of != flow_run_id:
         return PriorRun(retry_of)
     return None

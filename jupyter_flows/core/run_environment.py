@@ -50,6 +50,8 @@ PREFIX = "JUPYTER_FLOWS_"
 logger = logging.getLogger(__name__)
 
 _BOOLS = frozenset({"record", "auto_graph"})
+#: booleans that are off unless set (``"1"``)
+_FLAGS = frozenset({"resumed"})
 _JSON_OBJECTS = frozenset({"parameters"})
 _JSON_LISTS = frozenset({"tags"})
 _DATETIMES = frozenset({"scheduled_start_time"})
@@ -81,6 +83,8 @@ class RunEnvironment:
     deployment_version: str | None = None
     # a retry from failure: the run whose completed task runs this one reuses
     retry_of: str | None = None
+    # a suspended run resumed: it reuses its own completed task runs (``core.prior_runs``)
+    resumed: bool = False
 
     @staticmethod
     def variable(name: str) -> str:
@@ -174,6 +178,8 @@ def _encode(name: str, value: Any) -> str | None:
     off)."""
     if name in _BOOLS:
         return None if value else "0"
+    if name in _FLAGS:
+        return "1" if value else None
     if value is None:
         return None
     if name in _JSON_OBJECTS or name in _JSON_LISTS:
@@ -186,7 +192,7 @@ def _encode(name: str, value: Any) -> str | None:
 def _decode(name: str, raw: str) -> Any:
     """The typed value of field ``name`` from its variable's text; ``ValueError`` if it is
     malformed."""
-    if name in _BOOLS:
+    if name in _BOOLS or name in _FLAGS:
         return raw != "0"
     if name in _JSON_OBJECTS or name in _JSON_LISTS:
         try:

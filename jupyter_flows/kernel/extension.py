@@ -1,4 +1,4 @@
-"""``%load_ext jupyter_flows``: register the magics (and nothing else)."""
+"""``%load_ext jupyter_flows``: register the magics (and who knows the ambient flow run)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ _auto_graph: Any = None
 def load_ipython_extension(ipython: Any) -> None:
     global _magics, _auto_graph
     from ..core import settings
+    from ..core.context import set_ambient_flow_run
     from .auto_graph import AutoGraph
     from .magics import FlowsMagics
 
     _magics = FlowsMagics(ipython)
     ipython.register_magics(_magics)
+    # a plain cell of a deployment run pauses or suspends that run (flow_runs)
+    set_ambient_flow_run(_magics.notebook.ambient_context)
     if _auto_graph is None and getattr(ipython, "kernel", None) is not None:
         _auto_graph = AutoGraph()  # only in a kernel with a frontend, never in a script
         settings.add_observer(_auto_graph)
@@ -26,7 +29,9 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     global _magics, _auto_graph
     from ..core import settings
+    from ..core.context import set_ambient_flow_run
 
+    set_ambient_flow_run(None)
     if _magics is not None:
         _magics.notebook.close()
         _magics = None

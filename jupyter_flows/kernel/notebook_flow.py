@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.context import FlowRunContext
 from ..core.dataflow import DataflowGraph, build_dataflow, changed_tasks
 from ..core.dataflow import TaskCell as DataflowCell
 from ..core.open_runs import OpenFlowRun
@@ -164,17 +165,25 @@ class NotebookFlow:
             if self._deployment is None:
                 from ..core.run_environment import RunEnvironment
 
+                env = RunEnvironment.current()
                 self._deployment = OpenFlowRun(
                     self.name,
-                    run_name=RunEnvironment.current().flow_run_name,
+                    run_name=env.flow_run_name,
                     parameters=self._parameters(self.cells.values()),
                     tags=["notebook"],
                     description=f"notebook {self.name}",
                     flow_run_id=run_id,
+                    deployment_id=env.deployment_id,
                     adopted=True,
                 )
                 atexit.register(self.close)
             return self._deployment
+
+    def ambient_context(self) -> FlowRunContext | None:
+        """The adopted deployment run's context (None in interactive use): what a plain
+        cell's ``pause_flow_run``/``suspend_flow_run`` pauses."""
+        run = self.deployment_run()
+        return run.context if run is not None else None
 
     def close(self) -> None:
         """Flush what the adopted deployment run recorded (its process ends it)."""

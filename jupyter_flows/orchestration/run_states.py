@@ -107,8 +107,15 @@ class RunStates:
         return self._propose(current, body.type, body.name, body.message)
 
     def _propose(
-        self, current: DescribeRunState, type_: str, name: str, message: str | None
+        self,
+        current: DescribeRunState,
+        type_: str,
+        name: str,
+        message: str | None,
+        extra: dict[str, Any] | None = None,
     ) -> DescribeRunState:
+        """Record ``type_``/``name`` if the state policy accepts it (``extra``: columns set
+        with it, e.g. a rescheduled run's worker cleared)."""
         run_id = current.id
         before = StateType(current.state_type) if current.state_type else None
         verdict = propose(before, StateType(type_), current.state_name, name)
@@ -118,6 +125,7 @@ class RunStates:
             return current.model_copy(update={"decision": "ignore"})
         at = now()
         values: dict[str, Any] = {"state_type": type_, "state_name": name, "state_message": message}
+        values.update(extra or {})
         if type_ == "RUNNING":
             values["start_time"] = func.coalesce(FLOW_RUN.c.start_time, at)
         if type_ in FINAL:

@@ -82,7 +82,10 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         "been unable to reach it while it was down).",
     )
     crash_check_interval = Float(
-        10.0, config=True, help="Seconds between two checks for runs of vanished workers."
+        10.0,
+        config=True,
+        help="Seconds between two checks for runs of vanished workers (and for paused or "
+        "suspended runs not resumed within their timeout, which end Failed).",
     )
     automations_enabled = Bool(
         True,
@@ -326,6 +329,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
 
     async def _mark_crashed_runs(self) -> None:
         await self._prune()
+        await self._fail_expired_pauses()
         if time.monotonic() - self._started < self.heartbeat_timeout:
             return  # just (re)started: workers get one timeout to find this server again
         service = self.services.orchestration
@@ -339,6 +343,20 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             return
         if crashed:
             self.log.warning("jupyter-flows: runs of vanished workers ended Crashed: %s", crashed)
+
+    async def _fail_expired_pauses(self) -> None:
+        """Paused and suspended runs not resumed in time end Failed (as Prefect's)."""
+        service = self.services.orchestration
+        loop = asyncio.get_running_loop()
+        try:
+            failed = await loop.run_in_executor(
+                None, service.fail_expired_pauses, self.heartbeat_timeout
+            )
+        except Exception:  # keep checking: the database may be back next time
+            self.log.exception("jupyter-flows: the expired-pause check failed")
+            return
+        if failed:
+            self.log.warning("jupyter-flows: paused runs never resumed ended Failed: %s", failed)
 
     async def stop_extension(self) -> None:
         """Stop the background parts (the worker ends its runs' processes) and the database."""

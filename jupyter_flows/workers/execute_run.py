@@ -9,7 +9,9 @@ A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel
 so what it prints passes ``core.redaction`` first (the secret values it loaded are masked).
 A ``RunGuard`` stops the process (and what it started) once the run ended or is being
 cancelled elsewhere, or its worker is gone. Exit code 0: Completed; 1: the flow failed;
-2: it could not start; 3 (``EXIT_FENCED``): stopped by the guard.
+2: it could not start; 3 (``EXIT_FENCED``): stopped by the guard; 4 (``EXIT_SUSPENDED``):
+the run suspended (``suspend_flow_run``: a notebook's cell, or the flow, raised ``Pause``
+after recording ``Suspended``), so no final state is recorded.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .run_guard import RunGuard
+from .run_guard import EXIT_SUSPENDED, RunGuard
 
 __all__ = ["main", "execute"]
 
@@ -60,9 +62,12 @@ def execute(
     set_console_echo(False)
     sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
     sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
-    guard = RunGuard(flow_run_id, _state_reader(flow_run_id), get_recorder()).start()
+    read_state = _state_reader(flow_run_id)
+    guard = RunGuard(flow_run_id, read_state, get_recorder()).start()
     try:
-        return _execute(flow_run_id, entrypoint, parameters, root_dir, outputs_dir, flow_run_name)
+        return _execute(
+            flow_run_id, entrypoint, parameters, root_dir, outputs_dir, flow_run_name, read_state
+        )
     finally:
         guard.stop()
 
@@ -89,6 +94,7 @@ def _execute(
     root_dir: Path,
     outputs_dir: Path,
     flow_run_name: str | None,
+    read_state: Callable[[], str | None] = lambda: None,
 ) -> int:
     from ..core.settings import get_recorder
     from ..core.states import Completed, Failed, Running
@@ -112,6 +118,9 @@ def _execute(
         try:
             run_notebook(source, parameters, out, env)
         except FlowsError as exc:
+            if _read_quietly(read_state) == "PAUSED":  # a cell suspended the run
+                print(f"flow run {flow_run_id} suspended: it goes on when resumed", file=sys.stderr)
+                return EXIT_SUSPENDED
             recorder.set_state("flow", flow_run_id, Failed(message=str(exc)), 1)
             recorder.flush()
             print(str(exc), file=sys.stderr)
@@ -141,7 +150,16 @@ def _execute(
         flow_run_name=flow_run_name,
         deployment_id=RunEnvironment.current().deployment_id,
     )
+    if state.is_paused():  # suspend_flow_run: the run goes on when it is resumed
+        return EXIT_SUSPENDED
     return 0 if state.is_completed() else 1
+
+
+def _read_quietly(read_state: Callable[[], str | None]) -> str | None:
+    try:
+        return read_state()
+    except Exception:  # noqa: BLE001 - cannot tell: the run failed as it seems
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

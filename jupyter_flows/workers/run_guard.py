@@ -24,12 +24,14 @@ from ..core.records import refusal
 from ..core.state_policy import must_stop
 from ..core.states import StateType
 
-__all__ = ["RunGuard", "EXIT_FENCED"]
+__all__ = ["RunGuard", "EXIT_FENCED", "EXIT_SUSPENDED"]
 
 logger = logging.getLogger(__name__)
 
 #: The exit code of a run process that stopped because its run ended elsewhere.
 EXIT_FENCED = 3
+#: The exit code of a run process whose run suspended (``suspend_flow_run``): no final state.
+EXIT_SUSPENDED = 4
 
 
 class RunGuard:

@@ -7,6 +7,10 @@ then KILL after ``grace``), then it ends Cancelled; a run the server ended (Cras
 stopped the same way. ``stop()`` (SIGTERM for ``jupyter flows worker``) stops claiming,
 gives running runs ``grace`` seconds, then terminates them and reports them Crashed. A
 server that refuses the worker's token stops it with ``AuthError``.
+Suspension: a run process whose run suspended itself exits (``EXIT_SUSPENDED``) and is
+reported nothing (its slot is free; resumed, it is Scheduled and claimed again, as a run
+that reuses its own completed task runs); a run the server suspended has its process
+stopped as for a cancellation, and nothing reported either.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ..core.run_environment import RunEnvironment
 from ..core.state_policy import FINAL_VALUES as FINAL
 from ..orchestration.schemas import ClaimedRun
 from .clients import WorkerClient
-from .run_guard import EXIT_FENCED
+from .run_guard import EXIT_FENCED, EXIT_SUSPENDED
 
 __all__ = ["Worker", "run_environment"]
 
@@ -243,6 +247,7 @@ class Worker:
             deployment_name=deployment.name,
             deployment_version=deployment.version,
             retry_of=run.retry_of,
+            resumed=_was_suspended(run),
         )
         if claimed.run_token and run_env.records_over_http():  # its own, not this worker's
             run_env = run_env.but(record_token=claimed.run_token)
@@ -324,17 +329,28 @@ class Worker:
             del self.children[run_id]
             if code == 0:
                 self._report(run_id, "COMPLETED", "Completed", None)
-            elif code == EXIT_FENCED or self._state_of(run_id) == "CANCELLING":
+                continue
+            view = self._state_view(run_id)
+            state = view.state_type if view is not None else None
+            if _suspended(view):  # it waits to be resumed: no final state
+                logger.info("run %s suspended (its process exited with %s)", run_id, code)
+            elif code == EXIT_SUSPENDED:  # (the server did not record the suspension)
+                self._report(run_id, "FAILED", "Failed", "the run could not be suspended")
+            elif code == EXIT_FENCED or state == "CANCELLING":
                 self._report(run_id, "CANCELLED", "Cancelled", "cancelled")
             else:
                 message = f"run process exited with code {code}"
                 self._report(run_id, "FAILED", "Failed", message)
 
-    def _state_of(self, run_id: str) -> str | None:
+    def _state_view(self, run_id: str) -> Any:
         try:
-            return self.client.read_run_state(run_id).state_type
+            return self.client.read_run_state(run_id)
         except ClientError:
             return None
+
+    def _state_of(self, run_id: str) -> str | None:
+        view = self._state_view(run_id)
+        return view.state_type if view is not None else None
 
     def _cancel_requested(self) -> None:
         """Stop the runs the server is cancelling (then Cancelled) or has ended (Crashed).
@@ -343,12 +359,19 @@ class Worker:
         own end and is exiting: it gets ``grace`` seconds to do so before it is stopped.
         """
         for run_id, child in list(self.children.items()):
-            state = self._state_of(run_id)
-            if state in FINAL:
+            view = self._state_view(run_id)
+            state = view.state_type if view is not None else None
+            suspended = _suspended(view)
+            if state in FINAL or suspended:  # most often: its process is exiting by itself
                 child.ended_at = child.ended_at or time.monotonic()
                 if time.monotonic() - child.ended_at < self.grace:
                     continue
-            if state == "CANCELLING" or state in FINAL:
+            if suspended:  # the server suspended it: stop its process, report nothing
+                self._terminate(child)
+                del self.children[run_id]
+                self._send_logs(child)
+                logger.info("run %s was suspended: its process is stopped", run_id)
+            elif state == "CANCELLING" or state in FINAL:
                 self._terminate(child)
                 del self.children[run_id]
                 self._send_logs(child)
@@ -389,3 +412,14 @@ class Worker:
             self._report(run_id, "CRASHED", "Crashed", f"worker {self.name} shut down")
             del self.children[run_id]
         logger.info("worker %s stopped", self.name)
+
+
+def _suspended(view: Any) -> bool:
+    """Whether a run's state view says it is Suspended (its process must not run it)."""
+    return view is not None and view.state_type == "PAUSED" and view.state_name == "Suspended"
+
+
+def _was_suspended(run: Any) -> bool:
+    """Whether a claimed run ran before and was suspended (then resumed): its run process
+    reuses its own completed task runs."""
+    return any(s.type.value == "PAUSED" and s.name == "Suspended" for s in run.states)

@@ -58,7 +58,9 @@ export function PauseForm(props: {
   return (
     <div className="jp-Flows-pause" role="form" aria-label="Resume this run">
       <p className="jp-Flows-pauseTitle">
-        This run is paused
+        {pause?.reschedule
+          ? 'This run is suspended (its process exited; resuming runs it again)'
+          : 'This run is paused'}
         {pause?.description ? `: ${pause.description}` : '.'}
         {pause?.timeout_at
           ? ` It gives up at ${new Date(pause.timeout_at).toLocaleString()}.`

@@ -2195,6 +2195,12 @@ export interface components {
              * @default null
              */
             timeout_at?: string | null;
+            /**
+             * Reschedule
+             * @description suspended: its process exited; resuming schedules it again (a worker runs it from the start, reusing its completed task runs)
+             * @default false
+             */
+            reschedule?: boolean;
         };
         /** DescribeRunInput */
         DescribeRunInput: {
