@@ -420,6 +420,6 @@ def _suspended(view: Any) -> bool:
 
 
 def _was_suspended(run: Any) -> bool:
-    """Whether a claimed run ran before and was suspended (then resumed): its run process
-    reuses its own completed task runs."""
-    return any(s.type.value == "PAUSED" and s.name == "Suspended" for s in run.states)
+    """Whether a claimed run ran before (suspended, then resumed: Scheduled again): its run
+    process reuses its own completed task runs."""
+    return bool(run.run_count)
