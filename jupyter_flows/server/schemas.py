@@ -133,6 +133,11 @@ class GraphNode(BaseModel):
 class GraphEdge(BaseModel):
     source: str
     target: str
+    points: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="the edge's polyline, from the right side of the source box to the left "
+        "side of the target box (around the nodes it passes)",
+    )
 
 
 class DescribeGraph(BaseModel):

@@ -2571,6 +2571,14 @@ export interface components {
             source: string;
             /** Target */
             target: string;
+            /**
+             * Points
+             * @description the edge's polyline, from the right side of the source box to the left side of the target box (around the nodes it passes)
+             */
+            points?: [
+                number,
+                number
+            ][];
         };
         /**
          * GraphNode
