@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..orchestration.schemas import ClaimedRun, DescribeWorker, DescribeWorkPool, NotebookParameter
 from ..store.limits import DbBigInt, PathText, ShortText
-from ..store.schemas import DescribeFlow, DescribeLog
+from ..store.schemas import DescribeFlow, DescribeLog, DescribeState, DescribeTaskRun
 
 __all__ = [
     "ErrorReply",
@@ -128,6 +128,12 @@ class GraphNode(BaseModel):
     states: dict[str, int]
     members: list[str]
     details: GraphNodeDetails | None = None
+
+
+class DescribeTaskRunDetail(DescribeTaskRun):
+    """A task run with its state history (what the run view's details pane shows)."""
+
+    states: list[DescribeState] = Field(default_factory=list, description="oldest first")
 
 
 class GraphEdge(BaseModel):
