@@ -34,6 +34,10 @@ SUITES = {
         "concurrency limits: over-admissions (must be 0), acquisitions/s and wait/release "
         "latency of 8 processes hammering a limit of 2 and 3",
     ),
+    "layout": (
+        "layout.py",
+        "layout_graph (Sugiyama) of 10,000-task run graphs: one .map, chained maps, distinct tasks",
+    ),
     "read_paths": (
         "read_paths.py",
         "p50/p99 latency and bytes of the run list (100,000 runs) and of a run view's reads "

@@ -44,6 +44,7 @@ HEAVY_FOR_ROOT = (
     "dask",
     "distributed",
     "networkx",
+    "grandalf",
 )
 
 # Importing any module of ``jupyter_flows.core`` must load none of these.
@@ -57,12 +58,14 @@ HEAVY_FOR_CORE = (
     "sqlalchemy",
     "apscheduler",
     "papermill",
+    "grandalf",  # core.layout imports it inside layout_graph only
 )
 
 # Third-party distributions core may import, besides the standard library.
 CORE_THIRD_PARTY = frozenset({"networkx", "pydantic", "pydantic_core", "typing_extensions"})
-# ... and those it may import only inside a function (pickling fallback of hashing/results).
-CORE_THIRD_PARTY_LAZY = frozenset({"cloudpickle"})
+# ... and those it may import only inside a function (pickling fallback of hashing/results;
+# the Sugiyama layout of run graphs).
+CORE_THIRD_PARTY_LAZY = frozenset({"cloudpickle", "grandalf"})
 # Own modules core may import (besides ``jupyter_flows.core.*``).
 CORE_OWN = frozenset({f"{PKG}.exceptions", f"{PKG}._version"})
 # Own modules store may import (besides ``jupyter_flows.store.*``).

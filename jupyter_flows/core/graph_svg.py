@@ -5,12 +5,15 @@ Shared by reports, the widget's static fallback and ``Flow.visualize()``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from .layout import NODE_HEIGHT, NODE_WIDTH
 
-__all__ = ["STATE_COLORS", "PAD", "state_color", "graph_svg"]
+__all__ = ["STATE_COLORS", "PAD", "LEGEND_HEIGHT", "state_color", "edge_path", "graph_svg"]
 
 STATE_COLORS = {
     "Completed": "#2e9e5b",
@@ -28,6 +31,7 @@ STATE_COLORS = {
     "Cancelling": "#5f6368",
 }
 PAD = 12
+LEGEND_HEIGHT = 28
 
 
 def state_color(state: str | None) -> str:
@@ -48,19 +52,77 @@ def _tooltip(node: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def edge_path(points: Sequence[Sequence[float]], dx: float = 0, dy: float = 0) -> str:
+    """SVG path data of an edge's polyline: straight inside a layer's band, an S-curve with
+    horizontal ends in the gap between two layers (it stays inside the gap)."""
+    if not points:
+        return ""
+    x0, y0 = points[0][0] + dx, points[0][1] + dy
+    parts = [f"M {x0:g} {y0:g}"]
+    for p in points[1:]:
+        x1, y1 = p[0] + dx, p[1] + dy
+        if y1 == y0:
+            parts.append(f"L {x1:g} {y1:g}")
+        else:
+            mid = (x0 + x1) / 2
+            parts.append(f"C {mid:g} {y0:g}, {mid:g} {y1:g}, {x1:g} {y1:g}")
+        x0, y0 = x1, y1
+    return " ".join(parts)
+
+
+def _edge_points(edge: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> list[Any]:
+    """The edge's ``points``, or (a layout without them) right side of a to left side of b."""
+    points = edge.get("points")
+    if points:
+        return list(points)
+    return [(a["x"] + NODE_WIDTH, a["y"] + NODE_HEIGHT / 2), (b["x"], b["y"] + NODE_HEIGHT / 2)]
+
+
+def _legend(layout: dict[str, Any], y: float) -> list[str]:
+    """One swatch per state shown in the graph, in the order of ``STATE_COLORS``."""
+    shown: set[str] = set()
+    for node in layout.get("nodes", []):
+        shown.update(k for k, v in (node.get("states") or {node.get("state"): 1}).items() if v)
+        shown.add(node.get("state") or "")
+    names = [name for name in STATE_COLORS if name in shown]
+    names += sorted(name for name in shown - set(STATE_COLORS) if name)
+    parts = ['<g class="jf-legend" font-size="11" font-family="sans-serif">']
+    x = PAD
+    for name in names:
+        color = state_color(name)
+        parts.append(
+            f'<g class="jf-legend-item" data-state="{escape(name)}">'
+            f'<circle cx="{x + 5}" cy="{y}" r="5" fill="{color}"/>'
+            f'<text x="{x + 14}" y="{y + 4}" fill="currentColor">{escape(name)}</text></g>'
+        )
+        x += 24 + 7 * len(name)
+    parts.append("</g>")
+    return parts
+
+
 def graph_svg(
-    layout: dict[str, Any], details: dict[str, Any] | None = None, title: str = "run graph"
+    layout: dict[str, Any],
+    details: dict[str, Any] | None = None,
+    title: str = "run graph",
+    legend: bool = True,
 ) -> str:
-    """The run graph: state-coloured boxes, curved arrows, a tooltip per node."""
+    """The run graph: state-coloured boxes, routed arrows, a tooltip per node, a legend.
+
+    The arrowhead marker's id is derived from what is drawn: pictures of different graphs in
+    one page keep their own arrowheads, and the same input gives the same SVG.
+    """
     details = details or {}
-    width = layout.get("width", 0) + 2 * PAD
-    height = layout.get("height", 0) + 2 * PAD
     nodes = {n["id"]: n for n in layout.get("nodes", [])}
+    legend = legend and bool(nodes)
+    width = layout.get("width", 0) + 2 * PAD
+    height = layout.get("height", 0) + 2 * PAD + (LEGEND_HEIGHT if legend else 0)
+    drawn = json.dumps([layout, details, title], sort_keys=True, default=str)
+    marker = f"jf-arrow-{hashlib.sha1(drawn.encode(), usedforsecurity=False).hexdigest()[:12]}"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="jf-graph" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="jf-graph" width="{width:g}" '
+        f'height="{height:g}" viewBox="0 0 {width:g} {height:g}" role="img" '
         f'aria-label="{escape(title)}">',
-        '<defs><marker id="jf-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+        f'<defs><marker id="{marker}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
         'fill="#8a8f98"/></marker></defs>',
     ]
@@ -68,12 +130,11 @@ def graph_svg(
         a, b = nodes.get(edge["source"]), nodes.get(edge["target"])
         if a is None or b is None:
             continue
-        x1, y1 = a["x"] + NODE_WIDTH + PAD, a["y"] + NODE_HEIGHT / 2 + PAD
-        x2, y2 = b["x"] + PAD, b["y"] + NODE_HEIGHT / 2 + PAD
-        mid = (x1 + x2) / 2
+        d = edge_path(_edge_points(edge, a, b), PAD, PAD)
         parts.append(
-            f'<path class="jf-edge" d="M {x1} {y1} C {mid} {y1}, {mid} {y2}, {x2} {y2}" '
-            'fill="none" stroke="#8a8f98" stroke-width="1.5" marker-end="url(#jf-arrow)"/>'
+            f'<path class="jf-edge" data-source="{escape(a["id"])}" '
+            f'data-target="{escape(b["id"])}" d="{d}" fill="none" stroke="#8a8f98" '
+            f'stroke-width="1.5" marker-end="url(#{marker})"/>'
         )
     for node in nodes.values():
         merged = dict(node, details={**(node.get("details") or {}), **details.get(node["id"], {})})
@@ -84,11 +145,13 @@ def graph_svg(
         parts.append(
             f'<g class="jf-node" data-id="{escape(node["id"])}" data-state="{escape(state)}">'
             f"<title>{escape(_tooltip(dict(merged, state=state)))}</title>"
-            f'<rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" '
+            f'<rect x="{x:g}" y="{y:g}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8" '
             f'fill="{color}" fill-opacity="0.15" stroke="{color}" stroke-width="2"/>'
-            f'<circle cx="{x + 14}" cy="{y + NODE_HEIGHT / 2}" r="5" fill="{color}"/>'
-            f'<text x="{x + 26}" y="{y + NODE_HEIGHT / 2 + 4}" font-size="12" '
+            f'<circle cx="{x + 14:g}" cy="{y + NODE_HEIGHT / 2:g}" r="5" fill="{color}"/>'
+            f'<text x="{x + 26:g}" y="{y + NODE_HEIGHT / 2 + 4:g}" font-size="12" '
             f'font-family="sans-serif" fill="currentColor">{escape(label)}</text></g>'
         )
+    if legend:
+        parts.extend(_legend(layout, height - PAD - 10))
     parts.append("</svg>")
     return "".join(parts)

@@ -39,6 +39,7 @@ class AutoGraph:
 
     def __init__(self) -> None:
         self._live: dict[str, Any] = {}  # flow run id -> LiveRunObserver
+        self._handles: dict[str, tuple[Any, Any]] = {}  # flow run id -> (widget, DisplayHandle)
 
     def flow_run_created(self, run: FlowRunInfo) -> None:
         if run.parent_flow_run_id is not None or not auto_graph_enabled():
@@ -55,7 +56,7 @@ class AutoGraph:
         widget = RunGraphWidget(title=f"flow run {run.name} ({run.flow_name})")
         observer = LiveRunObserver(widget, flow_run_id=run.id)
         self._live[run.id] = observer
-        display(widget)
+        self._handles[run.id] = (widget, display(widget, display_id=True))
 
     def task_run_created(self, run: TaskRunInfo) -> None:
         for observer in list(self._live.values()):
@@ -64,6 +65,9 @@ class AutoGraph:
     def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None:
         if kind == "flow" and run_id in self._live and state.is_final():
             self._live.pop(run_id).flush()
+            widget, handle = self._handles.pop(run_id)
+            if handle is not None:
+                handle.update(widget)  # the static SVG (no frontend) with the final states
             return
         for observer in list(self._live.values()):
             observer.set_state(kind, run_id, state, run_count)

@@ -53,7 +53,7 @@ def live_run(notebook: NotebookFlow) -> Iterator[Any]:
     widget = dag_widget(notebook)
     for name in widget_nodes(notebook):
         widget.update_node(name, state="Pending", message=None)
-    display(widget)
+    handle = display(widget, display_id=True)
     observer = LiveRunObserver(widget, node_key="task_name")
     settings.add_observer(observer)
     try:
@@ -61,6 +61,10 @@ def live_run(notebook: NotebookFlow) -> Iterator[Any]:
     finally:
         settings.remove_observer(observer)
         widget.flush()
+        if handle is not None:
+            # without a frontend, the output is the static SVG taken at display time: redo it
+            # with the final states (a live frontend re-renders a view of the same model)
+            handle.update(widget)
 
 
 def widget_nodes(notebook: NotebookFlow) -> list[str]:

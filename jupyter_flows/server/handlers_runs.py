@@ -27,7 +27,6 @@ from ..store.schemas import (
     DescribeFlowRun,
     DescribeFlowRunDetail,
     DescribeTaskGroups,
-    DescribeTaskRun,
     ListBackgroundTaskRunsQuery,
     ListBackgroundTaskRunsResponse,
     ListFlowRunsQuery,
@@ -40,6 +39,7 @@ from .openapi import doc
 from .schemas import (
     DescribeGraph,
     DescribeHealth,
+    DescribeTaskRunDetail,
     ListFlowsResponse,
     ListLogsQuery,
     ListLogsResponse,
@@ -356,12 +356,17 @@ class PruneRunsHandler(FlowsAPIHandler):
         self.reply(PrunedRuns(deleted=deleted))
 
 
+def _task_run(store: Any, task_run_id: str) -> DescribeTaskRunDetail:
+    run = store.read_task_run(task_run_id)  # NotFound for an unknown task run
+    return DescribeTaskRunDetail(**run.model_dump(), states=store.read_states(task_run_id))
+
+
 class TaskRunHandler(_ReadHandler):
-    @doc("A task run", DescribeTaskRun)
+    @doc("A task run and its state history", DescribeTaskRunDetail)
     @web.authenticated
     @authorized
     async def get(self, task_run_id: str) -> None:
-        await self.reply_read(self.services.runs.read_task_run, task_run_id)
+        await self.reply_read(_task_run, self.services.runs, task_run_id)
 
 
 class BackgroundTaskRunsHandler(_ReadHandler):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..orchestration.schemas import ClaimedRun, DescribeWorker, DescribeWorkPool, NotebookParameter
 from ..store.limits import DbBigInt, PathText, ShortText
-from ..store.schemas import DescribeFlow, DescribeLog
+from ..store.schemas import DescribeFlow, DescribeLog, DescribeState, DescribeTaskRun
 
 __all__ = [
     "ErrorReply",
@@ -130,9 +130,20 @@ class GraphNode(BaseModel):
     details: GraphNodeDetails | None = None
 
 
+class DescribeTaskRunDetail(DescribeTaskRun):
+    """A task run with its state history (what the run view's details pane shows)."""
+
+    states: list[DescribeState] = Field(default_factory=list, description="oldest first")
+
+
 class GraphEdge(BaseModel):
     source: str
     target: str
+    points: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="the edge's polyline, from the right side of the source box to the left "
+        "side of the target box (around the nodes it passes)",
+    )
 
 
 class DescribeGraph(BaseModel):

@@ -24,11 +24,16 @@ class RunGraphWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     ``update_node`` calls are batched: the frontend gets at most one update every
     ``interval`` seconds (and a final one on ``flush``), so big runs don't flood the comm.
+
+    The synced layout is the trait ``graph`` (``core.layout.layout_graph``'s dict): a trait
+    named ``layout`` would shadow ``DOMWidget.layout``, which the frontend's widget manager
+    resolves as a ``Layout`` model (and fails on). Without a frontend (nbclient, papermill,
+    nbconvert) the output is the SVG of the current graph, ``image/svg+xml``.
     """
 
     _esm = STATIC / "run_graph.js"
     _css = STATIC / "run_graph.css"
-    layout = traitlets.Dict().tag(sync=True)
+    graph = traitlets.Dict().tag(sync=True)
     details = traitlets.Dict().tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
 
@@ -99,32 +104,38 @@ class RunGraphWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._last_push = time.monotonic()
             graph = self._graph
         if relayout:
-            self.layout = layout_graph(graph)
-        elif pending and self.layout:
+            self.graph = layout_graph(graph)
+        elif pending and self.graph:
             states = {k: v["state"] for k, v in pending.items() if "state" in v}
             if states:
-                nodes = [dict(n) for n in self.layout["nodes"]]
+                nodes = [dict(n) for n in self.graph["nodes"]]
                 for node in nodes:
                     if node["id"] in states and node["count"] == 1:
                         node["state"] = states[node["id"]]
                         node["states"] = {states[node["id"]]: 1}
-                self.layout = {**self.layout, "nodes": nodes}
+                self.graph = {**self.graph, "nodes": nodes}
         if pending:
             merged = dict(self.details)
             for key, attrs in pending.items():
                 merged[key] = {**merged.get(key, {}), **attrs}
             self.details = merged
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
+    def svg(self) -> str:
+        """The current graph as SVG (the drawing of reports), with the latest details."""
         from ..reports.svg import graph_svg
 
-        html = graph_svg(self.layout or {"nodes": [], "edges": []}, self.details)
+        self.flush()
+        return graph_svg(self.graph or {"nodes": [], "edges": []}, self.details, self.title)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        svg = self.svg()
+        static = {"image/svg+xml": svg, "text/html": svg}
         if isinstance(bundle, tuple):
             data, metadata = bundle
-            return {**data, "text/html": html}, metadata
-        return {**(bundle or {}), "text/html": html}
+            return {**data, **static}, metadata
+        return {**(bundle or {}), **static}
 
     def __repr__(self) -> str:
-        nodes = len(self.layout.get("nodes", [])) if self.layout else 0
+        nodes = len(self.graph.get("nodes", [])) if self.graph else 0
         return f"RunGraphWidget({self.title!r}, {nodes} nodes)"

@@ -125,6 +125,13 @@ export namespace FlowsAPI {
     return requestAPI(`flow_runs/${id(runId)}/task_runs${query({ ...q })}`);
   }
 
+  /** One task run and its state history (the graph's details pane). */
+  export function taskRun(
+    taskRunId: string
+  ): Promise<RunViews.IDescribeTaskRunDetail> {
+    return requestAPI(`task_runs/${id(taskRunId)}`);
+  }
+
   export function graph(runId: string): Promise<RunViews.IGraphLayout> {
     return requestAPI(`flow_runs/${id(runId)}/graph`);
   }

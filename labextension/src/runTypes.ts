@@ -19,6 +19,8 @@ export namespace RunViews {
   export type IListLogsQuery = Schemas['ListLogsQuery'];
   export type IListLogsResponse = Reply<Schemas['ListLogsResponse']>;
   export type IGraphNode = Reply<Schemas['GraphNode']>;
+  /** `GET task_runs/{id}`: a task run and its states, oldest first. */
+  export type IDescribeTaskRunDetail = Reply<Schemas['DescribeTaskRunDetail']>;
   /** `GET flow_runs/{id}/graph`; `aggregated`: one node per task. */
   export type IGraphLayout = Reply<Schemas['DescribeGraph']>;
 }

@@ -48,7 +48,10 @@ class TestReadRoutes:
         status, graph = await api("flow_runs", run_id, "graph")
         assert status == 200
         assert {n["state"] for n in graph["nodes"]} == {"Completed", "Failed"}
-        assert graph["edges"] == [{"source": names["double"]["id"], "target": names["boom"]["id"]}]
+        assert [(e["source"], e["target"]) for e in graph["edges"]] == [
+            (names["double"]["id"], names["boom"]["id"])
+        ]
+        assert graph["edges"][0]["points"] == [[160.0, 18.0], [220.0, 18.0]]  # right to left side
         assert graph["width"] > 0 and graph["nodes"][0]["details"]["task_name"]
         status, logs = await api("flow_runs", run_id, "logs")
         assert status == 200
@@ -61,6 +64,7 @@ class TestReadRoutes:
         assert {log["task_run_id"] for log in task_logs["items"]} == {only}
         status, task_run = await api("task_runs", names["boom"]["id"])
         assert (status, task_run["state_message"]) == (200, "ValueError: bad values")
+        assert [s["name"] for s in task_run["states"]][-1] == "Failed"  # its state history
 
     async def test_flows(self, api: Any, recorded: list[str]) -> None:
         status, body = await api("flows")

@@ -21,6 +21,9 @@ from typing import Any
 TOKEN = "flows-ui-token"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PY = sys.executable
+#: the checkout these tests belong to: its Python package and its built lab extension are
+#: the ones the lab and its kernels load (not those of whichever checkout the venv points to)
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 #: a deployable notebook: a ``parameters`` cell and a body
 QUICK_NOTEBOOK = {
@@ -172,6 +175,18 @@ class Lab:
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
             JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
         )
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+        built = CHECKOUT / "jupyter_flows" / "labextension"
+        if (built / "package.json").is_file():
+            # JUPYTER_PATH comes first in the labextensions path: this build wins
+            data = tmp / "jupyter-path"
+            (data / "labextensions").mkdir(parents=True)
+            (data / "labextensions" / "jupyter-flows").symlink_to(built)
+            self.env["JUPYTER_PATH"] = os.pathsep.join(
+                [str(data), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+            )
         config = tmp / "config"
         config.mkdir()
         self.env["JUPYTER_CONFIG_DIR"] = str(config)

@@ -54,10 +54,10 @@ class TestLiveRun:
         state = pipeline(return_state=True)
         widget.flush()
         assert observer.flow_run_id == state.run_id
-        labels = {n["label"]: n for n in widget.layout["nodes"]}
+        labels = {n["label"]: n for n in widget.graph["nodes"]}
         assert set(labels) == {"load-0", "double-0", "explode-0"}
         ids = {label: node["id"] for label, node in labels.items()}
-        edges = {(e["source"], e["target"]) for e in widget.layout["edges"]}
+        edges = {(e["source"], e["target"]) for e in widget.graph["edges"]}
         assert edges == {(ids["load-0"], ids["double-0"]), (ids["load-0"], ids["explode-0"])}
         assert labels["explode-0"]["state"] == "Failed"
         assert labels["double-0"]["state"] == "Completed"
@@ -72,7 +72,7 @@ class TestLiveRun:
         pipeline()
         widget.flush()
         assert observer.flow_run_id == first
-        assert len(widget.layout["nodes"]) == 3
+        assert len(widget.graph["nodes"]) == 3
 
 
 class TestThrottling:
@@ -82,13 +82,13 @@ class TestThrottling:
         graph.add_nodes_from(f"n{i}" for i in range(10))
         widget.set_graph(graph)
         pushes: list[str] = []
-        widget.observe(lambda change: pushes.append(change["name"]), names=["layout", "details"])
+        widget.observe(lambda change: pushes.append(change["name"]), names=["graph", "details"])
         for i in range(1000):
             widget.update_node(f"n{i % 10}", state="Running", attempts=i)
         assert len(pushes) <= 2  # at most one push within the interval
         widget.flush()
         assert widget.details["n9"]["attempts"] == 999
-        assert {n["state"] for n in widget.layout["nodes"]} == {"Running"}
+        assert {n["state"] for n in widget.graph["nodes"]} == {"Running"}
 
     def test_thousand_mapped_nodes_collapse(self) -> None:
         graph = nx.DiGraph()
@@ -98,12 +98,43 @@ class TestThrottling:
             graph.add_edge("src", f"m{i}")
         widget = RunGraphWidget()
         widget.set_graph(graph)
-        assert len(widget.layout["nodes"]) == 2
-        group = next(n for n in widget.layout["nodes"] if n["count"] > 1)
+        assert len(widget.graph["nodes"]) == 2
+        group = next(n for n in widget.graph["nodes"] if n["count"] > 1)
         assert group["count"] == 1000 and group["states"] == {"Completed": 1000}
 
 
+class TestTraits:
+    def test_the_graph_trait_does_not_shadow_domwidget_layout(self) -> None:
+        import ipywidgets
+
+        widget = RunGraphWidget()
+        graph = nx.DiGraph()
+        graph.add_edge("a", "b")
+        widget.set_graph(graph)
+        # ipywidgets' DOMWidget.layout must stay a Layout model: the frontend resolves it as one
+        assert isinstance(widget.layout, ipywidgets.Layout)
+        state = widget.get_state()
+        assert state["layout"].startswith("IPY_MODEL_")
+        assert [n["id"] for n in state["graph"]["nodes"]] == ["a", "b"]
+        assert list(state["graph"]["edges"][0]["points"][0]) == [160.0, 18.0]
+
+
 class TestStaticFallback:
+    def test_mimebundle_has_the_svg_of_the_current_graph(self) -> None:
+        graph = nx.DiGraph()
+        graph.add_node("a", name="a", state_name="Completed")
+        graph.add_node("b", name="b", state_name="Pending")
+        graph.add_edge("a", "b")
+        widget = RunGraphWidget(interval=60)
+        widget.set_graph(graph)
+        widget.update_node("b", state="Failed")  # not pushed yet: the bundle flushes first
+        bundle = widget._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        svg = data["image/svg+xml"]
+        assert svg.count('class="jf-node"') == 2 and svg.count('class="jf-edge"') == 1
+        assert 'data-id="b" data-state="Failed"' in svg
+        assert 'width="24"' not in svg
+
     def test_mimebundle_has_an_svg(self) -> None:
         graph = nx.DiGraph()
         graph.add_edge("a", "b")

@@ -1,12 +1,62 @@
 import React from 'react';
 
-import { stateColor } from '../format';
+import { STATE_COLORS, stateColor } from '../format';
 import { RunViews } from '../runTypes';
+import { useUniqueId, useViewport } from './graphViewport';
 
 /** The sizes of `jupyter_flows.core.layout` and the report's padding. */
 const NODE_WIDTH = 160;
 const NODE_HEIGHT = 36;
 const PAD = 12;
+
+type Point = [number, number];
+
+/** Path data of an edge polyline: straight in a layer band, an S-curve between. */
+export function edgePath(points: Point[]): string {
+  let [x0, y0] = [points[0][0] + PAD, points[0][1] + PAD];
+  const d = [`M ${x0} ${y0}`];
+  for (const p of points.slice(1)) {
+    const [x1, y1] = [p[0] + PAD, p[1] + PAD];
+    if (y1 === y0) {
+      d.push(`L ${x1} ${y1}`);
+    } else {
+      const m = (x0 + x1) / 2;
+      d.push(`C ${m} ${y0}, ${m} ${y1}, ${x1} ${y1}`);
+    }
+    [x0, y0] = [x1, y1];
+  }
+  return d.join(' ');
+}
+
+function edgePoints(
+  points: Point[] | undefined,
+  a: RunViews.IGraphNode,
+  b: RunViews.IGraphNode
+): Point[] {
+  if (points && points.length >= 2) {
+    return points;
+  }
+  return [
+    [a.x + NODE_WIDTH, a.y + NODE_HEIGHT / 2],
+    [b.x, b.y + NODE_HEIGHT / 2]
+  ];
+}
+
+/** The states shown, in the order of the report's legend. */
+function legendStates(nodes: RunViews.IGraphNode[]): string[] {
+  const shown = new Set<string>();
+  for (const n of nodes) {
+    shown.add(n.state);
+    for (const [k, v] of Object.entries(n.states)) {
+      if (v) {
+        shown.add(k);
+      }
+    }
+  }
+  const known = Object.keys(STATE_COLORS).filter(k => shown.has(k));
+  const other = [...shown].filter(k => k && !(k in STATE_COLORS)).sort();
+  return [...known, ...other];
+}
 
 function tooltip(node: RunViews.IGraphNode): string {
   const lines = [`${node.label}: ${node.state}`];
@@ -50,8 +100,19 @@ export function RunGraph(props: {
       </p>
     );
   }
+  return <GraphCanvas {...props} />;
+}
+
+function GraphCanvas(props: {
+  layout: RunViews.IGraphLayout;
+  selected: string | null;
+  onSelect: (node: RunViews.IGraphNode) => void;
+}): JSX.Element {
+  const { layout } = props;
   const width = layout.width + 2 * PAD;
   const height = layout.height + 2 * PAD;
+  const markerId = useUniqueId('jp-Flows-arrow');
+  const view = useViewport(width, height);
   const nodes = new Map(layout.nodes.map(n => [n.id, n]));
   const activate = (node: RunViews.IGraphNode) => (e: React.KeyboardEvent) => {
     if (e.key === 'Enter' || e.key === ' ') {
@@ -59,19 +120,42 @@ export function RunGraph(props: {
       props.onSelect(node);
     }
   };
+  const vb = view.viewBox;
   return (
-    <div className="jp-Flows-graphScroll">
+    <div className="jp-Flows-graphBox">
+      <div className="jp-Flows-graphBar">
+        <div className="jp-Flows-legend" aria-label="state colours">
+          {legendStates(layout.nodes).map(name => (
+            <span key={name} className="jp-Flows-legendItem" data-state={name}>
+              <i style={{ background: stateColor(name) }} />
+              {name}
+            </span>
+          ))}
+        </div>
+        <button
+          className="jp-Flows-button jp-Flows-fit"
+          title="Fit the whole graph into view (wheel: zoom, drag: pan)"
+          disabled={view.fitted}
+          onClick={view.fit}
+        >
+          Fit
+        </button>
+      </div>
       <svg
+        ref={view.svgRef}
         className="jp-Flows-graph"
-        width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
+        style={{ maxWidth: width, aspectRatio: `${width} / ${height}` }}
+        viewBox={`${vb.x} ${vb.y} ${vb.w} ${vb.h}`}
+        preserveAspectRatio="xMidYMid meet"
         role="img"
         aria-label="run graph"
+        data-fitted={view.fitted ? 'true' : 'false'}
+        onPointerDown={view.onPointerDown}
+        onClickCapture={view.onClickCapture}
       >
         <defs>
           <marker
-            id="jp-Flows-arrow"
+            id={markerId}
             viewBox="0 0 10 10"
             refX="10"
             refY="5"
@@ -88,20 +172,15 @@ export function RunGraph(props: {
           if (!a || !b) {
             return null;
           }
-          const x1 = a.x + NODE_WIDTH + PAD;
-          const y1 = a.y + NODE_HEIGHT / 2 + PAD;
-          const x2 = b.x + PAD;
-          const y2 = b.y + NODE_HEIGHT / 2 + PAD;
-          const mid = (x1 + x2) / 2;
           return (
             <path
               key={`${edge.source}->${edge.target}`}
               className="jp-Flows-edge"
-              d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`}
+              d={edgePath(edgePoints(edge.points as Point[], a, b))}
               fill="none"
               stroke="#8a8f98"
               strokeWidth="1.5"
-              markerEnd="url(#jp-Flows-arrow)"
+              markerEnd={`url(#${markerId})`}
             />
           );
         })}

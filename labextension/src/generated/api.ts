@@ -213,7 +213,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A task run */
+        /** A task run and its state history */
         get: operations["get_task_runs_task_run_id"];
         put?: never;
         post?: never;
@@ -2415,6 +2415,99 @@ export interface components {
              */
             subflow_run_id?: string | null;
         };
+        /**
+         * DescribeTaskRunDetail
+         * @description A task run with its state history (what the run view's details pane shows).
+         */
+        DescribeTaskRunDetail: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Tags */
+            tags?: string[];
+            /** @default null */
+            state_type?: components["schemas"]["StateType"] | null;
+            /**
+             * State Name
+             * @default null
+             */
+            state_name?: string | null;
+            /**
+             * State Message
+             * @default null
+             */
+            state_message?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Start Time
+             * @default null
+             */
+            start_time?: string | null;
+            /**
+             * End Time
+             * @default null
+             */
+            end_time?: string | null;
+            /**
+             * Expected Start Time
+             * @default null
+             */
+            expected_start_time?: string | null;
+            /**
+             * Run Count
+             * @default 0
+             */
+            run_count?: number;
+            /**
+             * Total Run Time
+             * @default 0
+             */
+            total_run_time?: number;
+            /**
+             * Flow Run Id
+             * @default null
+             */
+            flow_run_id?: string | null;
+            /** Task Key */
+            task_key: string;
+            /** Task Name */
+            task_name: string;
+            /**
+             * Dynamic Key
+             * @default 0
+             */
+            dynamic_key?: number;
+            /**
+             * Cache Key
+             * @default null
+             */
+            cache_key?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Version
+             * @default null
+             */
+            version?: string | null;
+            /**
+             * Subflow Run Id
+             * @default null
+             */
+            subflow_run_id?: string | null;
+            /**
+             * States
+             * @description oldest first
+             */
+            states?: components["schemas"]["DescribeState"][];
+        };
         /** DescribeVariable */
         DescribeVariable: {
             /** Name */
@@ -2580,6 +2673,14 @@ export interface components {
             source: string;
             /** Target */
             target: string;
+            /**
+             * Points
+             * @description the edge's polyline, from the right side of the source box to the left side of the target box (around the nodes it passes)
+             */
+            points?: [
+                number,
+                number
+            ][];
         };
         /**
          * GraphNode
@@ -4630,13 +4731,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A task run */
+            /** @description A task run and its state history */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DescribeTaskRun"];
+                    "application/json": components["schemas"]["DescribeTaskRunDetail"];
                 };
             };
             /** @description error */

@@ -14,6 +14,7 @@ import { PauseForm } from '../components/PauseForm';
 import { RunGraph } from '../components/RunGraph';
 import { Banner, Section } from '../components/Section';
 import { StateBadge } from '../components/StateBadge';
+import { TaskDetails } from '../components/TaskDetails';
 import { TaskPager } from '../components/TaskPager';
 import { TaskTable } from '../components/TaskTable';
 import { Timeline } from '../components/Timeline';
@@ -208,6 +209,12 @@ function RunDetail(props: {
   );
   const problems = errors(run, model.failedTaskRuns, model.errorLogs);
   const headline = inGroup(BAD, run.state_type) ? run.state_message : null;
+  // one task run selected (not a group of them): the details pane shows it
+  const selectedTask =
+    model.graph && !model.graph.aggregated
+      ? (model.graph.nodes.find(n => n.id === selected && n.count === 1) ??
+        null)
+      : null;
   const onNode = (node: RunViews.IGraphNode) => {
     const subflow = node.details?.subflow_run_id;
     if (subflow) {
@@ -265,6 +272,14 @@ function RunDetail(props: {
             final={isFinal(run)}
             selected={selected}
             onSelect={onNode}
+          />
+        )}
+        {model.graph && selectedTask && (
+          <TaskDetails
+            flowRunId={run.id}
+            node={selectedTask}
+            graph={model.graph}
+            onClose={() => setSelected(null)}
           />
         )}
       </Section>
