@@ -21,7 +21,7 @@ _USAGE = (
     "| rm NAME"
 )
 _ACTIONS = ("run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run",
-            "change-flow-run-state", "send-notification")  # fmt: skip
+            "suspend-flow-run", "change-flow-run-state", "send-notification")  # fmt: skip
 
 
 def _what(a: DescribeAutomation) -> str:
@@ -34,6 +34,8 @@ def _what(a: DescribeAutomation) -> str:
         return f"set the flow run {action.state.value}"
     if action.type == "cancel-flow-run":
         return "cancel the flow run"
+    if action.type == "suspend-flow-run":
+        return "suspend the flow run"
     email, hook = getattr(action, "email", None), getattr(action, "webhook", None)
     if email is not None:
         return f"email {', '.join(email.to)}"

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from ..exceptions import ActionFailed, NotFound
+from ..exceptions import ActionFailed, Conflict, NotFound
 from ..store.repository import RunStore
 from . import action_queue as queue
 from ._tables import AUTOMATION, DEPLOYMENT, FLOW_RUN, now
@@ -33,6 +33,7 @@ from .automation_schemas import (
     ChangeFlowRunState,
     DeploymentAction,
     SendNotification,
+    SuspendFlowRun,
 )
 from .block_schemas import DescribeBlockDocument
 from .events import insert_event
@@ -89,6 +90,7 @@ class AutomationActions:
     update_deployment: Callable[[str, UpdateDeployment], Any]
     read_run_state: Callable[[str], DescribeRunState]
     cancel_flow_run: Callable[[str], DescribeRunState]
+    suspend_flow_run: Callable[..., Any]
     _propose: Callable[[DescribeRunState, str, str, str | None], DescribeRunState]
     read_block_document: Callable[..., DescribeBlockDocument]
 
@@ -189,6 +191,12 @@ class AutomationActions:
                                "flow run", retryable=False)  # fmt: skip
         if isinstance(action, CancelFlowRun):
             state = self.cancel_flow_run(run_id)
+        elif isinstance(action, SuspendFlowRun):
+            try:
+                self.suspend_flow_run(run_id, timeout=action.timeout_seconds)
+            except Conflict as exc:  # not Running, not a deployment's: trying again won't help
+                raise ActionFailed(f"suspend-flow-run: {exc}", retryable=False) from None
+            state = self.read_run_state(run_id)
         else:
             assert isinstance(action, ChangeFlowRunState)
             message = render(action.message or "", self._context(item)) or None

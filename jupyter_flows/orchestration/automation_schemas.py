@@ -2,7 +2,8 @@
 
 Prefect's names and shapes where they fit: a trigger's ``posture`` (``Reactive`` or
 ``Proactive``), ``after``, ``for_each``, ``threshold``; actions ``run-deployment``,
-``pause-deployment``, ``resume-deployment``, ``cancel-flow-run``, ``change-flow-run-state``
+``pause-deployment``, ``resume-deployment``, ``cancel-flow-run``, ``suspend-flow-run``,
+``change-flow-run-state``
 and ``send-notification`` (to a webhook or by email). Text fields of actions are templates
 (``orchestration.templates``); their syntax is checked here, their targets by the service.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "EventTrigger",
     "DeploymentAction",
     "CancelFlowRun",
+    "SuspendFlowRun",
     "ChangeFlowRunState",
     "WebhookTarget",
     "EmailTarget",
@@ -123,6 +125,16 @@ class CancelFlowRun(_Model):
     type: Literal["cancel-flow-run"]
 
 
+class SuspendFlowRun(_Model):
+    """Suspend the event's flow run (a Running run of a deployment): its process stops, its
+    slot is freed, and resuming it schedules it again (``flow_runs.suspend_flow_run``)."""
+
+    type: Literal["suspend-flow-run"]
+    timeout_seconds: float | None = Field(
+        default=3600, gt=0, le=MAX_SECONDS, description="not resumed by then: Failed"
+    )
+
+
 class ChangeFlowRunState(_Model):
     """Propose a state to the event's flow run; the state policy may refuse it."""
 
@@ -187,11 +199,12 @@ class SendNotification(_Model):
 
 ACTION_TYPES = (
     "run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run",
-    "change-flow-run-state", "send-notification",
+    "suspend-flow-run", "change-flow-run-state", "send-notification",
 )  # fmt: skip
 AutomationAction = Annotated[
     Annotated[DeploymentAction, Tag("deployment")]
     | Annotated[CancelFlowRun, Tag("cancel-flow-run")]
+    | Annotated[SuspendFlowRun, Tag("suspend-flow-run")]
     | Annotated[ChangeFlowRunState, Tag("change-flow-run-state")]
     | Annotated[SendNotification, Tag("send-notification")],
     Discriminator(

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from jupyter_flows.orchestration.automation_schemas import CreateAutomation
 from jupyter_flows.orchestration.block_schemas import SaveBlockDocument
 from jupyter_flows.orchestration.notify import SmtpSettings
-from jupyter_flows.orchestration.schemas import CreateDeploymentRun, CreateEvent
+from jupyter_flows.orchestration.schemas import CreateDeploymentRun, CreateEvent, UpdateRunState
 from jupyter_flows.orchestration.service import OrchestrationService
 from tests.orchestration.receivers import mailbox, webhook
 from tests.orchestration.test_automations import automation, chained, events, finish
@@ -270,6 +270,26 @@ class TestFlowRunActions:
             "Flagged",
             "flagged by ana",
         )
+
+    def test_suspend_a_running_run_on_an_event(self, quick: OrchestrationService) -> None:
+        automation(quick, "hold", {"event": "review.needed"}, {"type": "suspend-flow-run"})
+        running = quick.run_deployment("upstream", CreateDeploymentRun())
+        quick.claim_runs("default", "w", 10)
+        quick.set_run_state(running.id, UpdateRunState(type="RUNNING", name="Running", worker="w"))
+        ended = quick.run_deployment("upstream", CreateDeploymentRun())
+        finish(quick, ended.id)
+        for run_id in (running.id, ended.id):
+            quick.emit_event(CreateEvent(event="review.needed", payload={"flow_run_id": run_id}))
+        done = settle(quick, lambda: events(quick, "automation.action.executed"))
+        failed = settle(quick, lambda: events(quick, "automation.action.failed"))
+        assert done[0].payload["flow_run_id"] == running.id
+        state = quick.read_run_state(running.id)
+        assert (state.state_type, state.state_name) == ("PAUSED", "Suspended")
+        assert quick.read_pause(running.id).reschedule  # resuming schedules it again
+        # a run that ended cannot be suspended: a failed action, not retried, the run intact
+        assert "Cannot pause flows that are not currently running" in failed[0].payload["reason"]
+        assert failed[0].payload["attempts"] == 1
+        assert quick.read_run_state(ended.id).state_type == "COMPLETED"
 
     def test_cancel_needs_a_flow_run(self, quick: OrchestrationService) -> None:
         automation(quick, "stop", {"event": "stop.it"}, {"type": "cancel-flow-run"})

@@ -24,6 +24,8 @@ export function describeAction(action: Action): string {
       return `${action.type.split('-')[0]} ${action.deployment}`;
     case 'cancel-flow-run':
       return 'cancel the flow run';
+    case 'suspend-flow-run':
+      return 'suspend the flow run';
     case 'change-flow-run-state':
       return `set the flow run ${action.state}`;
     case 'send-notification':

@@ -1083,7 +1083,7 @@ export interface components {
             enabled?: boolean;
             trigger: components["schemas"]["EventTrigger"];
             /** Action */
-            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
+            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["SuspendFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
         };
         /**
          * CreateConcurrencyLimit
@@ -1345,7 +1345,7 @@ export interface components {
             enabled: boolean;
             trigger: components["schemas"]["EventTrigger"];
             /** Action */
-            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
+            action: components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["SuspendFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"];
             /**
              * Fired Count
              * @default 0
@@ -3523,6 +3523,24 @@ export interface components {
          * @enum {string}
          */
         StateType: "SCHEDULED" | "PENDING" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "CRASHED" | "PAUSED" | "CANCELLING";
+        /**
+         * SuspendFlowRun
+         * @description Suspend the event's flow run (a Running run of a deployment): its process stops, its
+         *     slot is freed, and resuming it schedules it again (``flow_runs.suspend_flow_run``).
+         */
+        SuspendFlowRun: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "suspend-flow-run";
+            /**
+             * Timeout Seconds
+             * @description not resumed by then: Failed
+             * @default 3600
+             */
+            timeout_seconds?: number | null;
+        };
         /** UpdateAutomation */
         UpdateAutomation: {
             /**
@@ -3541,7 +3559,7 @@ export interface components {
              * Action
              * @default null
              */
-            action?: (components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"]) | null;
+            action?: (components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["SuspendFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"]) | null;
         };
         /**
          * UpdateConcurrencyLimit
