@@ -38,6 +38,11 @@ SUITES = {
         "layout.py",
         "layout_graph (Sugiyama) of 10,000-task run graphs: one .map, chained maps, distinct tasks",
     ),
+    "scheduler": (
+        "scheduler.py",
+        "create_deployment cost and a full sync at 1,000/10,000 deployments; every schedule "
+        "due in one second: due -> run created -> claimed (p50/p99)",
+    ),
     "read_paths": (
         "read_paths.py",
         "p50/p99 latency and bytes of the run list (100,000 runs) and of a run view's reads "

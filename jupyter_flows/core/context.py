@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,6 +29,13 @@ __all__ = [
 ]
 
 _SMALL_INTS = range(-5, 257)
+#: results tracked between two sweeps for results only the flow run still holds, at least
+SWEEP_EVERY = 64
+#: ... or bytes of them (``sys.getsizeof``, shallow)
+SWEEP_BYTES = 8 << 20
+#: ``sys.getrefcount`` of a result held only by the table's entry (its tuple's reference and
+#: getrefcount's own argument)
+_ONLY_OURS = 2
 
 
 @dataclass(eq=False)
@@ -48,6 +56,7 @@ class FlowRunContext:
     futures: list[Any] = field(default_factory=list)
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     _result_owner: dict[int, tuple[str, Any]] = field(default_factory=dict)
+    _tracked: list[int] = field(default_factory=lambda: [0, 0, SWEEP_EVERY])  # n, bytes, next
     #: the attempt running now (1, then 2... on retries); set by whoever runs the flow body
     run_count: int = 1
     #: the flow run's parent context, for a subflow made while its parent's is current
@@ -82,12 +91,31 @@ class FlowRunContext:
         return next(counter)
 
     def track_result(self, task_run_id: str, value: Any) -> None:
-        """Remember which task run produced ``value`` so passing it on records an edge."""
+        """Remember which task run produced ``value`` so passing it on records an edge.
+
+        The value is held (its ``id`` must stay its own), but only while someone else holds
+        it too: from time to time the results only this table still holds are let go (a
+        flow of 300 tasks that each return 1 MiB and keep nothing does not keep 300 MiB).
+        """
         if value is None or value is True or value is False:
             return
         if type(value) is int and value in _SMALL_INTS:
             return
         self._result_owner[id(value)] = (task_run_id, value)
+        tracked = self._tracked
+        tracked[0] += 1
+        tracked[1] += sys.getsizeof(value, 0)
+        if tracked[0] >= tracked[2] or tracked[1] >= SWEEP_BYTES:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Drop the results nobody but this table holds (they can never be passed on)."""
+        owners = self._result_owner
+        for key, entry in list(owners.items()):
+            if sys.getrefcount(entry[1]) <= _ONLY_OURS and owners.get(key) is entry:
+                del owners[key]
+        # the next sweep after as many new results as survived (amortised O(1) per result)
+        self._tracked[:] = [0, 0, max(SWEEP_EVERY, len(owners))]
 
     def result_owner(self, value: Any) -> str | None:
         entry = self._result_owner.get(id(value))

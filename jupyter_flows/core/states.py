@@ -57,6 +57,9 @@ TERMINAL_TYPES = frozenset(
 )
 
 
+_KEPT_FIELDS = ("type", "name", "timestamp", "message", "scheduled_time", "run_id")
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """One state of a flow or task run.
@@ -78,6 +81,17 @@ class State:
             object.__setattr__(self, "name", self.type.value.capitalize())
         if self.message:  # (an exception's text may hold a secret this process loaded)
             object.__setattr__(self, "message", redact(self.message))
+
+    def without_data(self) -> State:
+        """This state without its result or exception (what a recorder keeps until it has
+        written it: holding every result until then would hold them all)."""
+        if self.data is None:
+            return self
+        copy = object.__new__(State)
+        for name in _KEPT_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "data", None)
+        return copy
 
     def is_scheduled(self) -> bool:
         return self.type is StateType.SCHEDULED

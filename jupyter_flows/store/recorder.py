@@ -119,7 +119,7 @@ class SqlRecorder:
             self._wake()
 
     def set_state(self, kind: RunKind, run_id: str, state: State, run_count: int) -> None:
-        self._state_q.append((kind, run_id, state, run_count))
+        self._state_q.append((kind, run_id, state.without_data(), run_count))
         if self._idle:
             self._wake()
 
