@@ -57,7 +57,7 @@ TERMINAL_TYPES = frozenset(
 )
 
 
-_KEPT_FIELDS = ("type", "name", "timestamp", "message", "scheduled_time", "run_id")
+_FIELDS = ("type", "name", "timestamp", "message", "data", "scheduled_time", "run_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +85,17 @@ class State:
     def without_data(self) -> State:
         """This state without its result or exception (what a recorder keeps until it has
         written it: holding every result until then would hold them all)."""
-        if self.data is None:
-            return self
+        return self if self.data is None else self._copy("data", None)
+
+    def of_run(self, run_id: str) -> State:
+        """This state, as the state of the run ``run_id`` (``dataclasses.replace``, faster)."""
+        return self if self.run_id == run_id else self._copy("run_id", run_id)
+
+    def _copy(self, field_name: str, value: Any) -> State:
         copy = object.__new__(State)
-        for name in _KEPT_FIELDS:
+        for name in _FIELDS:
             object.__setattr__(copy, name, getattr(self, name))
-        object.__setattr__(copy, "data", None)
+        object.__setattr__(copy, field_name, value)
         return copy
 
     def is_scheduled(self) -> bool:

@@ -184,11 +184,11 @@ def execute_task_run(
         state = Failed(RuntimeError(problem), message=problem)
         set_state(state, 0)
         run_hooks(task.on_failure_hooks, task, info, state)
-        return replace(state, run_id=info.id)
+        return state.of_run(info.id)
     if frc is not None and frc.cancel_event.is_set():
         state = Cancelled(RunCancelled("flow run cancelled"), message="flow run cancelled")
         set_state(state, 0)
-        return replace(state, run_id=info.id)
+        return state.of_run(info.id)
 
     if frc is not None and frc.prior is not None:
         reused = _reuse(task, info, frc, set_state)
@@ -200,7 +200,7 @@ def execute_task_run(
         if isinstance(held, State):
             if held.is_failed():
                 run_hooks(task.on_failure_hooks, task, info, held)
-            return replace(held, run_id=info.id)
+            return held.of_run(info.id)
         release = held
     log_prints = task.log_prints if task.log_prints is not None else None
     trc = TaskRunContext(task, info, inputs, frc, bool(log_prints))
@@ -209,9 +209,7 @@ def execute_task_run(
     if log_prints:
         install_print_capture()
     try:
-        return replace(
-            _run_attempts(task, info, trc, frc, args, kwargs, inputs, set_state), run_id=info.id
-        )
+        return _run_attempts(task, info, trc, frc, args, kwargs, inputs, set_state).of_run(info.id)
     finally:
         if prints_token is not None:
             log_prints_var.reset(prints_token)
@@ -242,7 +240,7 @@ def _reuse(
         )
     frc.track_result(info.id, value)
     run_hooks(task.on_completion_hooks, task, info, state)
-    return replace(state, run_id=info.id)
+    return state.of_run(info.id)
 
 
 def _persists(task: Task[..., Any], frc: FlowRunContext | None) -> bool:

@@ -26,6 +26,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: ``core.task_calls`` once loaded (it imports this module, so it cannot be imported at
+#: the top; an import statement per call cost ~0.5 us of a task's overhead)
+_task_calls: Any = None
+
+
+def _load_task_calls() -> Any:
+    global _task_calls
+    from . import task_calls
+
+    _task_calls = task_calls
+    return task_calls
+
+
 class Task(Definition, Generic[P, R]):
     """A task definition. Call it (inside or outside a flow), ``.submit()`` or ``.map()`` it."""
 
@@ -197,15 +210,13 @@ class Task(Definition, Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the task now and return its result (a task run when inside a flow)."""
-        from .engine import call_task
-
-        return call_task(self, self._with_bound(args), kwargs)  # type: ignore[no-any-return]
+        calls = _task_calls or _load_task_calls()
+        return calls.call_task(self, self._with_bound(args), kwargs)  # type: ignore[no-any-return]
 
     def submit(self, *args: Any, wait_for: Iterable[Any] | None = None, **kwargs: Any) -> Any:
         """Start the task concurrently and return a ``TaskFuture``."""
-        from .engine import submit_task
-
-        return submit_task(self, self._with_bound(args), kwargs, wait_for)
+        calls = _task_calls or _load_task_calls()
+        return calls.submit_task(self, self._with_bound(args), kwargs, wait_for)
 
     def map(
         self,
