@@ -38,6 +38,10 @@ SUITES = {
         "layout.py",
         "layout_graph (Sugiyama) of 10,000-task run graphs: one .map, chained maps, distinct tasks",
     ),
+    "cells": (
+        "cells.py",
+        "the cost of one new %%task cell in a notebook of 100 and 1,000 task cells",
+    ),
     "scheduler": (
         "scheduler.py",
         "create_deployment cost and a full sync at 1,000/10,000 deployments; every schedule "

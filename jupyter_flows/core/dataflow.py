@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "append_cell",
     "CellNames",
     "DataflowGraph",
     "TaskCell",
@@ -98,6 +99,10 @@ class DataflowGraph:
     graph: nx.DiGraph
     inputs: dict[str, set[str]]
     order: list[str]
+    #: which task defines each name after the last cell (what a cell appended next reads)
+    definer: dict[str, str] = field(default_factory=dict, repr=False)
+    #: names only non-task cells define (inputs, never edges)
+    outside: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 def analyze_cell(source: str) -> CellNames:
@@ -141,26 +146,11 @@ def build_dataflow(
     """
     import networkx as nx
 
-    outside = frozenset(non_task_defined)
-    graph = nx.DiGraph()
-    inputs: dict[str, set[str]] = {}
-    definer: dict[str, str] = {}
-    for index, cell in enumerate(cells):
-        if cell.name in inputs:
-            raise FlowDefinitionError(f"duplicate task name {cell.name!r}")
-        names = cell.names
-        rebound = {b for b in names.builtin_reads if b in definer or b in outside}
-        reads = names.reads | rebound
-        graph.add_node(cell.name, index=index, reads=sorted(reads), defines=sorted(names.defines))
-        inputs[cell.name] = {name for name in reads if name not in definer}
-        for name in sorted(n for n in reads if n in definer):
-            upstream = definer[name]
-            if not graph.has_edge(upstream, cell.name):
-                graph.add_edge(upstream, cell.name, names=[], explicit=False)
-            graph.edges[upstream, cell.name]["names"].append(name)
-        for name in names.deletes:
-            definer.pop(name, None)
-        definer.update(dict.fromkeys(names.defines, cell.name))
+    dataflow = DataflowGraph(nx.DiGraph(), {}, [], {}, frozenset(non_task_defined))
+    for cell in cells:
+        _add_cell(dataflow, cell)
+    graph, inputs = dataflow.graph, dataflow.inputs
+    extra_edges = list(extra_edges)
     for upstream, downstream in extra_edges:
         if unknown := {upstream, downstream} - inputs.keys():
             raise FlowDefinitionError(f"unknown task(s) in declared dependency: {sorted(unknown)}")
@@ -169,7 +159,42 @@ def build_dataflow(
         else:
             graph.add_edge(upstream, downstream, names=[], explicit=True)
     logger.debug("dataflow of %d tasks, %d edges", len(inputs), graph.number_of_edges())
-    return DataflowGraph(graph=graph, inputs=inputs, order=_topological(graph))
+    # without declared edges every edge goes from an earlier cell to a later one: acyclic,
+    # and cell order is the topological order (the one ties broken by cell order gives)
+    dataflow.order = _topological(graph) if extra_edges else list(inputs)
+    return dataflow
+
+
+def append_cell(dataflow: DataflowGraph, cell: TaskCell) -> None:
+    """Add ``cell`` after the last cell of ``dataflow``, in place: the cost of one cell, not of
+    the notebook (its edges come from earlier cells only, so it is last in the order).
+
+    Raises
+    ------
+    FlowDefinitionError
+        The name is taken.
+    """
+    _add_cell(dataflow, cell)
+    dataflow.order.append(cell.name)
+
+
+def _add_cell(dataflow: DataflowGraph, cell: TaskCell) -> None:
+    graph, inputs, definer = dataflow.graph, dataflow.inputs, dataflow.definer
+    if cell.name in inputs:
+        raise FlowDefinitionError(f"duplicate task name {cell.name!r}")
+    names = cell.names
+    rebound = {b for b in names.builtin_reads if b in definer or b in dataflow.outside}
+    reads = names.reads | rebound
+    graph.add_node(cell.name, index=len(inputs), reads=sorted(reads), defines=sorted(names.defines))
+    inputs[cell.name] = {name for name in reads if name not in definer}
+    for name in sorted(n for n in reads if n in definer):
+        upstream = definer[name]
+        if not graph.has_edge(upstream, cell.name):
+            graph.add_edge(upstream, cell.name, names=[], explicit=False)
+        graph.edges[upstream, cell.name]["names"].append(name)
+    for name in names.deletes:
+        definer.pop(name, None)
+    definer.update(dict.fromkeys(names.defines, cell.name))
 
 
 def changed_tasks(graph: DataflowGraph | nx.DiGraph, changed: Iterable[str]) -> list[str]:

@@ -149,11 +149,7 @@ class FlowsMagics(Magics):
             self.notebook.register(task_cell)
             self.notebook.dataflow()  # reports cycles from --after before running
         except FlowsError as exc:
-            if self.notebook.cells.get(task_cell.name) is task_cell:
-                if previous is None:
-                    del self.notebook.cells[task_cell.name]
-                else:
-                    self.notebook.cells[task_cell.name] = previous
+            self.notebook.unregister(task_cell, previous)
             raise UsageError(str(exc)) from None
         self._ensure_store()
         state, value = self.notebook.run_cell(task_cell)

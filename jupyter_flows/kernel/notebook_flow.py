@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.context import FlowRunContext
-from ..core.dataflow import DataflowGraph, build_dataflow, changed_tasks
+from ..core.dataflow import DataflowGraph, append_cell, build_dataflow, changed_tasks
 from ..core.dataflow import TaskCell as DataflowCell
 from ..core.open_runs import OpenFlowRun
 from ..core.records import TaskInput
@@ -116,7 +116,15 @@ class NotebookFlow:
         self.last: dict[str, LastRun] = {}
         self._deployment: OpenFlowRun | None = None
         self._lock = threading.RLock()
-        self._dataflow: tuple[Any, DataflowGraph] | None = None
+        self._dataflow: DataflowGraph | None = None
+        #: cells registered after the others since the DAG was last built or extended
+        self._appended: list[str] = []
+        #: a cell changed in place, or declared edges changed: build the DAG again
+        self._rebuild = False
+        #: names cells wait for with ``--after`` (a cell of that name changes the DAG)
+        self._awaited: set[str] = set()
+        #: the names task cells define (None: to compute again)
+        self._defined: set[str] | None = None
 
     # ------------------------------------------------------------------ registry
 
@@ -135,15 +143,40 @@ class NotebookFlow:
                     "give this cell its own name: %%task NAME"
                 )
             self.cells[cell.name] = cell
+            after = tuple(cell.options.get("after", ()))
+            if known is not None:  # run again: the DAG changes only if the cell did
+                same = known.source_hash == cell.source_hash
+                if not (same and tuple(known.options.get("after", ())) == after):
+                    self._rebuild = True
+            elif after or cell.name in self._awaited:  # declared edges: the whole DAG again
+                self._rebuild = True
+            else:
+                self._appended.append(cell.name)
+            self._awaited.update(after)
+            if known is None and self._defined is not None:
+                self._defined |= cell.names.defines
+            else:
+                self._defined = None
+
+    def unregister(self, cell: TaskCell, previous: TaskCell | None) -> None:
+        """Take back ``register(cell)`` (it was refused): ``previous`` is that name's cell again."""
+        with self._lock:
+            if self.cells.get(cell.name) is cell:
+                if previous is None:
+                    del self.cells[cell.name]
+                else:
+                    self.cells[cell.name] = previous
+                self._rebuild, self._defined = True, None
 
     def dataflow(self) -> DataflowGraph:
-        """The DAG of the registered cells (cached until a cell changes)."""
+        """The DAG of the registered cells (cached until a cell changes; cells added after
+        the others extend it, at the cost of one cell each, not of the notebook)."""
         with self._lock:
-            key = tuple(
-                (c.name, c.source_hash, tuple(c.options.get("after", ())))
-                for c in self.cells.values()
-            )
-            if self._dataflow is None or self._dataflow[0] != key:
+            if self._dataflow is not None and not self._rebuild:
+                for name in self._appended:
+                    cell = self.cells[name]
+                    append_cell(self._dataflow, DataflowCell(cell.name, cell.source, cell.names))
+            else:
                 cells = [DataflowCell(c.name, c.source, c.names) for c in self.cells.values()]
                 after = [  # a dependency on a task not run yet applies once it exists
                     (dep, c.name)
@@ -151,8 +184,9 @@ class NotebookFlow:
                     for dep in c.options.get("after", ())
                     if dep in self.cells
                 ]
-                self._dataflow = (key, build_dataflow(cells, extra_edges=after))
-            return self._dataflow[1]
+                self._dataflow = build_dataflow(cells, extra_edges=after)
+            self._appended, self._rebuild = [], False
+            return self._dataflow
 
     # ------------------------------------------------------------------ runs
 
@@ -209,7 +243,10 @@ class NotebookFlow:
         inputs: set[str] = set()
         for cell in cells:
             inputs |= cell.names.reads
-        defined_by_tasks = {n for c in self.cells.values() for n in c.names.defines}
+        with self._lock:
+            if self._defined is None:
+                self._defined = {n for c in self.cells.values() for n in c.names.defines}
+            defined_by_tasks = self._defined
         return jsonable_scalars(self.user_ns, inputs - defined_by_tasks)
 
     def _upstream(self, cell: TaskCell, run: OpenFlowRun, graph: DataflowGraph) -> list[TaskInput]:
