@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,6 +24,8 @@ __all__ = ["DaskTaskRunner"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+#: task bodies per ``client.map`` call, at most
+MAX_BATCH = 1000
 
 
 class DaskTaskRunner(TaskRunner):
@@ -56,6 +61,7 @@ class DaskTaskRunner(TaskRunner):
         self._client: Any = None
         self._cluster: Any = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._batches: _Batches | None = None
 
     def duplicate(self) -> DaskTaskRunner:
         return type(self)(
@@ -95,11 +101,13 @@ class DaskTaskRunner(TaskRunner):
         return self._pool.submit(ctx.run, fn, *args)
 
     def call(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-        future = self.client.submit(remote_body(fn, args, kwargs), pure=False)
+        if self._batches is None:
+            self._batches = _Batches(self.client)
+        waiter = self._batches.put(remote_body(fn, args, kwargs))
         try:
-            data: bytes = future.result()
+            data: bytes = waiter.result()
         except BaseException:
-            future.cancel()
+            self._batches.cancel(waiter)
             raise
         result: T = unwrap_outcome(data)
         return result
@@ -108,6 +116,9 @@ class DaskTaskRunner(TaskRunner):
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._batches is not None:
+            self._batches.close()
+            self._batches = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -117,3 +128,84 @@ class DaskTaskRunner(TaskRunner):
 
     def __repr__(self) -> str:
         return f"DaskTaskRunner(address={self.address!r})"
+
+
+def _run(body: Callable[[], bytes]) -> bytes:
+    """On a Dask worker: one task body (``client.map`` needs one function for all)."""
+    return body()
+
+
+class _Batches:
+    """Task bodies go to Dask in batches: each ``client.map`` call takes every body that
+    waits (one scheduler message for many tasks instead of one each), from a thread of its
+    own; each caller waits on its own future."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self._queue: queue.SimpleQueue[tuple[Any, concurrent.futures.Future[bytes]] | None]
+        self._queue = queue.SimpleQueue()
+        self._dask: dict[concurrent.futures.Future[bytes], Any] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._send, name="jupyter-flows-dask-batches")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def put(self, body: Any) -> concurrent.futures.Future[bytes]:
+        waiter: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+        self._queue.put((body, waiter))
+        return waiter
+
+    def cancel(self, waiter: concurrent.futures.Future[bytes]) -> None:
+        """The caller gave up (a timeout, a cancelled flow run): cancel its Dask task."""
+        waiter.cancel()
+        with self._lock:
+            future = self._dask.pop(waiter, None)
+        if future is not None:
+            future.cancel()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _send(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._submit(batch)
+                    return
+                batch.append(item)
+            self._submit(batch)
+
+    def _submit(self, batch: list[tuple[Any, concurrent.futures.Future[bytes]]]) -> None:
+        live = [(body, waiter) for body, waiter in batch if waiter.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            futures = self.client.map(_run, [body for body, _ in live], pure=False)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the scheduler is gone
+            for _, waiter in live:
+                waiter.set_exception(exc)
+            return
+        for (_, waiter), future in zip(live, futures, strict=True):
+            with self._lock:
+                self._dask[waiter] = future
+            future.add_done_callback(functools.partial(self._done, waiter))
+
+    def _done(self, waiter: concurrent.futures.Future[bytes], future: Any) -> None:
+        with self._lock:
+            self._dask.pop(waiter, None)
+        if waiter.done():
+            return
+        try:
+            waiter.set_result(future.result())
+        except BaseException as exc:  # noqa: BLE001 - the caller raises it
+            if not waiter.done():
+                waiter.set_exception(exc)

@@ -63,6 +63,12 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
     scheduler_enabled = Bool(
         True, config=True, help="Create the runs of scheduled deployments in this server."
     )
+    schedule_resync_seconds = Float(
+        60.0,
+        config=True,
+        help="Seconds between two full reads of the deployments' schedules (changes made "
+        "through this server apply at once; this picks up those of other servers).",
+    )
     embedded_worker = Bool(
         True,
         config=True,
@@ -163,6 +169,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
     @validate(
         "heartbeat_timeout",
         "crash_check_interval",
+        "schedule_resync_seconds",
         "events_interval",
         "event_retention_days",
         "worker_retention_days",
@@ -252,7 +259,9 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         if self.scheduler_enabled and services.scheduler is None:
             from ..scheduling.scheduler import FlowsScheduler
 
-            scheduler = FlowsScheduler(services.orchestration)
+            scheduler = FlowsScheduler(
+                services.orchestration, resync_interval=self.schedule_resync_seconds
+            )
             try:
                 await loop.run_in_executor(None, scheduler.start)  # reads the deployments
             except Exception:

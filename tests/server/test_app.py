@@ -40,6 +40,7 @@ class TestConfiguration:
             "outputs_dir",
             "heartbeat_timeout",
             "crash_check_interval",
+            "schedule_resync_seconds",
         }
         assert names <= set(traits)
         assert all(traits[name].help for name in names)
@@ -51,7 +52,9 @@ class TestConfiguration:
         assert (app.scheduler_enabled, app.embedded_worker) == (True, True)
         assert app.heartbeat_timeout == 60
 
-    @pytest.mark.parametrize("trait", ["heartbeat_timeout", "crash_check_interval"])
+    @pytest.mark.parametrize(
+        "trait", ["heartbeat_timeout", "crash_check_interval", "schedule_resync_seconds"]
+    )
     def test_intervals_must_be_positive(self, trait: str) -> None:
         with pytest.raises(TraitError, match=trait):
             FlowsApp(**{trait: 0})
