@@ -197,7 +197,7 @@ def run_flow(
         flow_run_logger(info, recorder).info("Suspended: the run goes on when it is resumed")
         recorder.flush()
         if return_state:
-            return replace(suspended, run_id=info.id)
+            return suspended.of_run(info.id)
         raise
     except BaseException as exc:  # KeyboardInterrupt, SystemExit: the run crashed
         state = Crashed(exc, message=f"{type(exc).__name__}: {exc}")
@@ -211,7 +211,7 @@ def run_flow(
     _finish(flow, info, recorder, state, attempt, parent_task)
     if parent is not None and parent_task is not None and state.is_completed():
         parent.track_result(parent_task, state.data)  # passing it on records an edge
-    return _outcome(replace(state, run_id=info.id), return_state)
+    return _outcome(state.of_run(info.id), return_state)
 
 
 def _flow_run_name(
@@ -336,7 +336,7 @@ def _finish(
 ) -> None:
     recorder.set_state("flow", info.id, state, attempt)
     if parent_task is not None:
-        recorder.set_state("task", parent_task, replace(state, data=None), 1)
+        recorder.set_state("task", parent_task, state.without_data(), 1)
     hooks = {
         StateType.COMPLETED: flow.on_completion_hooks,
         StateType.FAILED: flow.on_failure_hooks,
@@ -345,7 +345,8 @@ def _finish(
     }.get(state.type, ())
     run_hooks(hooks, flow, info, state)
     flow_run_logger(info, recorder).info("Finished in state %s", state)
-    recorder.flush()
+    if parent_task is None:  # a subflow's records go with its parent's (reads flush first)
+        recorder.flush()
 
 
 def _outcome(state: State, return_state: bool) -> Any:
