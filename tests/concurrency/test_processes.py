@@ -22,14 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HAMMER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from jupyter_flows.concurrency.sync import concurrency
-    out, rounds = sys.argv[1], int(sys.argv[2])
+    out, rounds, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    open(out + ".ready", "w").close()
+    while not os.path.exists(go):  # all start together: the limit is contended at once
+        time.sleep(0.01)
     with open(out, "w") as f:
         for _ in range(rounds):
             with concurrency("shared", timeout_seconds=120):
                 start = time.time()
-                time.sleep(0.02)
+                time.sleep(0.05)
                 f.write(f"{start} {time.time()}\\n")
     """
 )
@@ -68,12 +71,21 @@ def test_a_limit_of_n_never_admits_n_plus_one(
     limits("shared", slots)
     rounds, procs = 6, 8
     files = [tmp_path / f"holder-{i}.txt" for i in range(procs)]
+    go = tmp_path / "go"
     children = [
-        subprocess.Popen([sys.executable, "-c", HAMMER, str(f), str(rounds)], env=_env(default_db))
+        subprocess.Popen(
+            [sys.executable, "-c", HAMMER, str(f), str(rounds), str(go)], env=_env(default_db)
+        )
         for f in files
     ]
-    for child in children:
-        assert child.wait(timeout=300) == 0
+    try:
+        wait(lambda: all(Path(f"{f}.ready").exists() for f in files), 120, "the processes")
+        go.touch()
+        for child in children:
+            assert child.wait(timeout=300) == 0
+    finally:
+        for child in children:
+            child.kill()
     intervals = _intervals(files)
     assert len(intervals) == rounds * procs  # every acquisition got in, in the end
     assert max_overlap(intervals) == slots  # never N + 1, and N is reached

@@ -266,8 +266,15 @@ class Lab:
 def open_panel(page: Any) -> None:
     """Show the Flows side panel (its tab is in the left sidebar)."""
     page.wait_for_selector("li[data-id='jupyter-flows-panel']", timeout=60_000)
-    if not page.locator("#jupyter-flows-panel").is_visible():
+    panel = page.locator("#jupyter-flows-panel")
+    for _ in range(5):  # the tab toggles: a panel JupyterLab restores meanwhile closes again
+        if panel.is_visible():
+            break
         page.click("li[data-id='jupyter-flows-panel']")
+        try:
+            panel.wait_for(state="visible", timeout=3_000)
+        except Exception:  # noqa: BLE001 - closed by the restore racing the click: again
+            continue
     page.wait_for_selector("#jupyter-flows-panel .jp-Flows-section", timeout=15_000)
 
 
