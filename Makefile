@@ -1,6 +1,8 @@
 # jupyter-flows developer tasks.
 #
-#   make run     set up .venv if needed, then run examples/quickstart.py (embedded SQLite)
+#   make run     set up .venv if needed, then JupyterLab on notebooks/ with the Flows panel, the
+#                embedded worker and an example deployment that runs every minute (examples/lab.py)
+#   make quickstart  the script example instead: examples/quickstart.py (embedded SQLite, no server)
 #   make test    set up, install PostgreSQL if missing (root + apt-get), then
 #                ruff check, ruff format --check, mypy, jlpm lint:check, the extensions of a
 #                `pip install .` wheel (.ci/check-wheel), pytest (the whole suite)
@@ -53,7 +55,7 @@ fi
 echo "all steps passed"
 endef
 
-.PHONY: help setup system-deps run test lint format bench clean distclean
+.PHONY: help setup system-deps run quickstart test lint format bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -117,6 +119,9 @@ system-deps:
 # ---------------------------------------------------------------- tasks
 
 run: setup
+	$(VPY) examples/lab.py
+
+quickstart: setup
 	$(VPY) examples/quickstart.py
 
 test: setup system-deps

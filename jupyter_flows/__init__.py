@@ -6,6 +6,7 @@ imported only when first used.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ._version import __version__
@@ -218,3 +219,19 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """The prebuilt JupyterLab extension shipped in ``jupyter_flows/labextension``."""
     return [{"src": "labextension", "dest": "jupyter-flows"}]
+
+
+def _kernel_shell() -> Any:
+    """The IPython shell when this process is a Jupyter kernel (None in a script or a
+    terminal IPython): looked up in ``sys.modules``, nothing imported."""
+    if "ipykernel" not in sys.modules:
+        return None
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+if (_shell := _kernel_shell()) is not None:  # a notebook: flows draw their graph live
+    from .kernel.extension import show_run_graphs as _show_run_graphs
+
+    _show_run_graphs(_shell)

@@ -12,14 +12,17 @@ from ..core.run_environment import RunEnvironment
 __all__ = ["discover_server", "server_address", "parse_params"]
 
 
-def discover_server() -> tuple[str, str]:
-    """URL and token of a running Jupyter server, or ``("", "")``."""
+def discover_server(pid: int | None = None) -> tuple[str, str]:
+    """URL and token of a running Jupyter server (the one of process ``pid`` if given),
+    or ``("", "")``."""
     from jupyter_core.paths import jupyter_runtime_dir
 
     for path in sorted(Path(jupyter_runtime_dir()).glob("jpserver-*.json")):
         try:
             info = json.loads(path.read_text())
         except (OSError, ValueError):
+            continue
+        if pid is not None and info.get("pid") != pid:
             continue
         return str(info["url"]), str(info.get("token", ""))
     return "", ""

@@ -221,6 +221,20 @@ class TestAutoGraph:
         )
         assert state.stdout.strip() == "0"  # the finished run's observer was released
 
+    def test_importing_jupyter_flows_is_enough(self, kernel_env: dict[str, str]) -> None:
+        from tests.kernel.conftest import KernelSession
+
+        session = KernelSession(kernel_env)  # no %load_ext
+        try:
+            session.ok(self.FLOW)
+            r = session.ok("little()")
+            displays = [o for o in r.outputs if o["type"] == "display_data"]
+            assert len(displays) == 1 and "<svg" in displays[0]["data"]["text/html"]
+            magics = session.ok("'task' in get_ipython().magics_manager.magics['cell']")
+            assert magics.value == "False"  # only the graph: the magics wait for %load_ext
+        finally:
+            session.shutdown()
+
     def test_can_be_turned_off(self, kernel: Any) -> None:
         kernel.ok(self.FLOW)
         assert "off" in (kernel.ok("%flow config --auto-graph off").value or "")
