@@ -20,6 +20,9 @@ from typing import Any
 
 TOKEN = "flows-ui-token"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+#: the checkout under test: its package and its built lab extension are the ones served
+REPO = Path(__file__).resolve().parents[2]
+BUILT_LABEXTENSION = REPO / "jupyter_flows" / "labextension"
 PY = sys.executable
 
 #: a deployable notebook: a ``parameters`` cell and a body
@@ -172,6 +175,18 @@ class Lab:
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
             JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
         )
+        # serve this checkout's build, not whatever an editable install (maybe of another
+        # worktree) linked into the environment: a JUPYTER_PATH directory comes first
+        data = tmp / "data"
+        if (BUILT_LABEXTENSION / "package.json").exists():
+            (data / "labextensions").mkdir(parents=True)
+            (data / "labextensions" / "jupyter-flows").symlink_to(BUILT_LABEXTENSION)
+        self.env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(data), os.environ.get("JUPYTER_PATH", "")) if p
+        )
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+        )
         config = tmp / "config"
         config.mkdir()
         self.env["JUPYTER_CONFIG_DIR"] = str(config)
@@ -267,4 +282,16 @@ def screenshot(page: Any, name: str, dismiss_toasts: bool = True) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
+    return path
+
+
+def panel_screenshot(page: Any, name: str, focus: Any = None) -> Path:
+    """Save a screenshot of the Flows side panel alone (at its default width) to
+    ``tests/artifacts/``, ``focus`` (a locator) scrolled into view first."""
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.locator("#jupyter-flows-panel").screenshot(path=str(path))
     return path
