@@ -28,7 +28,8 @@ from jupyter_flows.artifacts import create_markdown_artifact, create_table_artif
 @flow(name="daily")
 def daily(day: int) -> None:
     if day < 3:
-        create_markdown_artifact(f"# Report of day {day}\\n\\n**{day * 10}** rows", key="daily-report")
+        text = f"# Report of day {day}\\n\\n**{day * 10}** rows"
+        create_markdown_artifact(text, key="daily-report")
     else:
         create_table_artifact([{"day": day, "rows": day * 10}], key="daily-report")
     create_markdown_artifact("other key", key="other-key")
