@@ -73,6 +73,11 @@ class FlowsServices:
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
 
 
+#: tornado 6.5+ escapes ``%`` in a ``log_message`` without args itself (its property); escaping
+#: it here too doubled every ``%`` in the JSON ``message``
+_TORNADO_ESCAPES = isinstance(vars(web.HTTPError).get("log_message"), property)
+
+
 def _validation_message(exc: ValidationError, where: str) -> str:
     parts = []
     for err in exc.errors(include_url=False):
@@ -106,8 +111,9 @@ def _to_http_error(exc: BaseException, where: str = "input") -> web.HTTPError:
         logger.error("unexpected error in a jupyter-flows request", exc_info=exc)
         code, message = 500, f"internal error ({type(exc).__name__}); see the server log"
     reason = " ".join(message.split())[:300]
-    # log_message is %-formatted by tornado's logging: escape it
-    return web.HTTPError(code, message.replace("%", "%%"), reason=reason)
+    if not _TORNADO_ESCAPES:  # log_message is %-formatted by tornado's logging: escape it
+        message = message.replace("%", "%%")
+    return web.HTTPError(code, message, reason=reason)
 
 
 def _is_list(annotation: Any) -> bool:

@@ -41,7 +41,8 @@ export async function requestAPI<T>(
   if (!response.ok) {
     const message =
       typeof data === 'object' && data !== null && data.message
-        ? String(data.message)
+        ? // tornado escapes a literal % of the message as %% (no %-args here)
+          String(data.message).replace(/%%/g, '%')
         : `${response.status} ${response.statusText || 'error'}`;
     throw new ServerConnection.ResponseError(response, message);
   }
@@ -260,6 +261,63 @@ export namespace FlowsAPI {
   > {
     const path = `concurrency_limits${query({ limit: 200 })}`;
     return (await requestAPI<Flows.IListConcurrencyLimitsResponse>(path)).items;
+  }
+
+  export function createConcurrencyLimit(
+    body: Flows.ICreateConcurrencyLimit
+  ): Promise<Flows.IDescribeConcurrencyLimit> {
+    return requestAPI('concurrency_limits', json('POST', body));
+  }
+
+  export function updateConcurrencyLimit(
+    name: string,
+    body: Flows.IUpdateConcurrencyLimit
+  ): Promise<Flows.IDescribeConcurrencyLimit> {
+    return requestAPI(`concurrency_limits/${id(name)}`, json('PATCH', body));
+  }
+
+  /** Free every slot of the limit (its holders' leases end). */
+  export function resetConcurrencyLimit(
+    name: string
+  ): Promise<Flows.IDescribeConcurrencyLimit> {
+    return requestAPI(`concurrency_limits/${id(name)}/reset`, json('POST', {}));
+  }
+
+  export function deleteConcurrencyLimit(name: string): Promise<void> {
+    return requestAPI(`concurrency_limits/${id(name)}`, json('DELETE'));
+  }
+
+  export function setVariable(
+    name: string,
+    body: Flows.ISetVariable
+  ): Promise<Flows.IDescribeVariable> {
+    return requestAPI(`variables/${id(name)}`, json('PUT', body));
+  }
+
+  export function deleteVariable(name: string): Promise<void> {
+    return requestAPI(`variables/${id(name)}`, json('DELETE'));
+  }
+
+  /**
+   * Save a block document; the reply has its secret fields masked, and the
+   * panel drops it: what it shows comes from the (masked) list.
+   */
+  export async function saveBlock(
+    slug: string,
+    name: string,
+    body: Flows.ISaveBlockDocument
+  ): Promise<void> {
+    await requestAPI(
+      `block_documents/${id(slug)}/${id(name)}`,
+      json('PUT', body)
+    );
+  }
+
+  export function deleteBlock(slug: string, name: string): Promise<void> {
+    return requestAPI(
+      `block_documents/${id(slug)}/${id(name)}`,
+      json('DELETE')
+    );
   }
 
   export async function variables(): Promise<Flows.IDescribeVariable[]> {

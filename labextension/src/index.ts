@@ -89,7 +89,11 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     rendermime: IRenderMimeRegistry | null
   ): void => {
-    const panel = new FlowsPanel({ model, commands: app.commands });
+    const panel = new FlowsPanel({
+      model,
+      commands: app.commands,
+      rendermime
+    });
     panel.id = PANEL_ID;
     panel.title.icon = flowsIcon;
     panel.title.caption = 'Flows';

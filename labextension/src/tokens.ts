@@ -140,6 +140,10 @@ export namespace Flows {
   export type IListConcurrencyLimitsResponse = Reply<
     Schemas['ListConcurrencyLimitsResponse']
   >;
+  export type ICreateConcurrencyLimit = Schemas['CreateConcurrencyLimit'];
+  export type IUpdateConcurrencyLimit = Schemas['UpdateConcurrencyLimit'];
+  export type ISetVariable = Schemas['SetVariable'];
+  export type ISaveBlockDocument = Schemas['SaveBlockDocument'];
   export type IListEventsQuery = Schemas['ListEventsQuery'];
   export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
 }

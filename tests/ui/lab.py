@@ -290,3 +290,15 @@ def screenshot(page: Any, name: str, dismiss_toasts: bool = True) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
     return path
+
+
+def panel_screenshot(page: Any, name: str, focus: Any = None) -> Path:
+    """Save a screenshot of the Flows side panel alone (at its default width) to
+    ``tests/artifacts/``, ``focus`` (a locator) scrolled into view first."""
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.locator("#jupyter-flows-panel").screenshot(path=str(path))
+    return path

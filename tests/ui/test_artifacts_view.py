@@ -64,6 +64,8 @@ def test_the_panel_lists_keys_and_the_run_view_renders_artifacts(recorded: Lab, 
     expect(keys).to_have_count(5, timeout=20_000)
     expect(page.locator(f"{PANEL} [data-artifact-key='sales-progress']")).to_contain_text("100%")
     page.locator(f"{PANEL} [data-artifact-key='sales-summary'] button").click()
+    # the key's history (test_artifact_history.py) links each version's run
+    page.locator(f"{PANEL} .jp-Flows-versionRun").first.click()
 
     view = page.locator(".jp-Flows-run")
     expect(view.locator(".jp-Flows-runHeader")).to_contain_text("sales-report", timeout=15_000)

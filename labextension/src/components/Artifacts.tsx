@@ -1,7 +1,7 @@
 /**
  * Artifacts: the cards of a run view (markdown rendered by JupyterLab's
  * sanitizing renderer, sortable tables, images, links, live progress bars)
- * and the side panel's list of keys.
+ * (the side panel's list of keys and their history: ArtifactKeys.tsx).
  */
 import { MimeModel } from '@jupyterlab/rendermime';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -155,7 +155,8 @@ function safeImage(url: string): boolean {
   return /^(https?:\/\/|data:image\/)/i.test(url);
 }
 
-function Body(props: {
+/** An artifact's content, rendered by its type. */
+export function ArtifactBody(props: {
   artifact: Flows.IDescribeArtifact;
   rendermime: IRenderMimeRegistry | null;
 }): JSX.Element {
@@ -231,50 +232,9 @@ export function ArtifactCards(props: {
               <Markdown text={a.description} rendermime={props.rendermime} />
             </div>
           )}
-          <Body artifact={a} rendermime={props.rendermime} />
+          <ArtifactBody artifact={a} rendermime={props.rendermime} />
         </article>
       ))}
     </div>
-  );
-}
-
-/** The side panel's list: the newest version of each key, a click opens its run. */
-export function ArtifactKeyList(props: {
-  artifacts: Flows.IDescribeArtifact[];
-  now: number;
-  onOpenRun: (runId: string) => void;
-}): JSX.Element {
-  if (props.artifacts.length === 0) {
-    return (
-      <p className="jp-Flows-empty">
-        No artifacts yet: flows make them with{' '}
-        <code>jupyter_flows.artifacts</code>.
-      </p>
-    );
-  }
-  return (
-    <ul className="jp-Flows-list jp-Flows-artifactKeys">
-      {props.artifacts.map(a => (
-        <li key={a.id} data-artifact-key={a.key ?? ''}>
-          <button
-            className="jp-Flows-row"
-            disabled={!a.flow_run_id}
-            title={a.flow_run_id ? `Open the run ${a.flow_run_name ?? ''}` : ''}
-            onClick={() => a.flow_run_id && props.onOpenRun(a.flow_run_id)}
-          >
-            <span className="jp-Flows-rowMain">
-              <span className="jp-Flows-runFlow">{a.key}</span>
-              <span className="jp-Flows-detail">
-                {a.type === 'progress'
-                  ? `${Number(a.data).toLocaleString('en-US')}%`
-                  : a.type}
-                {a.flow_run_name ? ` · ${a.flow_run_name}` : ''} ·{' '}
-                {formatRelative(a.updated, props.now)}
-              </span>
-            </span>
-          </button>
-        </li>
-      ))}
-    </ul>
   );
 }

@@ -3,11 +3,12 @@
  * work pools.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useState } from 'react';
 
-import { ArtifactKeyList } from '../components/Artifacts';
+import { ArtifactKeyList } from '../components/ArtifactKeys';
 import { AutomationList } from '../components/AutomationList';
 import { ConcurrencyList } from '../components/ConcurrencyList';
 import { ConfigList } from '../components/ConfigList';
@@ -22,8 +23,9 @@ import { CommandIDs, Flows, IFlowsModel } from '../tokens';
 function Panel(props: {
   model: IFlowsModel;
   commands: CommandRegistry;
+  rendermime: IRenderMimeRegistry | null;
 }): JSX.Element {
-  const { model, commands } = props;
+  const { model, commands, rendermime } = props;
   useSignal(model.changed);
   const now = useClock(1000);
   const [busy, setBusy] = useState<Set<string>>(new Set());
@@ -141,6 +143,7 @@ function Panel(props: {
           <ArtifactKeyList
             artifacts={model.artifacts}
             now={now}
+            rendermime={rendermime}
             onOpenRun={id => void commands.execute(CommandIDs.openRun, { id })}
           />
         )}
@@ -151,7 +154,11 @@ function Panel(props: {
         count={model.concurrencyLimits.length}
       >
         {!model.orchestrationError && (
-          <ConcurrencyList limits={model.concurrencyLimits} now={now} />
+          <ConcurrencyList
+            limits={model.concurrencyLimits}
+            now={now}
+            onChanged={() => void model.refresh()}
+          />
         )}
       </Section>
       <Section
@@ -164,6 +171,7 @@ function Panel(props: {
             variables={model.variables}
             blocks={model.blocks}
             now={now}
+            onChanged={() => void model.refresh()}
           />
         )}
       </Section>
@@ -184,17 +192,30 @@ function Panel(props: {
  * The "Flows" side panel (a ReactWidget re-rendered on model changes).
  */
 export class FlowsPanel extends ReactWidget {
-  constructor(options: { model: IFlowsModel; commands: CommandRegistry }) {
+  constructor(options: {
+    model: IFlowsModel;
+    commands: CommandRegistry;
+    /** Renders markdown artifacts in their history; none: shown as text. */
+    rendermime?: IRenderMimeRegistry | null;
+  }) {
     super();
     this._model = options.model;
     this._commands = options.commands;
+    this._rendermime = options.rendermime ?? null;
     this.addClass('jp-Flows-panel');
   }
 
   render(): JSX.Element {
-    return <Panel model={this._model} commands={this._commands} />;
+    return (
+      <Panel
+        model={this._model}
+        commands={this._commands}
+        rendermime={this._rendermime}
+      />
+    );
   }
 
   private _model: IFlowsModel;
+  private _rendermime: IRenderMimeRegistry | null;
   private _commands: CommandRegistry;
 }
