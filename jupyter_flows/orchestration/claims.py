@@ -20,9 +20,8 @@ from sqlalchemy.engine import Connection
 from ..execution.entrypoints import is_notebook
 from ..execution.notebook import output_notebook_path
 from ..store.schemas import DescribeFlowRunItem
-from . import deployments as _dep
 from ._tables import DEPLOYMENT, FLOW_RUN, STATE, state_row
-from .schemas import ClaimedRun
+from .schemas import ClaimedRun, DescribeDeployment
 
 __all__ = ["claim"]
 
@@ -101,8 +100,8 @@ def claim(
         [state_row(r["id"], "flow", r["id"], "PENDING", "Pending", message, at) for r in rows],
     )
     deployment_ids = sorted({row["deployment_id"] for row in rows})
-    deployments = {
-        row["id"]: _dep.describe(row)
+    deployments = {  # (without next_run_time: a worker never needs it, and cron math is slow)
+        row["id"]: DescribeDeployment.model_validate(dict(row))
         for row in conn.execute(select(DEPLOYMENT).where(DEPLOYMENT.c.id.in_(deployment_ids)))
         .mappings()
         .all()
