@@ -49,7 +49,9 @@ class DeploymentRecord(SQLModel, table=True):
     paused: bool = False
     priority: int = 0
     #: overrides of its pool's base job template variables
-    job_variables: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    job_variables: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
 
@@ -65,7 +67,9 @@ class WorkPoolRecord(SQLModel, table=True):
     paused: bool = False
     description: str | None = None
     #: Prefect's shape: {"job_configuration": {...}, "variables": {JSON schema}}
-    base_job_template: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    base_job_template: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
     created: datetime = Field(sa_type=UTCDateTime)
 
 

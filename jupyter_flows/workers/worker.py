@@ -276,15 +276,20 @@ class Worker:
         env = self.run_env_of(claimed).child_env()
         env.update(config.get("env") or {})
         cwd = self.root_dir / (config.get("working_dir") or ".")
-        process = subprocess.Popen(
-            head + self.run_arguments(claimed),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=str(cwd),
-            env=env,
-            start_new_session=True,  # its own process group: papermill and its kernel
-        )
+        try:
+            process = subprocess.Popen(
+                head + self.run_arguments(claimed),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=str(cwd),
+                env=env,
+                start_new_session=True,  # its own process group: papermill and its kernel
+            )
+        except OSError as exc:  # a job configuration's interpreter, command or directory
+            message = f"could not start the run process: {exc}"
+            self._report(run_id, "FAILED", "Failed", message)
+            return
         child = _Child(
             run_id, process, stream_output=config.get("stream_output", True) is not False
         )

@@ -26,9 +26,8 @@ _COLUMNS = (
 
 def upgrade() -> None:
     for table, column in _COLUMNS:
+        # the default stays: the recorder's own INSERTs (store._sql) name only their columns
         op.add_column(table, sa.Column(column, sa.JSON(), nullable=False, server_default="{}"))
-        with op.batch_alter_table(table) as batch:  # the default only filled old rows
-            batch.alter_column(column, server_default=None)
 
 
 def downgrade() -> None:
