@@ -93,20 +93,24 @@ def dask_env(e2e: Env, cluster: Any, tmp_path: Path) -> Env:
         "%%task total\nresult = sum(values)\nprint('total is', result)",
     )
     e2e.start_server()
-    status, pool = call(
-        e2e,
-        "POST",
-        "work_pools",
-        {"name": "cluster", "type": "dask"},
+    made = e2e.cli("pools", "create", "cluster", "--type", "dask")
+    assert made.returncode == 0, made.stderr
+    shown = e2e.cli("pools", "show", "cluster")
+    template = _template_with_address(json.loads(shown.stdout), cluster.scheduler_address)
+    (tmp_path / "template.json").write_text(json.dumps(template))
+    made = e2e.cli(
+        "pools",
+        "create",
+        "cluster2",
+        "--type",
+        "dask",
+        "--base-job-template",
+        f"@{tmp_path / 'template.json'}",
     )
-    assert status == 201, pool
-    status, pool = call(
-        e2e,
-        "PATCH",
-        "work_pools/cluster",
-        {"base_job_template": _template_with_address(pool, cluster.scheduler_address)},
-    )
-    assert status == 200, pool
+    assert made.returncode == 0, made.stderr
+    status, pool = call(e2e, "PATCH", "work_pools/cluster", {"base_job_template": template})
+    assert status == 200 and pool["base_job_template"] == template, pool
+    assert e2e.get("work_pools/cluster2")["base_job_template"] == template
     remote = {k: v for k, v in e2e.env.items() if k != "JUPYTER_FLOWS_DB_URL"}
     e2e.start_worker(TOKEN, "dw", "--pool", "cluster", env=remote)  # records over HTTP
     return e2e
@@ -185,13 +189,25 @@ class TestDaskPool:
         self, dask_env: Env, cluster: Any
     ) -> None:
         env = dask_env
-        dep = deploy(env, "sleepy", "flows.py:sleepy")
-        timed = final(env, run(env, dep, job_variables={"timeout_seconds": 3}))
+        made = env.cli(
+            "deploy",
+            "flows.py:sleepy",
+            "--name",
+            "sleepy",
+            "--pool",
+            "cluster",
+            "--job-variable",
+            "timeout_seconds=3",
+        )
+        assert made.returncode == 0, made.stderr
+        dep = env.get("deployments/sleepy")["id"]
+        assert env.get("deployments/sleepy")["job_variables"] == {"timeout_seconds": 3}
+        timed = final(env, run(env, dep))
         assert timed["state_type"] == "FAILED", timed
         assert "exceeded timeout of 3 second" in (timed["state_message"] or "")
         wait(lambda: dask_tasks(cluster) == [], 30, "the timed-out run's Dask task is gone")
 
-        run_id = run(env, dep)
+        run_id = run(env, dep, job_variables={"timeout_seconds": None})  # the run's own wins
         wait(lambda: env.state(run_id) == "Running", 120, "the long run is running")
         wait(
             lambda: any("sleeping on" in line for line in logs(env, run_id)),
