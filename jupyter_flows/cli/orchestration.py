@@ -33,6 +33,22 @@ T = TypeVar("T")
 _parse_params = parse_params
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """``text`` (a JSON object, or ``@FILE`` holding one) as a dict; ``""``: ``{}``."""
+    if not text:
+        return {}
+    if text.startswith("@"):
+        with open(text[1:], encoding="utf-8") as f:
+            text = f.read()
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{option} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option} must be a JSON object")
+    return value
+
+
 class _ServerApp(JupyterApp):  # type: ignore[misc]
     url = Unicode(
         "", config=True, help="Server URL (default: $JUPYTER_FLOWS_URL or a running server)."
@@ -84,6 +100,10 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
     param = List(Unicode(), config=True, help="Default parameter key=value (repeatable).")
     tags = List(Unicode(), config=True, help="Tags (repeatable).")
     priority = Int(0, config=True, help="Higher runs first when the pool is busy.")
+    job_variable = List(
+        Unicode(), config=True, help="A job variable KEY=VALUE of the pool's template (repeatable)."
+    )
+    job_variables = Unicode("", config=True, help="Job variables as a JSON object.")
     aliases = _aliases(
         "DeployApp",
         name="DeployApp.deployment_name",
@@ -99,6 +119,8 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
         tag="DeployApp.tags",
         priority="DeployApp.priority",
     )
+    aliases["job-variable"] = "DeployApp.job_variable"
+    aliases["job-variables"] = "DeployApp.job_variables"
 
     def parse_command_line(self, argv: Any = None) -> None:
         # traitlets answers a bare --version with the app's version and exits: here it is
@@ -125,6 +147,8 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
             schedules.append({"rrule": self.rrule, "timezone": self.timezone})
         try:
             params = _parse_params(self.param)
+            job_variables = _json_object(self.job_variables, "--job-variables")
+            job_variables.update(_parse_params(self.job_variable, "--job-variable"))
         except ValueError as exc:
             self.fail(str(exc), 2)
         name = self.deployment_name or os.path.splitext(os.path.basename(entrypoint))[0]
@@ -138,6 +162,7 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
                 "work_pool": self.pool,
                 "tags": self.tags,
                 "priority": self.priority,
+                "job_variables": job_variables,
                 "version": self.version or None,
                 "description": self.deployment_description or None,
             },
@@ -303,7 +328,8 @@ class PruneRunsApp(_ServerApp):
 
 
 class PoolsApp(_ServerApp):
-    """``jupyter flows pools ls|create NAME [--limit N]|pause NAME|resume NAME|token NAME``."""
+    """``jupyter flows pools ls|create NAME [--type process|dask] [--limit N]
+    [--base-job-template JSON|@FILE]|show NAME|pause NAME|resume NAME|token NAME``."""
 
     name = "jupyter-flows-pools"
     description = (
@@ -312,11 +338,24 @@ class PoolsApp(_ServerApp):
     )
     examples = (
         "jupyter flows pools create gpu --limit 2\n"
+        "jupyter flows pools create cluster --type dask "
+        "--base-job-template @template.json\n"
+        "jupyter flows pools show cluster   # its base job template\n"
         "jupyter flows pools token gpu --worker gpu-1   # then: jupyter flows worker --token ..."
     )
     limit = Int(0, config=True, help="Concurrency limit for create (0: none).")
     worker = Unicode("", config=True, help="token: the worker's name.")
-    aliases = _aliases("PoolsApp", limit="PoolsApp.limit", worker="PoolsApp.worker")
+    pool_type = Unicode("process", config=True, help="create: the pool's type (process, dask).")
+    base_job_template = Unicode(
+        "", config=True, help="create: the base job template, JSON or @FILE (default: the type's)."
+    )
+    aliases = _aliases(
+        "PoolsApp",
+        limit="PoolsApp.limit",
+        worker="PoolsApp.worker",
+        type="PoolsApp.pool_type",
+    )
+    aliases["base-job-template"] = "PoolsApp.base_job_template"
 
     def start(self) -> None:
         action, *rest = self.extra_args or ["ls"]
@@ -326,19 +365,29 @@ class PoolsApp(_ServerApp):
             for p in self.call(client.list_work_pools):
                 mine = [w.name for w in workers if w.work_pool == p.name]
                 print(
-                    f"{p.name:<16} {'paused' if p.paused else 'active':<7} "
+                    f"{p.name:<16} {p.type:<8} {'paused' if p.paused else 'active':<7} "
                     f"limit={p.concurrency_limit or '-'} workers={','.join(mine) or '-'}"
                 )
             return
-        if action not in ("create", "pause", "resume", "token") or len(rest) != 1:
-            self.fail("usage: jupyter flows pools ls|create|pause|resume|token NAME", 2)
+        if action not in ("create", "show", "pause", "resume", "token") or len(rest) != 1:
+            self.fail("usage: jupyter flows pools ls|create|show|pause|resume|token NAME", 2)
+        if action == "show":
+            shown = self.call(self.client().read_work_pool, rest[0])
+            print(json.dumps(shown.model_dump(mode="json"), indent=2))
+            return
         if action == "token":
             if not self.worker:
                 self.fail("token needs --worker NAME (the name the worker will run under)", 2)
             print(self.call(self.client().worker_token, rest[0], self.worker).token)
             return
         if action == "create":
-            body: dict[str, Any] = {"name": rest[0]}
+            body: dict[str, Any] = {"name": rest[0], "type": self.pool_type}
+            try:
+                body["base_job_template"] = _json_object(
+                    self.base_job_template, "--base-job-template"
+                )
+            except (ValueError, OSError) as exc:
+                self.fail(str(exc), 2)
             if self.limit:
                 body["concurrency_limit"] = self.limit
             p = self.call(self.client().create_work_pool, body)

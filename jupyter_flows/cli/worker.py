@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,11 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
     root = Unicode(
         "", config=True, help="Directory that entrypoints are relative to (default: cwd)."
     )
+    address = Unicode(
+        "",
+        config=True,
+        help="dask pools: the scheduler address when the job template gives none.",
+    )
     aliases = {
         "pool": "WorkerApp.pool",
         "url": "WorkerApp.url",
@@ -48,12 +54,13 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         "poll-interval": "WorkerApp.poll_interval",
         "grace": "WorkerApp.grace",
         "root": "WorkerApp.root",
+        "address": "WorkerApp.address",
     }
     flags: dict[str, Any] = {}
 
     def start(self) -> None:
         from ..client.discovery import server_address
-        from ..client.http import AuthError, FlowsClient
+        from ..client.http import AuthError, ClientError, FlowsClient
         from ..core.run_environment import RunEnvironment
         from ..workers.worker import Worker, run_environment
 
@@ -79,7 +86,22 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
                     file=sys.stderr,
                 )
                 self.exit(2)
-        worker = Worker(
+        name = name or f"{socket.gethostname()}-{os.getpid()}"
+        try:  # the pool's type says which kind of worker this is
+            pool_type = client.heartbeat(pool, name).pool_type
+        except AuthError as exc:
+            print(f"jupyter flows worker: {exc}", file=sys.stderr)
+            self.exit(2)
+        except ClientError as exc:
+            print(f"jupyter flows worker: pool {pool!r}: {exc}", file=sys.stderr)
+            self.exit(2)
+        options: dict[str, Any] = {}
+        worker_class: type[Worker] = Worker
+        if pool_type == "dask":
+            from ..workers.dask_worker import DaskWorker
+
+            worker_class, options = DaskWorker, {"address": self.address or None}
+        worker = worker_class(
             client,
             pool,
             name=name,
@@ -88,6 +110,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
             root_dir=Path(self.root or os.getcwd()),
             grace=self.grace,
             run_env=run_environment(mine),
+            **options,
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())

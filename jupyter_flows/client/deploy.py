@@ -65,6 +65,7 @@ def deploy(
     schedules: list[dict[str, Any]] | None = None,
     paused: bool = False,
     triggers: list[dict[str, Any]] | None = None,
+    job_variables: dict[str, Any] | None = None,
     url: str | None = None,
     token: str | None = None,
     root_dir: Path | None = None,
@@ -78,7 +79,8 @@ def deploy(
     optionally ``threshold``, ``within_seconds``) plus optional run ``parameters``
     (``"{{ event.KEY }}"`` takes a value of the event). They become automations named
     ``<name>-trigger-1``, ``-2``... ``schedules`` are more ``ScheduleSpec`` dicts (what
-    ``jupyter_flows.schedules`` makes: ``Cron(...).spec()``).
+    ``jupyter_flows.schedules`` makes: ``Cron(...).spec()``). ``job_variables`` override the
+    variables of the work pool's base job template (``{"env": {"MODE": "prod"}}``).
     """
     schedules = list(schedules or [])
     if cron:
@@ -95,6 +97,7 @@ def deploy(
         "description": description,
         "version": version,
         "paused": paused,
+        "job_variables": job_variables or {},
     }
     checked = []  # bad triggers fail here, before the deployment exists
     for trigger in triggers or []:

@@ -236,14 +236,22 @@ class FlowsClient(ArtifactCalls):
         verb = "pause" if paused else "resume"
         return self._model(DescribeDeployment, "POST", f"deployments/{name}/{verb}", {})
 
-    def run_deployment(self, name: str, parameters: dict[str, Any]) -> DescribeFlowRun:
-        body = {"parameters": parameters}
+    def run_deployment(
+        self,
+        name: str,
+        parameters: dict[str, Any],
+        job_variables: dict[str, Any] | None = None,
+    ) -> DescribeFlowRun:
+        body = {"parameters": parameters, "job_variables": job_variables or {}}
         return self._model(DescribeFlowRun, "POST", f"deployments/{name}/run", body)
 
     # -- work pools and workers --------------------------------------------------------
 
     def list_work_pools(self) -> list[DescribeWorkPool]:
         return self._items(DescribeWorkPool, "work_pools")
+
+    def read_work_pool(self, name: str) -> DescribeWorkPool:
+        return self._model(DescribeWorkPool, "GET", f"work_pools/{name}")
 
     def create_work_pool(self, body: Body) -> DescribeWorkPool:
         return self._model(DescribeWorkPool, "POST", "work_pools", body)

@@ -165,7 +165,7 @@ class Flow(Definition, Generic[P, R]):
     def to_deployment(self, name: str | None = None, **options: Any) -> Any:
         """A deployment of this flow for ``serve(...)`` or ``deploy(...)`` (Prefect's
         options: interval, cron, rrule, schedule(s), parameters, tags, description,
-        version, paused, triggers, work_pool_name)."""
+        version, paused, triggers, work_pool_name, job_variables)."""
         return deployments_api().to_deployment(self, name, **options)
 
     def serve(

@@ -22,12 +22,14 @@ def run_deployment(
     timeout: float | None = None,
     poll_interval: float = 1.0,
     tags: list[str] | None = None,
+    job_variables: dict[str, Any] | None = None,
     **unsupported: Any,
 ) -> Any:
     """Create a run of deployment ``name`` (``"flow/deployment"``, a name or an id) with
     ``parameters``; a worker of its pool (or ``serve``) runs it. Waits until it ends, or
     ``timeout`` seconds (``0``: returns at once); returns the run (``DescribeFlowRun``: its
-    ``.state`` is the state it is in).
+    ``.state`` is the state it is in). ``job_variables`` override the deployment's (the
+    variables of its pool's base job template).
 
     Goes to the run database of this process (the default one, or ``JUPYTER_FLOWS_DB_URL``).
     """
@@ -46,14 +48,18 @@ def run_deployment(
     service = OrchestrationService(run_store().engine, root, root / ".jupyter-flows-outputs")
     deployment = service.read_deployment(_deployment_name(name))
     if scheduled_time is not None:
-        if parameters or tags:
-            raise ValueError("run_deployment: scheduled_time takes no parameters or tags here")
+        if parameters or tags or job_variables:
+            raise ValueError(
+                "run_deployment: scheduled_time takes no parameters, tags or job_variables here"
+            )
         made = service.create_scheduled_run(deployment.id, scheduled_time)
         if made is None:
             raise ValueError(f"scheduled_time: a run of {deployment.name!r} at it exists")
         run_id = made
     else:
-        body = CreateDeploymentRun(parameters=parameters or {}, tags=tags or [])
+        body = CreateDeploymentRun(
+            parameters=parameters or {}, tags=tags or [], job_variables=job_variables or {}
+        )
         run_id = service.run_deployment(deployment.id, body).id
     deadline = None if timeout is None else time.monotonic() + timeout
     from ..core.state_policy import FINAL_VALUES as final

@@ -46,6 +46,8 @@ class RunnerDeployment(BaseModel):
     paused: bool = False
     work_pool_name: str | None = None
     triggers: list[dict[str, Any]] = Field(default_factory=list)
+    #: overrides of the work pool's base job template variables
+    job_variables: dict[str, Any] = Field(default_factory=dict)
 
     def body(self, work_pool: str) -> dict[str, Any]:
         """The ``CreateDeployment`` body of this deployment in ``work_pool``."""
@@ -58,6 +60,7 @@ class RunnerDeployment(BaseModel):
             "version": self.version,
             "work_pool": work_pool,
             "schedules": self.schedules,
+            "job_variables": self.job_variables,
             "paused": self.paused,
         }
 
@@ -103,6 +106,7 @@ def to_deployment(
     tags: list[str] | None = None,
     version: str | None = None,
     work_pool_name: str | None = None,
+    job_variables: dict[str, Any] | None = None,
     root_dir: Path | None = None,
     **unsupported: Any,
 ) -> RunnerDeployment:
@@ -126,6 +130,7 @@ def to_deployment(
         paused=bool(paused),
         work_pool_name=work_pool_name,
         triggers=list(triggers or []),
+        job_variables=dict(job_variables or {}),
     )
 
 
@@ -263,6 +268,7 @@ def deploy(
             schedules=d.schedules,
             paused=d.paused,
             triggers=d.triggers,
+            job_variables=d.job_variables,
             url=url,
             token=token,
         )

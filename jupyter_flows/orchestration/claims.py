@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from ..execution.entrypoints import is_notebook
 from ..execution.notebook import output_notebook_path
 from ..store.schemas import DescribeFlowRunItem
+from . import job_templates as _jobs
 from ._tables import DEPLOYMENT, FLOW_RUN, STATE, state_row
 from .schemas import ClaimedRun, DescribeDeployment
 
@@ -46,9 +47,17 @@ def _due_runs(pool: str, at: datetime, limit: int, postgres: bool) -> Any:
 
 
 def claim(
-    conn: Connection, pool: str, worker: str, limit: int, outputs_dir: str | None, at: datetime
+    conn: Connection,
+    pool: str,
+    worker: str,
+    limit: int,
+    outputs_dir: str | None,
+    at: datetime,
+    template: dict[str, Any] | None = None,
 ) -> list[ClaimedRun]:
-    """Claim up to ``limit`` due runs of ``pool`` for ``worker`` in ``conn``'s transaction."""
+    """Claim up to ``limit`` due runs of ``pool`` for ``worker`` in ``conn``'s transaction;
+    each with the pool's job configuration filled in with its job variables (``template``:
+    the pool's base job template)."""
     postgres = conn.dialect.name == "postgresql"
     # a materialized CTE: PostgreSQL may re-run an ``IN (SELECT ... LIMIT n)`` subquery,
     # and with SKIP LOCKED each run could pick other rows (more than ``limit`` in all)
@@ -111,5 +120,10 @@ def claim(
         values = {k: v for k, v in row.items() if k != "_entrypoint"}
         values["output_path"] = outputs.get(row["id"], row["output_path"])
         run = DescribeFlowRunItem.model_validate(values)
-        claimed.append(ClaimedRun(flow_run=run, deployment=deployments[row["deployment_id"]]))
+        deployment = deployments[row["deployment_id"]]
+        variables = _jobs.effective_variables(
+            template or {}, deployment.job_variables, row["job_variables"]
+        )
+        config = _jobs.job_configuration(template or {}, variables)
+        claimed.append(ClaimedRun(flow_run=run, deployment=deployment, job_configuration=config))
     return claimed

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from ..exceptions import Conflict, NotFound
+from . import job_templates as _jobs
 from ._tables import ACTIVE, FLOW_RUN, POOL, WORKER, now
 from .schemas import CreateWorkPool, DescribeWorker, DescribeWorkPool, UpdateWorkPool
 
@@ -38,6 +40,7 @@ class WorkPools:
                             concurrency_limit=None,
                             paused=False,
                             description="the server's embedded worker",
+                            base_job_template=_jobs.default_template("process"),
                             created=now(),
                         )
                     )
@@ -45,9 +48,15 @@ class WorkPools:
             pass  # created concurrently by another server
 
     def create_work_pool(self, body: CreateWorkPool) -> DescribeWorkPool:
+        if body.type not in _jobs.POOL_TYPES:
+            known = ", ".join(sorted(_jobs.POOL_TYPES))
+            raise ValueError(f"type: unknown work pool type {body.type!r} (known: {known})")
+        values = body.model_dump()
+        template = _jobs.check_template(body.base_job_template)
+        values["base_job_template"] = template or _jobs.default_template(body.type)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(POOL).values(**body.model_dump(), created=now()))
+                conn.execute(insert(POOL).values(**values, created=now()))
         except sa_exc.IntegrityError:
             raise Conflict(f"a work pool named {body.name!r} already exists") from None
         return self.read_work_pool(body.name)
@@ -57,16 +66,19 @@ class WorkPools:
             row = conn.execute(select(POOL).where(POOL.c.name == name)).mappings().first()
         if row is None:
             raise NotFound(f"no work pool {name!r}")
-        return DescribeWorkPool.model_validate(dict(row))
+        return _describe(row)
 
     def list_work_pools(self) -> list[DescribeWorkPool]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(POOL).order_by(POOL.c.name)).mappings().all()
-        return [DescribeWorkPool.model_validate(dict(r)) for r in rows]
+        return [_describe(r) for r in rows]
 
     def update_work_pool(self, name: str, body: UpdateWorkPool) -> DescribeWorkPool:
-        self.read_work_pool(name)
+        pool = self.read_work_pool(name)
         values = body.model_dump(exclude_unset=True)
+        if "base_job_template" in values:  # null or {}: back to the type's default
+            template = _jobs.check_template(values["base_job_template"] or {})
+            values["base_job_template"] = template or _jobs.default_template(pool.type)
         if values:
             with self.engine.begin() as conn:
                 conn.execute(update(POOL).where(POOL.c.name == name).values(**values))
@@ -77,7 +89,7 @@ class WorkPools:
 
     def heartbeat(self, pool: str, worker: str) -> DescribeWorker:
         """Record that ``worker`` of ``pool`` is alive, and so are the runs it holds."""
-        self.read_work_pool(pool)
+        pool_type = self.read_work_pool(pool).type
         at = now()
         with self.engine.begin() as conn:
             done = conn.execute(
@@ -98,6 +110,7 @@ class WorkPools:
             last_heartbeat=at,
             status="online",
             heartbeat_timeout=self.heartbeat_timeout,
+            pool_type=pool_type,
         )
 
     def list_workers(self, pool: str | None = None) -> list[DescribeWorker]:
@@ -116,3 +129,12 @@ class WorkPools:
             )
             for r in rows
         ]
+
+
+def _describe(row: Any) -> DescribeWorkPool:
+    """A pool's row as its view; a pool made before templates has its type's default."""
+    data = dict(row)
+    data["base_job_template"] = data.get("base_job_template") or _jobs.default_template(
+        data["type"]
+    )
+    return DescribeWorkPool.model_validate(data)

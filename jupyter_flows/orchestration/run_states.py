@@ -81,7 +81,7 @@ class RunStates:
                 limit = min(limit, work_pool.concurrency_limit - (active or 0))
             if limit <= 0:
                 return []
-            return claim(conn, pool, worker, limit, outputs_dir, at)
+            return claim(conn, pool, worker, limit, outputs_dir, at, work_pool.base_job_template)
 
     def read_run_state(self, run_id: str) -> DescribeRunState:
         """The light state view of a flow run (one row, no task runs, logs or history)."""

@@ -178,6 +178,9 @@ class CreateDeployment(_Request):
     missed_runs: Literal["skip", "run_once"] = "skip"
     paused: bool = False
     priority: DbInt = Field(default=0, description="higher runs first when a pool is busy")
+    job_variables: JsonObject = Field(
+        default_factory=dict, description="overrides of the pool's base job template variables"
+    )
 
 
 class UpdateDeployment(_Request):
@@ -190,6 +193,7 @@ class UpdateDeployment(_Request):
     missed_runs: Literal["skip", "run_once"] | None = None
     paused: bool | None = None
     priority: DbInt | None = None
+    job_variables: JsonObject | None = None
 
 
 class DescribeDeployment(BaseModel):
@@ -207,6 +211,7 @@ class DescribeDeployment(BaseModel):
     missed_runs: str
     paused: bool
     priority: int = 0
+    job_variables: dict[str, Any] = Field(default_factory=dict)
     created: datetime
     updated: datetime
     next_run_time: datetime | None = None
@@ -229,6 +234,9 @@ class CreateDeploymentRun(_Request):
     tags: Tags = Field(default_factory=list)
     message: Annotated[Text, Field(max_length=500)] | None = Field(
         default=None, description="why it runs (the Scheduled state's message)"
+    )
+    job_variables: JsonObject = Field(
+        default_factory=dict, description="overrides of the deployment's job variables"
     )
 
 
@@ -256,10 +264,15 @@ ConcurrencyLimit = Annotated[DbInt, Field(ge=1)]
 
 class CreateWorkPool(_Request):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    type: Name = "process"
+    type: Name = Field(default="process", description="process or dask")
     concurrency_limit: ConcurrencyLimit | None = None
     paused: bool = False
     description: Text | None = None
+    base_job_template: JsonObject = Field(
+        default_factory=dict,
+        description='{"job_configuration": {...}, "variables": {JSON schema}}; '
+        "omitted: the type's default",
+    )
 
 
 class UpdateWorkPool(_Request):
@@ -270,6 +283,7 @@ class UpdateWorkPool(_Request):
         default=None, description="omit to keep it", json_schema_extra=_no_default
     )
     description: Text | None = None
+    base_job_template: JsonObject | None = None
 
     @field_validator("paused")
     @classmethod
@@ -285,6 +299,7 @@ class DescribeWorkPool(BaseModel):
     concurrency_limit: int | None
     paused: bool
     description: str | None
+    base_job_template: dict[str, Any] = Field(default_factory=dict)
     created: datetime
 
 
@@ -295,6 +310,8 @@ class DescribeWorker(BaseModel):
     status: Literal["online", "offline"]
     #: the server's: a worker silent this long is offline and its active runs end Crashed
     heartbeat_timeout: float | None = None
+    #: the type of its pool (``process``, ``dask``): which kind of worker runs its runs
+    pool_type: str | None = None
 
 
 class WorkerHeartbeat(_Request):
@@ -320,6 +337,11 @@ class ClaimedRun(BaseModel):
         default=None,
         description="a token for this run only: its run process records and reads its state "
         "with it (never with the worker's token)",
+    )
+    job_configuration: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the pool's job configuration filled in with the run's effective job "
+        "variables (template defaults < deployment < run)",
     )
 
 

@@ -98,6 +98,7 @@ class OrchestrationService(
         )
         _dep.check_schedules(body.schedules)
         self._check_pool(body.work_pool)
+        self._check_job_variables(body.work_pool, body.job_variables)
         at = now()
         row = {
             "id": new_id(),
@@ -116,6 +117,7 @@ class OrchestrationService(
             "missed_runs": body.missed_runs,
             "paused": body.paused,
             "priority": body.priority,
+            "job_variables": body.job_variables,
             "created": at,
             "updated": at,
         }
@@ -133,6 +135,18 @@ class OrchestrationService(
             self.read_work_pool(name)
         except NotFound:
             raise ValueError(f"work_pool: no work pool {name!r}") from None
+
+    def _check_job_variables(
+        self, pool: str, *layers: dict[str, Any], where: str = "job_variables"
+    ) -> dict[str, Any]:
+        """The layers merged (later wins), if the pool's base job template takes them."""
+        from .job_templates import validate_job_variables
+
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            merged.update(layer)
+        template = self.read_work_pool(pool).base_job_template
+        return validate_job_variables(template, merged, where)
 
     def _deployment_row(self, id_or_name: str) -> Any:
         return find_by_id_or_name(self.engine, DEPLOYMENT, id_or_name, "deployment")
@@ -177,6 +191,12 @@ class OrchestrationService(
             ]
         if body.work_pool is not None:
             self._check_pool(body.work_pool)
+        if body.work_pool is not None or body.job_variables is not None:
+            job_variables = (
+                body.job_variables if body.job_variables is not None else row["job_variables"]
+            )
+            pool = body.work_pool or row["work_pool"]
+            values["job_variables"] = self._check_job_variables(pool, job_variables or {})
         for name in (
             "tags",
             "description",
@@ -217,9 +237,12 @@ class OrchestrationService(
             self.root_dir,
             schema=row["parameter_schema"],
         )
+        self._check_job_variables(row["work_pool"], row["job_variables"] or {}, body.job_variables)
         at = now()
         for _ in range(5):  # "now" is taken by another run of it: a microsecond later
-            run_id = self._create_run(row, params, at, "Scheduled", body.tags, body.message)
+            run_id = self._create_run(
+                row, params, at, "Scheduled", body.tags, body.message, None, body.job_variables
+            )
             if run_id is not None:
                 return self.runs.read_flow_run(run_id)
             at += timedelta(microseconds=1)
@@ -249,13 +272,27 @@ class OrchestrationService(
         at = now()
         for _ in range(5):
             run_id = self._create_run(
-                row, dict(old.parameters), at, "Scheduled", tags, message, retry_of=old.id
+                row,
+                dict(old.parameters),
+                at,
+                "Scheduled",
+                tags,
+                message,
+                retry_of=old.id,
+                job_variables=self._run_job_variables(old.id),
             )
             if run_id is not None:
                 logger.info("flow run %s retries %s", run_id, old.id)
                 return self.runs.read_flow_run(run_id)
             at += timedelta(microseconds=1)
         raise Conflict(f"could not create a retry of flow run {old.name!r}; try again")
+
+    def _run_job_variables(self, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(FLOW_RUN.c.job_variables).where(FLOW_RUN.c.id == run_id)
+            ).scalar()
+        return dict(found or {})
 
     def next_run_times(self, deployment_id: str, n: int = 5) -> list[datetime]:
         return _dep.upcoming(_dep.describe(self._deployment_row(deployment_id)), n)
@@ -301,8 +338,10 @@ class OrchestrationService(
         tags: list[str],
         message: str | None = None,
         retry_of: str | None = None,
+        job_variables: dict[str, Any] | None = None,
     ) -> str | None:
         values = run_values(row, params, at, state_name, tags, message, retry_of)
+        values["job_variables"] = job_variables or {}
         run_id = values["id"]
         try:
             with self.engine.begin() as conn:

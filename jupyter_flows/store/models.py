@@ -83,6 +83,10 @@ class FlowRunRecord(SQLModel, table=True):
     heartbeat: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: a notebook run's executed notebook, where its worker wrote it
     output_path: str | None = None
+    #: a deployment run's own job variables (over its deployment's)
+    job_variables: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
 
 
 class TaskRunRecord(SQLModel, table=True):

@@ -48,6 +48,10 @@ class DeploymentRecord(SQLModel, table=True):
     missed_runs: str = "skip"
     paused: bool = False
     priority: int = 0
+    #: overrides of its pool's base job template variables
+    job_variables: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
 
@@ -62,6 +66,10 @@ class WorkPoolRecord(SQLModel, table=True):
     concurrency_limit: int | None = None
     paused: bool = False
     description: str | None = None
+    #: Prefect's shape: {"job_configuration": {...}, "variables": {JSON schema}}
+    base_job_template: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
+    )
     created: datetime = Field(sa_type=UTCDateTime)
 
 

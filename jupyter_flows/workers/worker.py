@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -36,7 +37,7 @@ from ..orchestration.schemas import ClaimedRun
 from .clients import WorkerClient
 from .run_guard import EXIT_FENCED, EXIT_SUSPENDED
 
-__all__ = ["Worker", "run_environment"]
+__all__ = ["Worker", "run_environment", "EXIT_CRASHED"]
 
 logger = logging.getLogger(__name__)
 #: Log lines sent per request (every line is sent, in order, in batches of this size).
@@ -45,6 +46,8 @@ LOG_BATCH = 1000
 MAX_PENDING_LINES = 100_000
 #: Longest wait between two rounds while they fail (the server or its database is away).
 MAX_BACKOFF = 30.0
+#: The exit code a run's handle gives when what ran it died (a Dask worker): Crashed.
+EXIT_CRASHED = 70
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
 #: "[IPKernelApp] WARNING | ..." (Jupyter apps), "12:00:01.234 | ERROR   | ..." (run logs)
@@ -80,13 +83,21 @@ def run_environment(base: RunEnvironment | None = None) -> RunEnvironment:
 @dataclass
 class _Child:
     run_id: str
-    process: subprocess.Popen[str]
+    #: the run process (``subprocess.Popen``), or what else runs it (see ``DaskWorker``)
+    process: Any
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
     #: when the run was first seen in a final state while its process still ran
     ended_at: float | None = None
     #: its process exited: read what is left in the pipe without waiting for room
     draining: bool = False
+    #: its output is recorded as the run's logs (job variable ``stream_output``)
+    stream_output: bool = True
+    #: (monotonic) when it is stopped and ends Failed (job variable ``timeout_seconds``)
+    deadline: float | None = None
+    timeout: float | None = None
+    #: why it crashed (exit code ``EXIT_CRASHED``)
+    crash: str | None = None
 
 
 class Worker:
@@ -209,6 +220,7 @@ class Worker:
         """One round: heartbeat (if due), reap finished children, cancel, claim new runs."""
         self._heartbeat_if_due()
         self._reap()
+        self._timed_out()
         self._cancel_requested()
         free = self.limit - len(self.children)
         if free > 0 and not self._stop.is_set():
@@ -216,15 +228,12 @@ class Worker:
             for claimed in claims:
                 self._start(claimed)
 
-    def _start(self, claimed: ClaimedRun) -> None:
+    def run_arguments(self, claimed: ClaimedRun) -> list[str]:
+        """The arguments of ``execute_run`` for ``claimed`` (after its command)."""
         run, deployment = claimed.flow_run, claimed.deployment
-        run_id = run.id
-        args = [
-            sys.executable,
-            "-m",
-            "jupyter_flows.workers.execute_run",
+        return [
             "--flow-run-id",
-            run_id,
+            run.id,
             "--flow-run-name",
             run.name or "",
             "--entrypoint",
@@ -236,8 +245,13 @@ class Worker:
             "--output",
             str(self.outputs_dir),
         ]
+
+    def run_env_of(self, claimed: ClaimedRun) -> RunEnvironment:
+        """What the run process of ``claimed`` is handed: where to record, which run it is,
+        and its own run token (never this worker's)."""
+        run, deployment = claimed.flow_run, claimed.deployment
         run_env = self.run_env.but(  # which run it is, for jupyter_flows.runtime
-            flow_run_id=run_id,
+            flow_run_id=run.id,
             flow_run_name=run.name,
             flow_name=run.flow_name,
             tags=list(run.tags),
@@ -251,17 +265,36 @@ class Worker:
         )
         if claimed.run_token and run_env.records_over_http():  # its own, not this worker's
             run_env = run_env.but(record_token=claimed.run_token)
-        env = run_env.child_env()
-        process = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=str(self.root_dir),
-            env=env,
-            start_new_session=True,  # its own process group: papermill and its kernel
+        return run_env
+
+    def _start(self, claimed: ClaimedRun) -> None:
+        run_id = claimed.flow_run.id
+        config = claimed.job_configuration
+        python = config.get("python") or sys.executable
+        command = config.get("command")
+        head = shlex.split(command) if command else [python, "-m", _EXECUTE_RUN]
+        env = self.run_env_of(claimed).child_env()
+        env.update(config.get("env") or {})
+        cwd = self.root_dir / (config.get("working_dir") or ".")
+        try:
+            process = subprocess.Popen(
+                head + self.run_arguments(claimed),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=str(cwd),
+                env=env,
+                start_new_session=True,  # its own process group: papermill and its kernel
+            )
+        except OSError as exc:  # a job configuration's interpreter, command or directory
+            message = f"could not start the run process: {exc}"
+            self._report(run_id, "FAILED", "Failed", message)
+            return
+        child = _Child(
+            run_id, process, stream_output=config.get("stream_output", True) is not False
         )
-        child = _Child(run_id, process)
+        child.timeout = config.get("timeout_seconds")
+        child.deadline = time.monotonic() + child.timeout if child.timeout else None
         child.reader = threading.Thread(target=self._read, args=(child,), daemon=True)
         child.reader.start()
         self.children[run_id] = child
@@ -292,6 +325,9 @@ class Worker:
         taken = len(child.lines)
         if not taken:
             return
+        if not child.stream_output:  # job variable stream_output: false
+            del child.lines[:taken]
+            return
         lines = child.lines[:taken]
         records = [r for r in map(log_line, lines) if r is not None]
         for i in range(0, len(records), LOG_BATCH):
@@ -317,18 +353,18 @@ class Worker:
 
     def _reap(self) -> None:
         for run_id, child in list(self.children.items()):
-            code = child.process.poll()
+            code = self._exit_code(child)
             self._send_logs(child)
             if code is None:
                 continue
-            child.draining = True
-            if child.reader is not None:
-                child.reader.join(timeout=5)
-            self._signal(child, signal.SIGKILL)  # whatever of its group is left (a kernel)
+            self._finish(child)
             self._send_logs(child)
             del self.children[run_id]
             if code == 0:
                 self._report(run_id, "COMPLETED", "Completed", None)
+                continue
+            if code == EXIT_CRASHED:
+                self._report(run_id, "CRASHED", "Crashed", child.crash or "the run crashed")
                 continue
             view = self._state_view(run_id)
             state = view.state_type if view is not None else None
@@ -341,6 +377,31 @@ class Worker:
             else:
                 message = f"run process exited with code {code}"
                 self._report(run_id, "FAILED", "Failed", message)
+
+    def _exit_code(self, child: _Child) -> int | None:
+        """The exit code of the run's process, ``None`` while it runs."""
+        code: int | None = child.process.poll()
+        return code
+
+    def _finish(self, child: _Child) -> None:
+        """After the run's process exited: read the rest of its output, stop what is left."""
+        child.draining = True
+        if child.reader is not None:
+            child.reader.join(timeout=5)
+        self._signal(child, signal.SIGKILL)  # whatever of its group is left (a kernel)
+
+    def _timed_out(self) -> None:
+        """Stop the runs past their ``timeout_seconds``; they end Failed."""
+        at = time.monotonic()
+        for run_id, child in list(self.children.items()):
+            if child.deadline is None or at < child.deadline:
+                continue
+            self._terminate(child)
+            del self.children[run_id]
+            self._send_logs(child)
+            message = f"Flow run exceeded timeout of {child.timeout:g} second(s)"
+            logger.warning("run %s: %s", run_id, message)
+            self._report(run_id, "FAILED", "TimedOut", message)
 
     def _state_view(self, run_id: str) -> Any:
         try:
@@ -412,6 +473,9 @@ class Worker:
             self._report(run_id, "CRASHED", "Crashed", f"worker {self.name} shut down")
             del self.children[run_id]
         logger.info("worker %s stopped", self.name)
+
+
+_EXECUTE_RUN = "jupyter_flows.workers.execute_run"
 
 
 def _suspended(view: Any) -> bool:

@@ -184,3 +184,12 @@ export function levelName(level: number): string {
   }
   return 'NOTSET';
 }
+
+/**
+ * An object as compact JSON when it is short (at most ``max`` characters), else ``null``:
+ * job variables and template defaults are shown only when they are small.
+ */
+export function shortJson(value: object, max = 120): string | null {
+  const text = JSON.stringify(value);
+  return text.length <= max ? text : null;
+}

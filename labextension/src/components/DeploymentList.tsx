@@ -1,6 +1,11 @@
 import React from 'react';
 
-import { describeSchedule, formatRelative, formatTime } from '../format';
+import {
+  describeSchedule,
+  formatRelative,
+  formatTime,
+  shortJson
+} from '../format';
 import { Flows } from '../tokens';
 
 /**
@@ -29,6 +34,10 @@ export function DeploymentList(props: {
           ? d.schedules.map(describeSchedule).join('; ')
           : 'manual';
         const busy = props.busy.has(d.id);
+        const variables = d.job_variables ?? {};
+        const shownVariables = Object.keys(variables).length
+          ? shortJson(variables)
+          : null;
         return (
           <li
             key={d.id}
@@ -47,6 +56,14 @@ export function DeploymentList(props: {
               <span className="jp-Flows-detail">
                 {schedules} · pool {d.work_pool ?? 'default'}
               </span>
+              {shownVariables ? (
+                <span
+                  className="jp-Flows-detail jp-Flows-jobVariables"
+                  title="Job variables (over the pool's template defaults)"
+                >
+                  job {shownVariables}
+                </span>
+              ) : null}
               <span
                 className="jp-Flows-detail"
                 title={d.next_run_time ? formatTime(d.next_run_time) : ''}

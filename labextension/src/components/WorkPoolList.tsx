@@ -1,6 +1,6 @@
 import React from 'react';
 
-import { formatRelative, formatTime } from '../format';
+import { formatRelative, formatTime, shortJson } from '../format';
 import { Flows } from '../tokens';
 
 /**
@@ -23,6 +23,7 @@ export function WorkPoolList(props: {
           pool.concurrency_limit === undefined
             ? 'no limit'
             : `limit ${pool.concurrency_limit}`;
+        const template = templateDefaults(pool.base_job_template ?? {});
         return (
           <li key={pool.name} className="jp-Flows-pool" data-pool={pool.name}>
             <div className="jp-Flows-rowMain">
@@ -32,6 +33,14 @@ export function WorkPoolList(props: {
                 {pool.paused ? ' · paused' : ''}
               </span>
             </div>
+            {template ? (
+              <p
+                className="jp-Flows-detail jp-Flows-jobTemplate"
+                title={JSON.stringify(pool.base_job_template, null, 2)}
+              >
+                job defaults {template}
+              </p>
+            ) : null}
             {workers.length === 0 ? (
               <p className="jp-Flows-detail">No workers.</p>
             ) : (
@@ -59,4 +68,24 @@ export function WorkPoolList(props: {
       })}
     </ul>
   );
+}
+
+/**
+ * The defaults of a base job template that are set (not null, not empty), if short.
+ */
+function templateDefaults(template: { [key: string]: unknown }): string | null {
+  const variables = template['variables'] as
+    { properties?: { [name: string]: { default?: unknown } } } | undefined;
+  const set: { [name: string]: unknown } = {};
+  for (const [name, prop] of Object.entries(variables?.properties ?? {})) {
+    const value = prop.default;
+    const empty =
+      value === null ||
+      value === undefined ||
+      (typeof value === 'object' && Object.keys(value as object).length === 0);
+    if (!empty) {
+      set[name] = value;
+    }
+  }
+  return Object.keys(set).length ? shortJson(set) : null;
 }

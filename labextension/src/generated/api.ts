@@ -1038,6 +1038,13 @@ export interface components {
              * @default null
              */
             run_token?: string | null;
+            /**
+             * Job Configuration
+             * @description the pool's job configuration filled in with the run's effective job variables (template defaults < deployment < run)
+             */
+            job_configuration?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * CreateArtifact
@@ -1166,6 +1173,13 @@ export interface components {
              * @default 0
              */
             priority?: number;
+            /**
+             * Job Variables
+             * @description overrides of the pool's base job template variables
+             */
+            job_variables?: {
+                [key: string]: unknown;
+            };
         };
         /** CreateDeploymentRun */
         CreateDeploymentRun: {
@@ -1181,6 +1195,13 @@ export interface components {
              * @default null
              */
             message?: string | null;
+            /**
+             * Job Variables
+             * @description overrides of the deployment's job variables
+             */
+            job_variables?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * CreateEvent
@@ -1235,6 +1256,7 @@ export interface components {
             name: string;
             /**
              * Type
+             * @description process or dask
              * @default process
              */
             type?: string;
@@ -1253,6 +1275,13 @@ export interface components {
              * @default null
              */
             description?: string | null;
+            /**
+             * Base Job Template
+             * @description {"job_configuration": {...}, "variables": {JSON schema}}; omitted: the type's default
+             */
+            base_job_template?: {
+                [key: string]: unknown;
+            };
         };
         /**
          * DeploymentAction
@@ -1617,6 +1646,10 @@ export interface components {
              * @default 0
              */
             priority?: number;
+            /** Job Variables */
+            job_variables?: {
+                [key: string]: unknown;
+            };
             /**
              * Created
              * Format: date-time
@@ -2542,6 +2575,10 @@ export interface components {
             paused: boolean;
             /** Description */
             description: string | null;
+            /** Base Job Template */
+            base_job_template?: {
+                [key: string]: unknown;
+            };
             /**
              * Created
              * Format: date-time
@@ -2569,6 +2606,11 @@ export interface components {
              * @default null
              */
             heartbeat_timeout?: number | null;
+            /**
+             * Pool Type
+             * @default null
+             */
+            pool_type?: string | null;
         };
         /**
          * DescribeWorkerToken
@@ -3641,6 +3683,13 @@ export interface components {
              * @default null
              */
             priority?: number | null;
+            /**
+             * Job Variables
+             * @default null
+             */
+            job_variables?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** UpdateRunState */
         UpdateRunState: {
@@ -3683,6 +3732,13 @@ export interface components {
              * @default null
              */
             description?: string | null;
+            /**
+             * Base Job Template
+             * @default null
+             */
+            base_job_template?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * WebhookTarget
