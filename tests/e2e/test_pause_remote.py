@@ -57,7 +57,7 @@ def test_a_remote_run_pauses_and_is_resumed_from_the_cli(tmp_path: Path) -> None
         ok = env.cli("runs", "resume", run_id, "--input", '{"approved": true, "reviewer": "ada"}')
         assert ok.returncode == 0, ok.stderr
         wait(lambda: env.get(f"flow_runs/{run_id}")["state_type"] in ("COMPLETED", "FAILED"),
-             60, "the resumed run")  # fmt: skip
+             180, "the resumed run")  # fmt: skip
         assert env.get(f"flow_runs/{run_id}")["state_name"] == "Completed"
         assert json.loads(out.read_text()) == {"approved": True, "reviewer": "ada"}
         again = env.cli("runs", "resume", run_id)
