@@ -341,31 +341,31 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         await self._fail_expired_pauses()
         if time.monotonic() - self._started < self.heartbeat_timeout:
             return  # just (re)started: workers get one timeout to find this server again
-        service = self.services.orchestration
-        loop = asyncio.get_running_loop()
-        try:
-            crashed = await loop.run_in_executor(
-                None, service.mark_crashed_runs, self.heartbeat_timeout
-            )
-        except Exception:  # keep checking: the database may be back next time
-            self.log.exception("jupyter-flows: the crashed-run check failed")
-            return
-        if crashed:
-            self.log.warning("jupyter-flows: runs of vanished workers ended Crashed: %s", crashed)
+        await self._periodic_check(
+            self.services.orchestration.mark_crashed_runs,
+            "crashed-run",
+            "runs of vanished workers ended Crashed",
+        )
 
     async def _fail_expired_pauses(self) -> None:
         """Paused and suspended runs not resumed in time end Failed (as Prefect's)."""
-        service = self.services.orchestration
+        await self._periodic_check(
+            self.services.orchestration.fail_expired_pauses,
+            "expired-pause",
+            "paused runs never resumed ended Failed",
+        )
+
+    async def _periodic_check(self, check: Any, what: str, ended: str) -> None:
+        """``check(heartbeat_timeout)`` in a thread; the runs it ended are logged. A failure
+        is logged and the next round tries again (the database may be back by then)."""
         loop = asyncio.get_running_loop()
         try:
-            failed = await loop.run_in_executor(
-                None, service.fail_expired_pauses, self.heartbeat_timeout
-            )
-        except Exception:  # keep checking: the database may be back next time
-            self.log.exception("jupyter-flows: the expired-pause check failed")
+            found = await loop.run_in_executor(None, check, self.heartbeat_timeout)
+        except Exception:
+            self.log.exception("jupyter-flows: the %s check failed", what)
             return
-        if failed:
-            self.log.warning("jupyter-flows: paused runs never resumed ended Failed: %s", failed)
+        if found:
+            self.log.warning("jupyter-flows: %s: %s", ended, found)
 
     async def stop_extension(self) -> None:
         """Stop the background parts (the worker ends its runs' processes) and the database."""
