@@ -34,6 +34,8 @@ from jupyter_flows.core.run_environment import RunEnvironment
 from jupyter_flows.core.settings import data_dir
 from jupyter_flows.exceptions import StoreError
 
+from . import fork_gate
+
 __all__ = [
     "DB_URL_ENV",
     "READ_ONLY",
@@ -182,6 +184,7 @@ def _on_sqlite_begin(conn: Connection) -> None:
     if implicit_read or conn.get_execution_options().get("flows_read_only"):
         conn.exec_driver_sql("BEGIN")
     else:
+        fork_gate.write_begins(conn.connection.dbapi_connection)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -205,6 +208,9 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     event.listen(engine, "after_execute", _on_sqlite_after_execute)
     event.listen(engine, "handle_error", _on_sqlite_error)
     event.listen(engine, "begin", _on_sqlite_begin)
+    if not in_memory:
+        for pool_event in ("checkin", "close", "close_detached", "invalidate"):
+            event.listen(engine, pool_event, fork_gate.write_ended)
     return engine
 
 

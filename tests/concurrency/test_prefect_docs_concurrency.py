@@ -20,13 +20,23 @@ class _Tracker:
     """Who is inside a block at once (the overlap the pages promise to bound)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
+        self.now = self.peak = 0
         self.intervals: list[tuple[float, float]] = []
 
-    def inside(self, hold: float = 0.05) -> None:
+    def inside(self, hold: float = 0.05, together: int = 1) -> None:
+        """Stay ``hold`` seconds; the first ones also wait (10 s at most) until
+        ``together`` are inside at once, so that a loaded machine starting them late
+        does not make the overlap look smaller than the limit admits."""
         start = time.monotonic()
+        with self.cond:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.peak >= together, timeout=10)
         time.sleep(hold)
-        with self.lock:
+        with self.cond:
+            self.now -= 1
             self.intervals.append((start, time.monotonic()))
 
 
@@ -39,7 +49,7 @@ class TestGlobalConcurrencyLimitsPage:
         @task
         def database_query(query: str) -> str:
             with concurrency("database", occupy=1):
-                db.inside()
+                db.inside(together=2)
                 return f"rows of {query}"
 
         @flow
@@ -151,7 +161,7 @@ class TestTagBasedConcurrencyLimitsPage:
 
         @task(tags=["database"])
         def query_database(query: str) -> str:
-            db.inside()
+            db.inside(hold=0.3, together=2)  # the third one comes while two are inside
             return f"Results for {query}"
 
         @flow
@@ -187,7 +197,7 @@ class TestTagBasedConcurrencyLimitsPage:
 
         @task(tags=["no-limit"])
         def anything() -> None:
-            free.inside(0.2)
+            free.inside(together=3)
 
         @flow
         def run_them() -> None:
