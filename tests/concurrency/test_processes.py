@@ -29,10 +29,10 @@ HAMMER = textwrap.dedent(
     while not os.path.exists(go):  # all start together: the limit is contended at once
         time.sleep(0.01)
     with open(out, "w") as f:
-        for _ in range(rounds):
+        for i in range(rounds):
             with concurrency("shared", timeout_seconds=120):
                 start = time.time()
-                time.sleep(0.05)
+                time.sleep(1.0 if i == 0 else 0.05)  # the first holders fill all N at once
                 f.write(f"{start} {time.time()}\\n")
     """
 )
