@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,19 +114,21 @@ class Retention:
             done = conn.execute(delete(WORKER).where(WORKER.c.last_heartbeat < now() - older_than))
         return int(done.rowcount or 0)
 
-    def _delete_waiting_runs(self, deployment_id: str, auto_scheduled_only: bool) -> int:
+    def _delete_waiting_runs(
+        self, deployment_id: str, auto_scheduled_only: bool, after: datetime | None = None
+    ) -> int:
         """Delete the runs of a deployment that no worker has claimed yet (as Prefect does
-        when a deployment is deleted, or paused: then only the auto-scheduled ones)."""
+        when a deployment is deleted, or paused: then only the auto-scheduled ones; when
+        its schedules change: the auto-scheduled ones due ``after`` now)."""
+        waiting_of = and_(
+            FLOW_RUN.c.deployment_id == deployment_id,
+            FLOW_RUN.c.state_type == "SCHEDULED",
+            FLOW_RUN.c.worker.is_(None),
+        )
+        if after is not None:
+            waiting_of = and_(waiting_of, FLOW_RUN.c.expected_start_time > after)
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(FLOW_RUN.c.id, FLOW_RUN.c.tags).where(
-                    and_(
-                        FLOW_RUN.c.deployment_id == deployment_id,
-                        FLOW_RUN.c.state_type == "SCHEDULED",
-                        FLOW_RUN.c.worker.is_(None),
-                    )
-                )
-            ).all()
+            rows = conn.execute(select(FLOW_RUN.c.id, FLOW_RUN.c.tags).where(waiting_of)).all()
             ids = [r[0] for r in rows if not auto_scheduled_only or AUTO_SCHEDULED in (r[1] or [])]
             if not ids:
                 return 0

@@ -212,6 +212,8 @@ class OrchestrationService(
             conn.execute(update(DEPLOYMENT).where(DEPLOYMENT.c.id == row["id"]).values(**values))
         if body.paused and not row["paused"]:  # as Prefect: its waiting scheduled runs go
             self._delete_waiting_runs(row["id"], auto_scheduled_only=True)
+        elif body.schedules is not None:  # runs made ahead by the old schedules
+            self._delete_waiting_runs(row["id"], auto_scheduled_only=True, after=now())
         self._changed(row["id"])
         return self.read_deployment(row["id"])
 

@@ -69,6 +69,13 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         help="Seconds between two full reads of the deployments' schedules (changes made "
         "through this server apply at once; this picks up those of other servers).",
     )
+    schedule_lead_seconds = Float(
+        10.0,
+        config=True,
+        help="Seconds before its due time that a scheduled run is made (Scheduled, waiting), "
+        "so that a worker starts it when due even when thousands fall due at once; 0 makes "
+        "each run at its due time.",
+    )
     embedded_worker = Bool(
         True,
         config=True,
@@ -188,6 +195,13 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             raise TraitError(f"FlowsApp.{name} must be >= 0 (0: forever), not {value}")
         return value
 
+    @validate("schedule_lead_seconds")
+    def _lead(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not 0 <= value <= 3600:  # (NaN too)
+            raise TraitError(f"FlowsApp.schedule_lead_seconds must be 0 to 3600, not {value}")
+        return value
+
     @validate("max_body_size")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
@@ -260,7 +274,9 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             from ..scheduling.scheduler import FlowsScheduler
 
             scheduler = FlowsScheduler(
-                services.orchestration, resync_interval=self.schedule_resync_seconds
+                services.orchestration,
+                resync_interval=self.schedule_resync_seconds,
+                lead_seconds=self.schedule_lead_seconds,
             )
             try:
                 await loop.run_in_executor(None, scheduler.start)  # reads the deployments

@@ -152,3 +152,61 @@ class TestRestart:
             assert scheduler.job_ids() == []
         finally:
             scheduler.shutdown()
+
+
+class TestLead:
+    """``lead_seconds``: each run is made that long before it is due, and waits Scheduled."""
+
+    def _every_10s(self, service: OrchestrationService, name: str) -> str:
+        anchor = datetime(2020, 1, 1, tzinfo=timezone.utc)
+        spec = ScheduleSpec(interval_seconds=10, anchor_date=anchor)
+        return service.create_deployment(
+            CreateDeployment(name=name, entrypoint="report.ipynb", schedules=[spec])
+        ).id
+
+    def test_runs_are_made_ahead_at_their_due_times(self, service: OrchestrationService) -> None:
+        dep = self._every_10s(service, "ahead")
+        scheduler = FlowsScheduler(service, lead_seconds=8)
+        scheduler.start()
+        try:
+            assert wait_for(lambda: runs_of(service, dep), timeout=20)
+            made_at = datetime.now(timezone.utc)
+        finally:
+            scheduler.shutdown()
+        times = runs_of(service, dep)
+        assert all(t.second % 10 == 0 and t.microsecond == 0 for t in times)  # due times
+        assert max(times) > made_at  # made before it was due
+        assert max(times) - made_at <= timedelta(seconds=8.5)  # but not before the lead
+        assert max(Counter(times).values()) == 1
+        # not claimable before it is due: a worker starts it on time, not early
+        claimed = service.claim_runs("default", "w", 10)
+        claimed_at = datetime.now(timezone.utc)
+        assert all(c.flow_run.expected_start_time <= claimed_at for c in claimed)
+        if max(times) > claimed_at:
+            assert max(times) not in {c.flow_run.expected_start_time for c in claimed}
+
+    def test_runs_made_ahead_go_when_the_schedule_changes_or_pauses(
+        self, service: OrchestrationService
+    ) -> None:
+        dep = self._every_10s(service, "changing")
+        scheduler = FlowsScheduler(service, lead_seconds=9.5)
+        scheduler.start()
+        try:
+            assert wait_for(
+                lambda: any(t > datetime.now(timezone.utc) for t in runs_of(service, dep))
+            )
+            yearly = [ScheduleSpec(cron="0 0 1 1 *")]
+            service.update_deployment(dep, UpdateDeployment(schedules=yearly))
+            now = datetime.now(timezone.utc)
+            assert [t for t in runs_of(service, dep) if t > now] == []
+            service.update_deployment(
+                dep, UpdateDeployment(schedules=[ScheduleSpec(interval_seconds=10)])
+            )
+            assert wait_for(
+                lambda: any(t > datetime.now(timezone.utc) for t in runs_of(service, dep))
+            )
+            service.update_deployment(dep, UpdateDeployment(paused=True))
+            now = datetime.now(timezone.utc)
+            assert [t for t in runs_of(service, dep) if t > now] == []
+        finally:
+            scheduler.shutdown()
