@@ -1,0 +1,404 @@
+"""End to end on several hosts (#12): each part in its own network namespace, on one bridge.
+
+Hosts: PostgreSQL; jupyter servers A and B (our extension, the same database); a Dask
+scheduler and two Dask workers; a ``jupyter flows worker`` of a ``dask`` pool (talks to A)
+and a process-pool worker (talks to B), both with worker tokens and no database access;
+and a client, which deploys with ``jupyter flows deploy`` through A and runs through B.
+Everything talks TCP over the hosts' ``10.251.0.x`` addresses; the files are shared (one
+file system), so the deployed directory is a temp dir of the test's.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import TOKEN
+from tests.e2e.netns import Agent, Host, Network, unavailable
+from tests.helpers import wait, write_notebook
+
+PY = sys.executable
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+FLOWS = """
+import os
+import time
+from pathlib import Path
+
+from jupyter_flows import flow, task
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@flow(log_prints=True)
+def etl(n: int = 1) -> int:
+    print("etl of", n)
+    return double(double(n))
+
+
+@flow(log_prints=True)
+def blocker(marker: str) -> str:
+    path = Path(marker)
+    if path.exists():  # a later attempt: the first one was killed
+        print("again after", path.read_text())
+        return "again"
+    path.write_text(str(os.getpid()))
+    print("blocking in", os.getpid(), flush=True)
+    time.sleep(120)
+    return "once"
+"""
+
+
+@dataclass
+class Site:
+    """The hosts and what runs on them."""
+
+    net: Network
+    tmp: Path
+    hosts: dict[str, Host]
+    client: Agent
+    dsn: str
+    project: Path
+    env: dict[str, str]
+    dask_workers: dict[str, subprocess.Popen[Any]] = field(default_factory=dict)
+
+    def url(self, server: str) -> str:
+        return f"http://{self.hosts[server].address}:8888"
+
+    def get(self, server: str, path: str) -> Any:
+        status, body = self.client.http(
+            "GET", f"{self.url(server)}/jupyter-flows/api/{path}", TOKEN
+        )
+        assert status == 200, (server, path, status, body)
+        return body
+
+    def post(self, server: str, path: str, body: Any) -> Any:
+        status, reply = self.client.http(
+            "POST", f"{self.url(server)}/jupyter-flows/api/{path}", TOKEN, body
+        )
+        assert status in (200, 201, 202), (server, path, status, reply)
+        return reply
+
+    def cli(self, server: str, *args: str) -> str:
+        """``jupyter flows ARGS`` on the client host, against ``server``, in the project."""
+        done = self.hosts["client"].run(
+            [PY, "-m", "jupyter_flows.cli.app", *args, "--url", self.url(server), "--token", TOKEN],
+            cwd=self.project,
+            env=self.env_of("client"),
+            timeout=120,
+        )
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def sql(self, query: str) -> list[list[Any]]:
+        return self.client.sql(self.dsn, query)
+
+    def env_of(self, host: str) -> dict[str, str]:
+        home = self.tmp / host
+        return dict(
+            self.env,
+            JUPYTER_FLOWS_HOME=str(home / "flows"),
+            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+            JUPYTER_DATA_DIR=str(home / "data"),
+        )
+
+    def log(self, host: str) -> Path:
+        return self.tmp / f"{host}.log"
+
+    def start_dask_worker(self, host: str) -> None:
+        scheduler = f"tcp://{self.hosts['scheduler'].address}:8786"
+        log = self.log(host)
+        seen = log.read_text().count("Registered to") if log.exists() else 0
+        self.dask_workers[host] = self.hosts[host].popen(
+            [
+                PY,
+                "-m",
+                "distributed.cli.dask_worker",
+                scheduler,
+                "--host",
+                self.hosts[host].address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--name",
+                host,
+            ],  # fmt: skip
+            log,
+            env=self.env_of(host),
+        )
+        wait(lambda: log.read_text().count("Registered to") > seen, 60, f"Dask worker {host}")
+
+    def final(self, run_id: str, timeout: float = 120) -> dict[str, Any]:
+        wait(lambda: self.get("b", f"flow_runs/{run_id}")["state_type"] in FINAL, timeout, run_id)
+        return dict(self.get("b", f"flow_runs/{run_id}"))
+
+    def run(self, deployment: str, **body: Any) -> str:
+        return str(self.post("b", f"deployments/{deployment}/run", body)["id"])
+
+    def logs(self, server: str, run_id: str) -> list[str]:
+        page = self.get(server, f"flow_runs/{run_id}/logs?limit=1000")
+        return [item["message"] for item in page["items"]]
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    return Path(found[0]).parent if found else None
+
+
+def _needs(reason: str | None) -> None:
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    _needs(unavailable())
+    bindir = _pg_bindir()
+    _needs(None if bindir else "PostgreSQL binaries (initdb) not found")
+    assert bindir is not None
+    tmp = tmp_path_factory.mktemp("multihost")
+    pgdir = Path(tempfile.mkdtemp(prefix="jupyter-flows-mh-pg-"))  # the postgres user's
+    net = Network()
+    try:
+        yield _start(net, tmp, pgdir, bindir)
+    finally:
+        net.close()
+        shutil.rmtree(pgdir, ignore_errors=True)
+
+
+def _start(net: Network, tmp: Path, pgdir: Path, bindir: Path) -> Site:
+    names = ["db", "a", "b", "scheduler", "dask1", "dask2", "daskpool", "procpool", "client"]
+    hosts = {name: net.add(name) for name in names}
+    # the deployed directory: a temp dir of the test's, the same path on every host
+    # (one file system). TODO(#12, branch upload): deploy with --upload and assert the
+    # workers' hosts read the uploaded copy instead.
+    project = tmp / "project"
+    project.mkdir()
+    (project / "flows.py").write_text(FLOWS)
+    write_notebook(
+        project / "cells.ipynb",
+        "n = 2",
+        "%load_ext jupyter_flows",
+        "%%task load\nvalues = list(range(n))",
+        "%%task total\nresult = sum(values)\nprint('total is', result)",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_FLOWS_")}
+    # PostgreSQL on its host, as the postgres user, listening on its address only
+    shutil.chown(pgdir, "postgres", "postgres")
+    data = pgdir / "data"
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(bindir / "initdb"), "-D", str(data),
+         "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    with (data / "pg_hba.conf").open("a") as hba:
+        hba.write("host all all 10.251.0.0/24 trust\n")
+    db = hosts["db"]
+    db.popen(
+        [str(bindir / "postgres"), "-D", str(data), "-c", f"listen_addresses={db.address}",
+         "-p", "5432", "-k", str(pgdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
+         "-c", "full_page_writes=off"],
+        tmp / "db.log",
+        user="postgres",
+    )  # fmt: skip
+    site = Site(net, tmp, hosts, hosts["client"].agent(), "", project, env)
+    for name in names:
+        (tmp / name).mkdir()
+    # the Dask cluster meanwhile
+    scheduler = hosts["scheduler"]
+    scheduler.popen(
+        [PY, "-m", "distributed.cli.dask_scheduler", "--host", scheduler.address,
+         "--port", "8786", "--no-dashboard"],
+        site.log("scheduler"),
+        env=site.env_of("scheduler"),
+    )  # fmt: skip
+    admin = f"postgresql://postgres@{db.address}:5432/postgres"
+
+    def db_up() -> bool:
+        try:
+            return bool(site.client.sql(admin, "SELECT 1"))
+        except RuntimeError:
+            return False
+
+    wait(db_up, 60, "PostgreSQL on its host")
+    site.client.sql(admin, "CREATE DATABASE flows")
+    site.dsn = f"postgresql://postgres@{db.address}:5432/flows"
+    db_url = f"postgresql+psycopg://postgres@{db.address}:5432/flows"
+    for i, server in enumerate(("a", "b")):
+        hosts[server].popen(
+            [PY, "-m", "jupyter_server", "--no-browser", "--allow-root",
+             f"--ServerApp.ip={hosts[server].address}", "--port=8888",
+             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={project}",
+             "--ServerApp.jpserver_extensions=jupyter_flows=True",
+             f"--FlowsApp.db_url={db_url}", "--FlowsApp.embedded_worker=False",
+             "--FlowsApp.heartbeat_timeout=4", "--FlowsApp.crash_check_interval=1"],
+            site.log(server),
+            env=site.env_of(server),
+        )  # fmt: skip
+        if i == 0:  # A makes the tables; B starts on a migrated database
+            wait(lambda: site.client.http("GET", f"{site.url('a')}/jupyter-flows/api/health",
+                 TOKEN)[0] == 200, 90, "server A")  # fmt: skip
+    for dask_host in ("dask1", "dask2"):
+        site.start_dask_worker(dask_host)
+    wait(lambda: site.client.http("GET", f"{site.url('b')}/jupyter-flows/api/health", TOKEN)[0]
+         == 200, 90, "server B")  # fmt: skip
+    site.cli("a", "pools", "create", "cluster", "--type", "dask")
+    for worker, server, pool, extra in (
+        ("daskpool", "a", "cluster", ["--address", f"tcp://{scheduler.address}:8786"]),
+        ("procpool", "b", "default", []),
+    ):
+        token = site.cli(server, "pools", "token", pool, "--worker", worker).strip()
+        assert token.startswith("jf1."), token
+        hosts[worker].popen(
+            [PY, "-m", "jupyter_flows.cli.app", "worker", "--url", site.url(server),
+             "--token", token, "--pool", pool, "--name", worker, "--poll-interval", "0.5",
+             "--root", str(project), "--grace", "1", "--limit", "2", *extra],
+            site.log(worker),
+            env=site.env_of(worker),  # no database URL: it records through its server
+        )  # fmt: skip
+    return site
+
+
+def _deployment(site: Site, name: str) -> str:
+    return str(site.get("b", f"deployments/{name}")["id"])
+
+
+def _same_on_both(site: Site, run_id: str) -> dict[str, Any]:
+    """The run, its task runs and its logs read through A and through B: the same."""
+    seen = {
+        server: (
+            site.get(server, f"flow_runs/{run_id}"),
+            site.get(server, f"flow_runs/{run_id}/task_runs?limit=500"),
+            site.logs(server, run_id),
+        )
+        for server in ("a", "b")
+    }
+    assert seen["a"] == seen["b"]
+    return dict(seen["a"][0])
+
+
+def _exactly_once(site: Site, run_ids: list[str]) -> None:
+    """In PostgreSQL itself: no record of these runs (or any run) is there twice."""
+    assert (
+        site.sql(
+            "SELECT run_id, type, name, timestamp, message, count(*) FROM run_state"
+            " GROUP BY run_id, type, name, timestamp, message HAVING count(*) > 1"
+        )
+        == []
+    )
+    assert (
+        site.sql(
+            "SELECT flow_run_id, task_key, dynamic_key, count(*) FROM task_run"
+            " GROUP BY flow_run_id, task_key, dynamic_key HAVING count(*) > 1"
+        )
+        == []
+    )
+    assert (
+        site.sql(
+            "SELECT flow_run_id, task_run_id, logger, message, timestamp, count(*) FROM run_log"
+            " GROUP BY flow_run_id, task_run_id, logger, message, timestamp HAVING count(*) > 1"
+        )
+        == []
+    )
+    ids = ", ".join(f"'{run_id}'" for run_id in run_ids)
+    assert site.sql(f"SELECT count(*) FROM flow_run WHERE id IN ({ids})") == [[len(run_ids)]]
+    # each run and task run: one final state row, and its row shows its last state
+    finals = site.sql(
+        "SELECT s.run_id, count(*) FROM run_state s"
+        f" WHERE (s.run_id IN ({ids}) OR s.flow_run_id IN ({ids}))"
+        f" AND s.type IN ({', '.join(repr(t) for t in sorted(FINAL))}) GROUP BY s.run_id"
+    )
+    assert finals and all(count == 1 for _, count in finals), finals
+    last = site.sql(
+        "SELECT r.id, r.state_type, s.type FROM flow_run r JOIN run_state s ON s.id ="
+        f" (SELECT max(id) FROM run_state WHERE run_id = r.id) WHERE r.id IN ({ids})"
+    )
+    assert len(last) == len(run_ids) and all(row[1] == row[2] for row in last), last
+
+
+class TestMultiHost:
+    def test_runs_through_both_servers_and_both_pools(self, site: Site) -> None:
+        site.cli("a", "deploy", "flows.py:etl", "--name", "etl-dask", "--pool", "cluster")
+        site.cli("a", "deploy", "cells.ipynb", "--name", "cells-dask", "--pool", "cluster")
+        site.cli("a", "deploy", "flows.py:etl", "--name", "etl-proc", "--pool", "default")
+        runs = {
+            "etl-dask": site.run(_deployment(site, "etl-dask"), parameters={"n": 3}),
+            "cells-dask": site.run(_deployment(site, "cells-dask"), parameters={"n": 4}),
+            "etl-proc": site.run(_deployment(site, "etl-proc"), parameters={"n": 5}),
+        }
+        for name, run_id in runs.items():
+            done = site.final(run_id)
+            assert done["state_name"] == "Completed", (name, done)
+            seen = _same_on_both(site, run_id)
+            assert seen["worker"] == ("procpool" if name == "etl-proc" else "daskpool")
+        tasks = {
+            name: [t["task_name"] for t in site.get("a", f"flow_runs/{r}/task_runs")["items"]]
+            for name, r in runs.items()
+        }
+        assert tasks == {
+            "etl-dask": ["double", "double"],
+            "cells-dask": ["load", "total"],
+            "etl-proc": ["double", "double"],
+        }
+        logs = site.logs("a", runs["cells-dask"])
+        assert sum("total is 6" in line for line in logs) == 1, logs
+        assert sum("etl of 5" in line for line in site.logs("b", runs["etl-proc"])) == 1
+        _exactly_once(site, list(runs.values()))
+        rows = site.sql(
+            "SELECT flow_run_id, count(*) FROM task_run WHERE flow_run_id IN"
+            f" ({', '.join(repr(r) for r in runs.values())}) GROUP BY flow_run_id"
+        )
+        assert sorted(count for _, count in rows) == [2, 2, 2]
+
+    def _kill_the_dask_worker_running(self, site: Site, run_id: str) -> str:
+        """``kill -9`` the process group of the Dask worker whose host runs the run."""
+        line = wait(
+            lambda: next((m for m in site.logs("b", run_id) if "blocking in" in m), None),
+            120,
+            "the run blocks on a Dask worker",
+        )
+        pid = line.split("blocking in")[1].split()[0]
+        ns = subprocess.run(
+            ["ip", "netns", "identify", pid], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        host = next(name for name in site.dask_workers if site.hosts[name].ns == ns)
+        site.net.kill_group(site.dask_workers.pop(host))
+        return host
+
+    def test_a_killed_dask_worker_is_retried_or_crashes_as_configured(self, site: Site) -> None:
+        site.cli("a", "deploy", "flows.py:blocker", "--name", "blocker", "--pool", "cluster")
+        dep = _deployment(site, "blocker")
+        retried_marker, crashed_marker = site.tmp / "retried", site.tmp / "crashed"
+        retried = site.run(
+            dep, parameters={"marker": str(retried_marker)}, job_variables={"retries": 1}
+        )
+        killed = self._kill_the_dask_worker_running(site, retried)
+        done = site.final(retried)
+        assert done["state_name"] == "Completed", done
+        assert any("again after" in line for line in site.logs("a", retried))
+        site.start_dask_worker(killed)  # its host restarts it
+
+        crashed = site.run(dep, parameters={"marker": str(crashed_marker)})  # retries 0
+        self._kill_the_dask_worker_running(site, crashed)
+        done = site.final(crashed)
+        assert done["state_type"] == "CRASHED", done
+        assert "Dask worker" in (done["state_message"] or ""), done
+        for run_id in (retried, crashed):
+            _same_on_both(site, run_id)
+        _exactly_once(site, [retried, crashed])
