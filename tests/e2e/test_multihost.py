@@ -17,10 +17,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.e2e.harness import TOKEN
@@ -118,7 +120,7 @@ class Site:
     def log(self, host: str) -> Path:
         return self.tmp / f"{host}.log"
 
-    def start_dask_worker(self, host: str) -> None:
+    def start_dask_worker(self, host: str, wait_for: bool = True) -> None:
         scheduler = f"tcp://{self.hosts['scheduler'].address}:8786"
         log = self.log(host)
         seen = log.read_text().count("Registered to") if log.exists() else 0
@@ -140,7 +142,13 @@ class Site:
             log,
             env=self.env_of(host),
         )
-        wait(lambda: log.read_text().count("Registered to") > seen, 60, f"Dask worker {host}")
+        if wait_for:
+            self.registered(host, seen + 1)
+
+    def registered(self, host: str, times: int = 1) -> None:
+        """Wait until the Dask worker of ``host`` has registered ``times`` times."""
+        log = self.log(host)
+        wait(lambda: log.read_text().count("Registered to") >= times, 60, f"Dask worker {host}")
 
     def final(self, run_id: str, timeout: float = 120) -> dict[str, Any]:
         wait(lambda: self.get("b", f"flow_runs/{run_id}")["state_type"] in FINAL, timeout, run_id)
@@ -228,6 +236,8 @@ def _start(net: Network, tmp: Path, pgdir: Path, bindir: Path) -> Site:
         site.log("scheduler"),
         env=site.env_of("scheduler"),
     )  # fmt: skip
+    for dask_host in ("dask1", "dask2"):
+        site.start_dask_worker(dask_host, wait_for=False)  # they retry until it is up
     admin = f"postgresql://postgres@{db.address}:5432/postgres"
 
     def db_up() -> bool:
@@ -255,7 +265,7 @@ def _start(net: Network, tmp: Path, pgdir: Path, bindir: Path) -> Site:
             wait(lambda: site.client.http("GET", f"{site.url('a')}/jupyter-flows/api/health",
                  TOKEN)[0] == 200, 90, "server A")  # fmt: skip
     for dask_host in ("dask1", "dask2"):
-        site.start_dask_worker(dask_host)
+        site.registered(dask_host)
     wait(lambda: site.client.http("GET", f"{site.url('b')}/jupyter-flows/api/health", TOKEN)[0]
          == 200, 90, "server B")  # fmt: skip
     site.cli("a", "pools", "create", "cluster", "--type", "dask")
@@ -334,9 +344,17 @@ def _exactly_once(site: Site, run_ids: list[str]) -> None:
 
 class TestMultiHost:
     def test_runs_through_both_servers_and_both_pools(self, site: Site) -> None:
-        site.cli("a", "deploy", "flows.py:etl", "--name", "etl-dask", "--pool", "cluster")
-        site.cli("a", "deploy", "cells.ipynb", "--name", "cells-dask", "--pool", "cluster")
-        site.cli("a", "deploy", "flows.py:etl", "--name", "etl-proc", "--pool", "default")
+        with ThreadPoolExecutor() as pool:  # three clients deploying at once
+            deploys = [
+                pool.submit(site.cli, "a", "deploy", entrypoint, "--name", name, "--pool", to)
+                for entrypoint, name, to in (
+                    ("flows.py:etl", "etl-dask", "cluster"),
+                    ("cells.ipynb", "cells-dask", "cluster"),
+                    ("flows.py:etl", "etl-proc", "default"),
+                )
+            ]
+            for deployed in deploys:
+                deployed.result()
         runs = {
             "etl-dask": site.run(_deployment(site, "etl-dask"), parameters={"n": 3}),
             "cells-dask": site.run(_deployment(site, "cells-dask"), parameters={"n": 4}),
@@ -366,20 +384,21 @@ class TestMultiHost:
         )
         assert sorted(count for _, count in rows) == [2, 2, 2]
 
-    def _kill_the_dask_worker_running(self, site: Site, run_id: str) -> str:
-        """``kill -9`` the process group of the Dask worker whose host runs the run."""
+    def _kill_the_dask_worker_running(self, site: Site, run_id: str) -> tuple[str, int]:
+        """``kill -9`` the process group of the Dask worker whose host runs the run: that
+        host, and the pid of the run process it had started."""
         line = wait(
             lambda: next((m for m in site.logs("b", run_id) if "blocking in" in m), None),
             120,
             "the run blocks on a Dask worker",
         )
-        pid = line.split("blocking in")[1].split()[0]
+        pid = int(line.split("blocking in")[1].split()[0])
         ns = subprocess.run(
-            ["ip", "netns", "identify", pid], capture_output=True, text=True, check=True
+            ["ip", "netns", "identify", str(pid)], capture_output=True, text=True, check=True
         ).stdout.strip()
         host = next(name for name in site.dask_workers if site.hosts[name].ns == ns)
         site.net.kill_group(site.dask_workers.pop(host))
-        return host
+        return host, pid
 
     def test_a_killed_dask_worker_is_retried_or_crashes_as_configured(self, site: Site) -> None:
         site.cli("a", "deploy", "flows.py:blocker", "--name", "blocker", "--pool", "cluster")
@@ -388,17 +407,26 @@ class TestMultiHost:
         retried = site.run(
             dep, parameters={"marker": str(retried_marker)}, job_variables={"retries": 1}
         )
-        killed = self._kill_the_dask_worker_running(site, retried)
+        killed, orphan = self._kill_the_dask_worker_running(site, retried)
         done = site.final(retried)
         assert done["state_name"] == "Completed", done
-        assert any("again after" in line for line in site.logs("a", retried))
+        lines = site.logs("a", retried)
+        assert sum("again after" in line for line in lines) == 1, lines
+        other = next(name for name in site.dask_workers if name != killed)
+        assert any(
+            line.startswith(f"attempt 2 on tcp://{site.hosts[other].address}:") for line in lines
+        ), lines
+        # the killed worker's run process stopped itself (its parent was gone)
+        wait(lambda: not psutil.pid_exists(orphan), 30, "the first attempt's process ends")
         site.start_dask_worker(killed)  # its host restarts it
 
         crashed = site.run(dep, parameters={"marker": str(crashed_marker)})  # retries 0
-        self._kill_the_dask_worker_running(site, crashed)
+        _, orphan = self._kill_the_dask_worker_running(site, crashed)
         done = site.final(crashed)
         assert done["state_type"] == "CRASHED", done
         assert "Dask worker" in (done["state_message"] or ""), done
+        assert not any("again after" in line for line in site.logs("b", crashed))
+        wait(lambda: not psutil.pid_exists(orphan), 30, "the killed run's process ends")
         for run_id in (retried, crashed):
             _same_on_both(site, run_id)
         _exactly_once(site, [retried, crashed])
