@@ -179,6 +179,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _needs(unavailable())
     bindir = _pg_bindir()
     _needs(None if bindir else "PostgreSQL binaries (initdb) not found")
+    _needs(None if shutil.which("runuser") else "no `runuser` (util-linux) to run PostgreSQL")
     assert bindir is not None
     tmp = tmp_path_factory.mktemp("multihost")
     pgdir = Path(tempfile.mkdtemp(prefix="jupyter-flows-mh-pg-"))  # the postgres user's
