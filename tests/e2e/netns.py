@@ -4,7 +4,8 @@
 bridge, and per host a namespace whose ``eth0`` (a veth pair, the other end on the bridge)
 has the host's address. No namespace gets a route out: hosts reach each other only.
 ``Host.popen`` starts a process inside a host (its own process group); ``Network.close``
-kills every process of every namespace (``ip netns pids``) and deletes the namespaces.
+kills every process of every namespace (``ip netns pids``) and deletes the namespaces, and a
+new ``Network`` first deletes those a killed test process left behind.
 ``Host.agent`` starts a small helper process in a host that makes HTTP requests and SQL
 queries for the test (which itself stays in the root namespace).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import IO, Any
+
+import psutil
 
 __all__ = ["Network", "Host", "Agent", "unavailable", "SUBNET"]
 
@@ -144,10 +148,12 @@ class Agent:
 
 
 class Network:
-    """Namespaces named ``jf<id>-<host>`` on one bridge; ``close()`` removes them all."""
+    """Namespaces named ``jf<pid>x<id>-<host>`` on one bridge; ``close()`` removes them all
+    (and a new ``Network`` those of test processes that died first)."""
 
     def __init__(self) -> None:
-        self.prefix = f"jf{uuid.uuid4().hex[:6]}"
+        _remove_stale()
+        self.prefix = f"jf{os.getpid()}x{uuid.uuid4().hex[:4]}"
         self.switch = f"{self.prefix}-sw"
         self.hosts: dict[str, Host] = {}
         self.procs: list[subprocess.Popen[Any]] = []
@@ -191,23 +197,39 @@ class Network:
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
                     pipe.close()
-        for ns in self.namespaces:
-            for _ in range(50):
-                try:
-                    pids = [int(p) for p in _ip("netns", "pids", ns).split()]
-                except RuntimeError:
-                    break
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.1)
-        for ns in reversed(self.namespaces):
-            try:
-                _ip("netns", "del", ns)
-            except RuntimeError:
-                pass
+        _delete(self.namespaces)
         self.namespaces.clear()
+
+
+def _delete(namespaces: list[str]) -> None:
+    """Kill what runs in ``namespaces``, then delete them."""
+    for ns in namespaces:
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in _ip("netns", "pids", ns).split()]
+            except RuntimeError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+    for ns in reversed(namespaces):
+        try:
+            _ip("netns", "del", ns)
+        except RuntimeError:
+            pass
+
+
+def _remove_stale() -> None:
+    """Delete the namespaces of test processes that died without closing their network
+    (``jf<pid>x...``, that pid gone)."""
+    stale = []
+    for line in _ip("netns", "list").splitlines():
+        found = re.match(r"jf(\d+)x[0-9a-f]+-", line)
+        if found and not psutil.pid_exists(int(found.group(1))):
+            stale.append(line.split()[0])
+    _delete(stale)
