@@ -114,8 +114,23 @@ def _same_on_both(site: Site, run_id: str) -> dict[str, Any]:
     return dict(seen["a"][0])
 
 
+def _history(site: Site, run_id: str) -> list[str]:
+    """The state types of a flow run, in the order PostgreSQL holds them."""
+    rows = site.sql(f"SELECT type FROM run_state WHERE run_id = '{run_id}' ORDER BY id")
+    return [row[0] for row in rows]
+
+
 def _exactly_once(site: Site, run_ids: list[str]) -> None:
     """In PostgreSQL itself: no record of these runs (or any run) is there twice."""
+    ids = ", ".join(f"'{run_id}'" for run_id in run_ids)
+    # none of these runs' task runs (no task retries here) went through a state twice
+    assert (
+        site.sql(
+            "SELECT run_id, type, count(*) FROM run_state WHERE run_kind = 'task'"
+            f" AND flow_run_id IN ({ids}) GROUP BY run_id, type HAVING count(*) > 1"
+        )
+        == []
+    )
     assert (
         site.sql(
             "SELECT run_id, type, name, timestamp, message, count(*) FROM run_state"
@@ -137,7 +152,6 @@ def _exactly_once(site: Site, run_ids: list[str]) -> None:
         )
         == []
     )
-    ids = ", ".join(f"'{run_id}'" for run_id in run_ids)
     assert site.sql(f"SELECT count(*) FROM flow_run WHERE id IN ({ids})") == [[len(run_ids)]]
     # each run and task run: one final state row, and its row shows its last state
     finals = site.sql(
@@ -195,6 +209,9 @@ class TestMultiHost:
         logs = site.logs("a", runs["cells-dask"])
         assert sum("total is 6" in line for line in logs) == 1, logs
         assert sum("etl of 5" in line for line in site.logs("b", runs["etl-proc"])) == 1
+        assert sum("etl of 3" in line for line in site.logs("b", runs["etl-dask"])) == 1
+        for run_id in runs.values():
+            assert _history(site, run_id) == ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]
         _exactly_once(site, list(runs.values()))
         rows = site.sql(
             "SELECT flow_run_id, count(*) FROM task_run WHERE flow_run_id IN"
@@ -247,4 +264,7 @@ class TestMultiHost:
         wait(lambda: not psutil.pid_exists(orphan), 30, "the killed run's process ends")
         for run_id in (retried, crashed):
             _same_on_both(site, run_id)
+        # the retried run's second attempt took its Running over: one Running row
+        assert _history(site, retried) == ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]
+        assert _history(site, crashed) == ["SCHEDULED", "PENDING", "RUNNING", "CRASHED"]
         _exactly_once(site, [retried, crashed])
