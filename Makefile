@@ -93,12 +93,14 @@ $(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock | $(VP
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter labextension develop --overwrite .
 	touch $@
 
-# System packages the tests need: a PostgreSQL server (initdb/pg_ctl). The tests skip its
-# cases when it is missing, except under CI=true, where they fail.
+# System packages the tests need: a PostgreSQL server (initdb/pg_ctl), Chromium, and `ip`
+# (iproute2) for the network namespaces of tests/e2e/test_multihost.py. The tests skip their
+# cases when one is missing, except under CI=true, where they fail.
 system-deps:
 	@missing=()
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 	command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+	command -v ip >/dev/null 2>&1 || missing+=(iproute2)  # the multi-host test's namespaces
 	if (( $${#missing[@]} == 0 )); then
 	  exit 0
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -113,7 +115,7 @@ system-deps:
 	  done
 	else
 	  echo "warning: missing $${missing[*]} and no root to apt-get them:" \
-	       "PostgreSQL/browser tests skip locally and FAIL under CI=true" >&2
+	       "PostgreSQL/browser/multi-host tests skip locally and FAIL under CI=true" >&2
 	fi
 
 # ---------------------------------------------------------------- tasks
