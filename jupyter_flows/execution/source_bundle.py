@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..exceptions import FlowsError
 
-__all__ = ["BundleError", "pack", "digest", "unpack", "SKIPPED"]
+__all__ = ["BundleError", "pack", "digest", "unpack", "verify", "SKIPPED"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,24 @@ def _check(member: tarfile.TarInfo, dest: Path) -> None:
         points = ((dest / name).parent.resolve() / member.linkname).resolve()
         if points != base and base not in points.parents:
             raise BundleError(f"source bundle link {name!r} points outside the bundle")
+
+
+def verify(data: bytes) -> int:
+    """The number of entries of a bundle that ``unpack`` would take; ``BundleError`` if not.
+
+    Checks every entry's name and link target without writing anything (a server checks an
+    upload with it; ``unpack`` checks again, also through the links it unpacked).
+    """
+    dest = Path(tempfile.gettempdir()) / f".jupyter-flows-verify-{os.getpid()}-never-made"
+    count = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            for member in tar:
+                _check(member, dest)
+                count += 1
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"source bundle cannot be read: {exc}") from None
+    return count
 
 
 def unpack(data: bytes, dest: Path) -> Path:

@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..exceptions import NotFound
-from ..execution.source_bundle import BundleError, digest, unpack
+from ..exceptions import NotFound, TooLarge
+from ..execution.source_bundle import BundleError, digest, unpack, verify
 
 __all__ = [
     "SourceStore",
@@ -32,7 +32,7 @@ DEFAULT_MAX_SOURCE_BYTES = 50 * 1024 * 1024
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SourceTooLarge(BundleError):
+class SourceTooLarge(BundleError, TooLarge):
     """A bundle over the server's limit (the API answers 413)."""
 
 
@@ -69,9 +69,13 @@ class SourceStore:
             )
         actual = digest(data)
         if actual != value:
-            raise BundleError(f"body: its sha256 is {actual}, not the digest {value}")
+            raise BundleError(f"digest: {value} is not the sha256 of the body ({actual})")
         if path.is_file():
             return StoredSource(value, len(data), created=False)
+        try:
+            verify(data)  # an entry with '..', an absolute path, a link outside: refused
+        except BundleError as exc:
+            raise BundleError(f"body: {exc}") from None
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=self.directory)
         try:
@@ -90,6 +94,9 @@ class SourceStore:
             return path.read_bytes()
         except FileNotFoundError:
             raise NotFound(f"no source bundle {value}") from None
+
+    def exists(self, value: str) -> bool:
+        return self._file(value).is_file()
 
     def unpacked(self, value: str) -> Path:
         """The directory of bundle ``value``'s files (unpacked on first use)."""
