@@ -1,7 +1,11 @@
 """The child process of a worker: runs one claimed flow run and records it.
 
 ``python -m jupyter_flows.workers.execute_run --flow-run-id ID [--flow-run-name NAME]
---entrypoint E --parameters JSON --output DIR [--root DIR]``
+--entrypoint E --parameters JSON --output DIR [--root DIR | --source-digest SHA256]``
+
+``--source-digest`` (a Dask worker's run): the deployment's source bundle is fetched from the
+server with the run's token (``workers.source_cache``) and run from its folder. A notebook
+run that records to a server uploads its executed notebook there before its end is recorded.
 
 A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel records its
 ``%%task`` cells under flow run ``ID``. A Python entrypoint runs with the engine under
