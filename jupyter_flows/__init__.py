@@ -136,7 +136,8 @@ def deploy(target: Any, *more: Any, **options: Any) -> Any:
     work_pool_name="default")`` (returns their ids).
 
     Options: cron, interval, timezone, parameters, work_pool, tags, description, version,
-    schedules, paused, triggers (run it when events happen), url, token.
+    schedules, paused, triggers (run it when events happen), url, token, upload (default
+    True: the notebook or flow file found here is uploaded for the workers).
     """
     from .deployments.runner import RunnerDeployment
     from .deployments.runner import deploy as _deploy_many

@@ -26,6 +26,7 @@ __all__ = [
     "UnknownBlockType",
     "NotFound",
     "Conflict",
+    "TooLarge",
     "ScheduleError",
     "TaskFailed",
     "PrefectException",
@@ -163,6 +164,10 @@ class UnknownBlockType(FlowsError, LookupError):
 
 class NotFound(FlowsError, LookupError):
     """A requested record does not exist."""
+
+
+class TooLarge(FlowsError):
+    """A request's content over a configured size limit (the API answers 413)."""
 
 
 class Conflict(FlowsError):

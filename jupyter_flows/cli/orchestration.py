@@ -104,6 +104,18 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
         Unicode(), config=True, help="A job variable KEY=VALUE of the pool's template (repeatable)."
     )
     job_variables = Unicode("", config=True, help="Job variables as a JSON object.")
+    upload = Bool(
+        True,
+        config=True,
+        help="Upload the notebook, .py file or package found here as the deployment's source "
+        "bundle (workers fetch it); off: the entrypoint is a path on the server's side.",
+    )
+    flags = {
+        "no-upload": (
+            {"DeployApp": {"upload": False}},
+            "Do not upload the source: the entrypoint names a path the workers have.",
+        )
+    }
     aliases = _aliases(
         "DeployApp",
         name="DeployApp.deployment_name",
@@ -152,11 +164,24 @@ jupyter flows deploy flows.py:etl --name weekly --rrule "FREQ=WEEKLY;BYDAY=MO;BY
         except ValueError as exc:
             self.fail(str(exc), 2)
         name = self.deployment_name or os.path.splitext(os.path.basename(entrypoint))[0]
+        client = self.client()
+        source: dict[str, Any] = {}
+        if self.upload:
+            from ..client.deploy import upload_entrypoint
+            from ..execution.source_bundle import BundleError
+
+            try:
+                source = self.call(upload_entrypoint, client, entrypoint)
+            except BundleError as exc:
+                self.fail(str(exc), 2)
+            if source:
+                print(f"uploaded {source['entrypoint']} as source {source['source_digest']}")
         created = self.call(
-            self.client().create_deployment,
+            client.create_deployment,
             {
                 "name": name,
                 "entrypoint": entrypoint,
+                **source,
                 "parameters": params,
                 "schedules": schedules,
                 "work_pool": self.pool,

@@ -45,6 +45,12 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         config=True,
         help="dask pools: the scheduler address when the job template gives none.",
     )
+    source_cache = Unicode(
+        "",
+        config=True,
+        help="Where deployments' fetched source bundles are unpacked, one folder per digest "
+        "(default: <data dir>/source-cache).",
+    )
     aliases = {
         "pool": "WorkerApp.pool",
         "url": "WorkerApp.url",
@@ -55,6 +61,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
         "grace": "WorkerApp.grace",
         "root": "WorkerApp.root",
         "address": "WorkerApp.address",
+        "source-cache": "WorkerApp.source_cache",
     }
     flags: dict[str, Any] = {}
 
@@ -110,6 +117,7 @@ class WorkerApp(JupyterApp):  # type: ignore[misc]
             root_dir=Path(self.root or os.getcwd()),
             grace=self.grace,
             run_env=run_environment(mine),
+            source_cache=Path(self.source_cache) if self.source_cache else None,
             **options,
         )
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())

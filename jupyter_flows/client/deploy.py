@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,9 @@ from ..orchestration.schemas import EventTrigger
 if TYPE_CHECKING:
     from .http import FlowsClient
 
-__all__ = ["deploy", "entrypoint_of", "server_client"]
+__all__ = ["deploy", "entrypoint_of", "server_client", "upload_entrypoint"]
+
+logger = logging.getLogger(__name__)
 
 
 def entrypoint_of(target: Flow[..., Any] | str, root_dir: Path | None = None) -> str:
@@ -50,6 +53,22 @@ def server_client(url: str | None = None, token: str | None = None) -> FlowsClie
     return FlowsClient(url, token or "")
 
 
+def upload_entrypoint(
+    client: FlowsClient, entrypoint: str, root_dir: Path | None = None
+) -> dict[str, Any]:
+    """Upload ``entrypoint``'s files found here; the deployment fields that name them
+    (``entrypoint`` within the bundle, ``source_digest``), or ``{}`` if none are here."""
+    from .bundles import local_source
+
+    local = local_source(entrypoint, root_dir)
+    if local is None:
+        logger.info("%s is not a file here: deployed by its path on the server", entrypoint)
+        return {}
+    digest = client.upload_source(local.bundle)
+    logger.info("uploaded %s from %s as source bundle %s", local.entrypoint, local.root, digest)
+    return {"entrypoint": local.entrypoint, "source_digest": digest}
+
+
 def deploy(
     target: Flow[..., Any] | str,
     name: str,
@@ -69,6 +88,7 @@ def deploy(
     url: str | None = None,
     token: str | None = None,
     root_dir: Path | None = None,
+    upload: bool = True,
 ) -> dict[str, Any]:
     """Create a deployment of a flow (or a notebook path) on the server; returns it.
 
@@ -81,13 +101,18 @@ def deploy(
     ``<name>-trigger-1``, ``-2``... ``schedules`` are more ``ScheduleSpec`` dicts (what
     ``jupyter_flows.schedules`` makes: ``Cron(...).spec()``). ``job_variables`` override the
     variables of the work pool's base job template (``{"env": {"MODE": "prod"}}``).
+
+    ``upload`` (default): the entrypoint's files found here (the notebook, the ``.py`` file
+    or its top-level package: ``client.bundles``) are uploaded as a source bundle, which
+    remote workers fetch; the entrypoint is then relative to the bundle's root. An
+    entrypoint not found here, or ``upload=False``, names a path on the server as before.
     """
     schedules = list(schedules or [])
     if cron:
         schedules.append({"cron": cron, "timezone": timezone})
     if interval:
         schedules.append({"interval_seconds": interval})
-    body = {
+    body: dict[str, Any] = {
         "name": name,
         "entrypoint": entrypoint_of(target, root_dir),
         "parameters": parameters or {},
@@ -105,6 +130,8 @@ def deploy(
         EventTrigger.model_validate(when)
         checked.append((when, trigger.get("parameters") or {}))
     client = server_client(url, token)
+    if upload:
+        body.update(upload_entrypoint(client, body["entrypoint"], root_dir))
     created = client.create_deployment(body).model_dump(mode="json")
     for i, (when, params) in enumerate(checked, start=1):
         action = {"type": "run-deployment", "deployment": created["id"], "parameters": params}

@@ -43,6 +43,7 @@ from ..store.schemas import (
     DescribeFlowRunItem,
 )
 from .artifact_calls import ArtifactCalls
+from .source_calls import SourceCalls
 
 __all__ = ["FlowsClient", "ClientError", "AuthError", "StateConflict", "Body"]
 
@@ -75,7 +76,7 @@ def _json(body: Body | None) -> bytes | None:
     return json.dumps(dict(body), default=str).encode()
 
 
-class FlowsClient(ArtifactCalls):
+class FlowsClient(ArtifactCalls, SourceCalls):
     """The REST API of a Jupyter server with jupyter-flows (``Authorization: token``)."""
 
     def __init__(self, url: str, token: str, timeout: float = 30.0):

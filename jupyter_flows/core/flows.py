@@ -194,13 +194,15 @@ class Flow(Definition, Generic[P, R]):
         *,
         url: str | None = None,
         token: str | None = None,
+        upload: bool = True,
         **options: Any,
     ) -> Any:
         """Create a deployment of this flow on the running Jupyter server, for the workers of
-        ``work_pool_name`` (default ``default``); its id (Prefect's ``flow.deploy``)."""
+        ``work_pool_name`` (default ``default``); its id (Prefect's ``flow.deploy``).
+        ``upload=False``: its file is not uploaded (workers find it by path)."""
         api = deployments_api()
         made = api.to_deployment(self, name, work_pool_name=work_pool_name, **options)
-        return api.deploy(made, url=url, token=token)[0]
+        return api.deploy(made, url=url, token=token, upload=upload)[0]
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"

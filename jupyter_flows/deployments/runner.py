@@ -250,9 +250,11 @@ def deploy(
     work_pool_name: str | None = None,
     url: str | None = None,
     token: str | None = None,
+    upload: bool = True,
 ) -> list[UUID]:
     """Create ``deployments`` on the running server, in their work pool (default
-    ``default``), for its workers; their ids."""
+    ``default``), for its workers; their ids. ``upload``: their entrypoints' files are
+    uploaded (``client.deploy.deploy``)."""
     from ..client.deploy import deploy as create
 
     ids = []
@@ -271,6 +273,7 @@ def deploy(
             job_variables=d.job_variables,
             url=url,
             token=token,
+            upload=upload,
         )
         ids.append(UUID(made["id"]))
     return ids

@@ -166,6 +166,10 @@ def _new_schedule(spec: ScheduleSpec) -> ScheduleSpec:
 NewSchedule = Annotated[ScheduleSpec, AfterValidator(_new_schedule)]
 
 
+#: a source bundle's sha256 (``orchestration.sources``)
+SourceDigest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class CreateDeployment(_Request):
     name: Name
     entrypoint: Annotated[PathText, Field(min_length=1)]
@@ -181,6 +185,11 @@ class CreateDeployment(_Request):
     job_variables: JsonObject = Field(
         default_factory=dict, description="overrides of the pool's base job template variables"
     )
+    source_digest: SourceDigest | None = Field(
+        default=None,
+        description="the sha256 of its uploaded source bundle (PUT sources/{digest}); the "
+        "entrypoint is then relative to the bundle's root",
+    )
 
 
 class UpdateDeployment(_Request):
@@ -194,6 +203,7 @@ class UpdateDeployment(_Request):
     paused: bool | None = None
     priority: DbInt | None = None
     job_variables: JsonObject | None = None
+    source_digest: SourceDigest | None = None
 
 
 class DescribeDeployment(BaseModel):
@@ -212,6 +222,9 @@ class DescribeDeployment(BaseModel):
     paused: bool
     priority: int = 0
     job_variables: dict[str, Any] = Field(default_factory=dict)
+    source_digest: str | None = Field(
+        default=None, description="its uploaded source bundle; None: a path on the server"
+    )
     created: datetime
     updated: datetime
     next_run_time: datetime | None = None

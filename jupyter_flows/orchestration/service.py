@@ -81,6 +81,8 @@ class OrchestrationService(
         self.allowed_entrypoint_packages: tuple[str, ...] = ()
         #: called with a deployment's id after it changes (None: any may have)
         self.on_change: list[Callable[[str | None], None]] = []
+        #: deployments' uploaded source bundles (``sources.SourceStore``; None: none taken)
+        self.sources: Any = None
         self._ensure_default_pool()
 
     # ------------------------------------------------------------------ deployments
@@ -94,7 +96,10 @@ class OrchestrationService(
 
     def create_deployment(self, body: CreateDeployment) -> DescribeDeployment:
         kind, params, schema = _dep.check(
-            body.entrypoint, body.parameters, self.root_dir, self.allowed_entrypoint_packages
+            body.entrypoint,
+            body.parameters,
+            self._source_root(body.source_digest),
+            self.allowed_entrypoint_packages,
         )
         _dep.check_schedules(body.schedules)
         self._check_pool(body.work_pool)
@@ -118,6 +123,7 @@ class OrchestrationService(
             "paused": body.paused,
             "priority": body.priority,
             "job_variables": body.job_variables,
+            "source_digest": body.source_digest,
             "created": at,
             "updated": at,
         }
@@ -128,6 +134,20 @@ class OrchestrationService(
             raise Conflict(f"a deployment named {body.name!r} already exists") from None
         self._changed(str(row["id"]))
         return self.read_deployment(str(row["id"]))
+
+    def _source_root(self, source_digest: str | None) -> Path:
+        """Where a deployment's entrypoint is: its unpacked source bundle, or the root."""
+        if source_digest is None:
+            return self.root_dir
+        if self.sources is None or not self.sources.exists(source_digest):
+            raise ValueError(
+                f"source_digest: no source bundle {source_digest} on this server "
+                "(upload it first: PUT sources/{digest})"
+            )
+        try:
+            return Path(self.sources.unpacked(source_digest))
+        except ValueError as exc:  # (a BundleError: stored before it was checked)
+            raise ValueError(f"source_digest: {exc}") from None
 
     def _check_pool(self, name: str) -> None:
         """A body naming a pool that does not exist is bad input (400), not a missing route."""
@@ -180,9 +200,21 @@ class OrchestrationService(
     def update_deployment(self, deployment_id: str, body: UpdateDeployment) -> DescribeDeployment:
         row = self._deployment_row(deployment_id)
         values: dict[str, Any] = {"updated": now()}
-        if body.parameters is not None:
+        if body.source_digest is not None:  # the same entrypoint, in the new bundle
+            kind, params, schema = _dep.check(
+                row["entrypoint"],
+                body.parameters if body.parameters is not None else row["parameters"],
+                self._source_root(body.source_digest),
+                self.allowed_entrypoint_packages,
+            )
+            values.update(source_digest=body.source_digest, kind=kind, parameter_schema=schema)
+            values["parameters"] = params
+        elif body.parameters is not None:
             _, values["parameters"], _ = _dep.check(
-                row["entrypoint"], body.parameters, self.root_dir, schema=row["parameter_schema"]
+                row["entrypoint"],
+                body.parameters,
+                self._source_root(row["source_digest"]),
+                schema=row["parameter_schema"],
             )
         if body.schedules is not None:
             _dep.check_schedules(body.schedules)
@@ -236,7 +268,7 @@ class OrchestrationService(
         _, params, _ = _dep.check(
             row["entrypoint"],
             {**row["parameters"], **body.parameters},
-            self.root_dir,
+            self._source_root(row["source_digest"]),
             schema=row["parameter_schema"],
         )
         self._check_job_variables(row["work_pool"], row["job_variables"] or {}, body.job_variables)

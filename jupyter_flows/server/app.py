@@ -26,6 +26,7 @@ from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 
+from ..orchestration.sources import DEFAULT_MAX_SOURCE_BYTES, SourceStore
 from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_artifacts,
@@ -36,6 +37,7 @@ from . import (
     handlers_pauses,
     handlers_pools,
     handlers_runs,
+    handlers_sources,
     handlers_variables,
 )
 from .app_actions import ActionSettings
@@ -155,6 +157,18 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         bounds of what the API takes in are in jupyter_flows.store.limits.""",
     )
 
+    sources_dir = Unicode(
+        config=True,
+        help="Where deployments' uploaded source bundles are kept, as <sha256>.tar.gz files "
+        "(default: <Jupyter data dir>/jupyter_flows/sources).",
+    )
+    max_source_bytes = Integer(
+        DEFAULT_MAX_SOURCE_BYTES,
+        config=True,
+        help="The largest source bundle (bytes) a deploy may upload; a larger one is answered "
+        "413 (it may be larger than max_body_size).",
+    )
+
     @default("db_url")
     def _default_db_url(self) -> str:
         from ..store.db import default_db_url
@@ -172,6 +186,12 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         from ..core.settings import data_dir
 
         return str(data_dir() / "outputs")
+
+    @default("sources_dir")
+    def _default_sources_dir(self) -> str:
+        from ..core.settings import data_dir
+
+        return str(data_dir() / "sources")
 
     @validate(
         "heartbeat_timeout",
@@ -202,11 +222,11 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             raise TraitError(f"FlowsApp.schedule_lead_seconds must be 0 to 3600, not {value}")
         return value
 
-    @validate("max_body_size")
+    @validate("max_body_size", "max_source_bytes")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
         if value <= 0:
-            raise TraitError(f"FlowsApp.max_body_size must be > 0, not {value}")
+            raise TraitError(f"FlowsApp.{proposal['trait'].name} must be > 0, not {value}")
         return value
 
     # ------------------------------------------------------------------ set-up
@@ -237,6 +257,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         )
         orchestration.allowed_entrypoint_packages = tuple(self.allowed_entrypoint_packages)
         orchestration.secrets_key_file = self.secrets_key_file
+        orchestration.sources = SourceStore(Path(self.sources_dir), self.max_source_bytes)
         server_url = getattr(self.serverapp, "connection_url", "") if self.serverapp else ""
         self.configure_actions(orchestration, server_url)
         self.settings[SETTINGS_KEY] = FlowsServices(
@@ -250,6 +271,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             outputs_dir=outputs_dir,
             openapi=document,
             max_body_size=self.max_body_size,
+            sources=orchestration.sources,
         )
         self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
         self.log.info("jupyter-flows: block documents are encrypted with the key file %s",
@@ -419,4 +441,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_pauses.ROUTES,
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
+    *handlers_sources.ROUTES,
 ]

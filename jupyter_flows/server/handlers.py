@@ -35,6 +35,7 @@ from ..exceptions import (
     ParameterValidationError,
     ScheduleError,
     StoreError,
+    TooLarge,
 )
 from ..store.db import database_unavailable
 from ..store.limits import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEPTH, too_deep
@@ -71,6 +72,7 @@ class FlowsServices:
     recorder: Any = None  # store.recorder.SqlRecorder for POST records
     tokens: Any = None  # orchestration.tokens.Tokens: worker and run tokens
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
+    sources: Any = None  # orchestration.sources.SourceStore: uploaded source bundles
 
 
 #: tornado 6.5+ escapes ``%`` in a ``log_message`` without args itself (its property); escaping
@@ -97,6 +99,8 @@ def _to_http_error(exc: BaseException, where: str = "input") -> web.HTTPError:
         return exc
     if isinstance(exc, NotFound):
         code, message = 404, str(exc)
+    elif isinstance(exc, TooLarge):  # (a ValueError too, some of them)
+        code, message = 413, str(exc)
     elif isinstance(exc, ValidationError):  # a ValueError too: check it first
         code, message = 400, _validation_message(exc, where)
     elif isinstance(
@@ -122,8 +126,8 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
-def _too_large(limit: int) -> web.HTTPError:
-    message = f"the request body is larger than {limit} bytes (FlowsApp.max_body_size)"
+def _too_large(limit: int, trait: str = "max_body_size") -> web.HTTPError:
+    message = f"the request body is larger than {limit} bytes (FlowsApp.{trait})"
     return web.HTTPError(413, message, reason=message)
 
 
@@ -156,19 +160,29 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         await super().prepare()
         self._body_chunks = []
         declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.services.max_body_size:
-            raise _too_large(self.services.max_body_size)
+        if declared.isdigit() and int(declared) > self.body_limit()[0]:
+            raise _too_large(*self.body_limit())
         if self.current_user:  # else @web.authenticated answers 403 first
             try:
                 self._check_arguments()
             except web.HTTPError as exc:  # answered once @authorized let the user in: an
                 self.argument_error = exc  # unauthorized user gets 403, not this 400
 
+    def body_limit(self) -> tuple[int, str]:
+        """The largest body this route takes, and the trait that sets it."""
+        return self.services.max_body_size, "max_body_size"
+
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit (a longer chunked body is answered 413)."""
         self._body_size += len(chunk)
-        if self._body_size <= self.services.max_body_size:
+        if self._body_size <= self.body_limit()[0]:
             self._body_chunks.append(chunk)
+
+    def raw_body(self) -> bytes:
+        """The request body as it came (a bundle, a notebook), within ``body_limit``."""
+        if self._body_size > self.body_limit()[0]:
+            raise _too_large(*self.body_limit())
+        return b"".join(self._body_chunks)
 
     def _check_arguments(self) -> None:
         """400 for a query argument the verb does not document, or a NUL in an argument."""
@@ -209,8 +223,8 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
 
     def body(self, model: type[M]) -> M:
         """The JSON request body parsed as ``model`` (an empty body is ``{}``)."""
-        if self._body_size > self.services.max_body_size:
-            raise _too_large(self.services.max_body_size)
+        if self._body_size > self.body_limit()[0]:
+            raise _too_large(*self.body_limit())
         raw: Any = None
         try:
             raw = json.loads(b"".join(self._body_chunks) or b"{}")

@@ -1,5 +1,5 @@
-"""Runs: health, flows, flow runs (list, detail, task runs, graph, logs, report, output,
-cancel), task runs, background task runs.
+"""Runs: health, flows, flow runs (list, detail, task runs, graph, logs, report, cancel),
+task runs, background task runs (a run's output notebook: ``handlers_sources``).
 
 The reads a run view makes are bounded whatever the size of the run: the detail counts the
 task runs instead of listing them (above 100), task runs and logs come in pages read in SQL,
@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .._version import __version__
-from ..exceptions import NotFound
 from ..orchestration.schemas import DescribeRunState
 from ..store.background_pages import read_background_task_runs
 from ..store.db import mask_url
@@ -34,7 +32,7 @@ from ..store.schemas import (
     ListTaskRunsQuery,
     ListTaskRunsResponse,
 )
-from .handlers import FlowsAPIHandler, FlowsServices
+from .handlers import FlowsAPIHandler
 from .openapi import doc
 from .schemas import (
     DescribeGraph,
@@ -45,7 +43,6 @@ from .schemas import (
     ListLogsResponse,
     PrunedRuns,
     PruneRuns,
-    ReadOutputQuery,
     ReadReportQuery,
 )
 
@@ -270,45 +267,6 @@ class FlowRunReportHandler(FlowsAPIHandler):
         self.send_file(text, f"{kind}; charset=UTF-8", f'attachment; filename="{name}"')
 
 
-def output_notebook(services: FlowsServices, flow_run_id: str) -> Path:
-    """The executed notebook of a notebook run: under the outputs dir or the server root."""
-    run = services.runs.read_flow_run_detail(flow_run_id)
-    candidates = sorted((services.outputs_dir / run.id).glob("*.ipynb"))
-    if run.output_path:  # reported by the worker that ran it
-        candidates.insert(0, Path(run.output_path))
-    allowed = (services.outputs_dir.resolve(), services.root_dir.resolve())
-    for candidate in candidates:
-        path = candidate.resolve()
-        inside = any(base == path or base in path.parents for base in allowed)
-        if inside and path.suffix == ".ipynb" and path.is_file():
-            return path
-    raise NotFound(f"flow run {flow_run_id} has no output notebook")
-
-
-def _output(services: FlowsServices, flow_run_id: str, fmt: str) -> tuple[Path, bytes]:
-    path = output_notebook(services, flow_run_id)
-    if fmt == "html":
-        from ..execution.notebook import render_html
-
-        path = render_html(path)
-    return path, path.read_bytes()
-
-
-class FlowRunOutputHandler(FlowsAPIHandler):
-    @doc(
-        "The executed notebook of a notebook run (format=html renders it)",
-        query=ReadOutputQuery,
-        content=("application/x-ipynb+json", "text/html"),
-    )
-    @web.authenticated
-    @authorized
-    async def get(self, flow_run_id: str) -> None:
-        fmt = self.query(ReadOutputQuery).format
-        path, data = await self.blocking(_output, self.services, flow_run_id, fmt)
-        kind = "text/html; charset=UTF-8" if fmt == "html" else "application/x-ipynb+json"
-        self.send_file(data, kind, f'inline; filename="{path.name}"')
-
-
 class FlowRunCancelHandler(FlowsAPIHandler):
     @doc(
         "Cancel a flow run: Cancelled if not started, else Cancelling until its worker or"
@@ -393,7 +351,6 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("flow_runs/{flow_run_id}/graph", FlowRunGraphHandler),
     ("flow_runs/{flow_run_id}/logs", FlowRunLogsHandler),
     ("flow_runs/{flow_run_id}/report", FlowRunReportHandler),
-    ("flow_runs/{flow_run_id}/output", FlowRunOutputHandler),
     ("flow_runs/{flow_run_id}/cancel", FlowRunCancelHandler),
     ("flow_runs/{flow_run_id}/retry", FlowRunRetryHandler),
     ("task_runs/{task_run_id}", TaskRunHandler),

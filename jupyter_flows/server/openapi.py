@@ -56,6 +56,8 @@ class Doc:
     content: tuple[str, ...] = ("application/json",)
     #: other success statuses with the same reply (``PUT``: 201 created, 200 replaced)
     other_statuses: tuple[int, ...] = ()
+    #: the media type of a request body that is a file, not a model (a bundle, a notebook)
+    raw_body: str | None = None
 
 
 def doc(
@@ -68,12 +70,13 @@ def doc(
     action: str | None = None,
     content: tuple[str, ...] = ("application/json",),
     other_statuses: tuple[int, ...] = (),
+    raw_body: str | None = None,
 ) -> Callable[[F], F]:
     """Document a handler verb (its models feed the OpenAPI document)."""
 
     def mark(fn: F) -> F:
         fn.__flows_doc__ = Doc(  # type: ignore[attr-defined]
-            summary, response, body, query, status, action, content, other_statuses
+            summary, response, body, query, status, action, content, other_statuses, raw_body
         )
         return fn
 
@@ -186,6 +189,8 @@ def openapi_document(
                 "required": True,
                 "content": {"application/json": {"schema": key_map[(d.body, "validation")]}},
             }
+        if d.raw_body is not None:
+            entry["requestBody"] = {"required": True, "content": {d.raw_body: {}}}
         paths.setdefault(f"{base}/{route}", {})[method] = entry
     return {
         "openapi": "3.1.0",

@@ -105,6 +105,13 @@ class ReadOutputQuery(_Query):
     format: Literal["ipynb", "html"] = "ipynb"
 
 
+class DescribeSource(BaseModel):
+    """A stored source bundle: deployments name it as their ``source_digest``."""
+
+    digest: str
+    size: int
+
+
 class GraphNodeDetails(BaseModel):
     task_name: str | None = None
     message: str | None = None

@@ -57,6 +57,11 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # (its own run only: ``check_run``)
     ("FlowRunInputHandler", "get"): frozenset({"run"}),
     ("FlowRunInputHandler", "put"): frozenset({"run"}),
+    # a deployment's source bundle, fetched by the worker that runs it (or, on a Dask
+    # cluster, by its run process); uploading one stays with users
+    ("SourceHandler", "get"): frozenset({"worker", "run"}),
+    # a remote notebook run's executed notebook (its own run only: ``check_run``)
+    ("FlowRunOutputHandler", "put"): frozenset({"run"}),
 }
 
 

@@ -52,6 +52,8 @@ class DeploymentRecord(SQLModel, table=True):
     job_variables: dict[str, Any] = Field(
         default_factory=dict, sa_type=JSON, sa_column_kwargs={"server_default": "{}"}
     )
+    #: the sha256 of its uploaded source bundle (``orchestration.sources``), if any
+    source_digest: str | None = None
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
 

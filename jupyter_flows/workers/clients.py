@@ -32,6 +32,7 @@ class WorkerClient(Protocol):
     def read_run_state(self, run_id: str) -> DescribeRunState: ...
     def set_state(self, run_id: str, body: Body) -> DescribeRunState: ...
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None: ...
+    def fetch_source(self, digest: str) -> bytes: ...
 
 
 def _domain_errors(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,3 +80,9 @@ class LocalClient:
     @_domain_errors
     def append_logs(self, run_id: str, lines: list[dict[str, Any]]) -> None:
         self.service.append_logs(run_id, AppendLogs.model_validate({"items": lines}))
+
+    @_domain_errors
+    def fetch_source(self, digest: str) -> bytes:
+        if self.service.sources is None:
+            raise ClientError(f"fetch_source: this server keeps no source bundles ({digest})")
+        return bytes(self.service.sources.read(digest))

@@ -51,6 +51,13 @@ class DaskWorker(Worker):
             self._dask_clients[address] = connect(address)
         return self._dask_clients[address]
 
+    def run_arguments(self, claimed: ClaimedRun, root: Any = None) -> list[str]:
+        """As the process worker's; a deployment's source bundle is fetched by the run
+        process itself, on the Dask worker (``--source-digest``), with its run token."""
+        arguments = super().run_arguments(claimed, root)
+        digest = claimed.deployment.source_digest
+        return [*arguments, "--source-digest", digest] if digest else arguments
+
     def _start(self, claimed: ClaimedRun) -> None:
         from ..execution.dask_runs import DaskRun
 

@@ -1,7 +1,11 @@
 """The child process of a worker: runs one claimed flow run and records it.
 
 ``python -m jupyter_flows.workers.execute_run --flow-run-id ID [--flow-run-name NAME]
---entrypoint E --parameters JSON --output DIR [--root DIR]``
+--entrypoint E --parameters JSON --output DIR [--root DIR | --source-digest SHA256]``
+
+``--source-digest`` (a Dask worker's run): the deployment's source bundle is fetched from the
+server with the run's token (``workers.source_cache``) and run from its folder. A notebook
+run that records to a server uploads its executed notebook there before its end is recorded.
 
 A notebook entrypoint runs with papermill into ``DIR/ID/<notebook>``; its kernel records its
 ``%%task`` cells under flow run ``ID``. A Python entrypoint runs with the engine under
@@ -43,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--parameters", default="{}", help="JSON object of parameters")
     parser.add_argument("--output", required=True, help="directory for executed notebooks")
     parser.add_argument("--root", default=".", help="directory entrypoints are relative to")
+    parser.add_argument(
+        "--source-digest",
+        default=None,
+        help="fetch this source bundle from the server (with the run's token) and run the "
+        "entrypoint from it, in its folder (instead of --root)",
+    )
     return parser
 
 
@@ -116,7 +126,10 @@ def _execute(
         db_url = None if mine.records_over_http() else str(default_db_url())
         env = notebook_env(source, parameters, flow_run_id, db_url)
         try:
-            run_notebook(source, parameters, out, env)
+            try:
+                run_notebook(source, parameters, out, env)
+            finally:
+                _upload_output(flow_run_id, out)
         except FlowsError as exc:
             if _read_quietly(read_state) == "PAUSED":  # a cell suspended the run
                 print(f"flow run {flow_run_id} suspended: it goes on when resumed", file=sys.stderr)
@@ -155,6 +168,42 @@ def _execute(
     return 0 if state.is_completed() else 1
 
 
+def _server_client() -> Any:
+    """The server this run process records to (its run token), or ``None`` (a database)."""
+    from ..core.run_environment import RunEnvironment
+
+    env = RunEnvironment.current()
+    if not env.records_over_http():
+        return None
+    from ..client.http import FlowsClient
+
+    return FlowsClient(str(env.record_url), env.record_token or "", timeout=60)
+
+
+def _upload_output(flow_run_id: str, out: Path) -> None:
+    """A run that records to a server uploads its executed notebook there (its worker's
+    disk is not the server's); a failed upload is logged, the run's state stands."""
+    client = _server_client()
+    if client is None or not out.is_file():
+        return
+    try:
+        client.upload_output(flow_run_id, out.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - the run's outcome is not its upload's
+        print(f"could not upload the output notebook: {exc}", file=sys.stderr)
+
+
+def fetched_root(source_digest: str) -> Path:
+    """The folder of source bundle ``source_digest``, fetched from the server on first use."""
+    from .source_cache import SourceCache, default_cache_dir
+
+    client = _server_client()
+    if client is None:
+        raise RuntimeError(
+            "a source bundle is fetched from a server: this run records to a database"
+        )
+    return SourceCache(default_cache_dir(), client.fetch_source).path(source_digest)
+
+
 def _read_quietly(read_state: Callable[[], str | None]) -> str | None:
     try:
         return read_state()
@@ -173,6 +222,15 @@ def main(argv: list[str] | None = None) -> int:
         print("--parameters must be a JSON object", file=sys.stderr)
         return 2
     root = Path(args.root).resolve()
+    if args.source_digest:
+        try:
+            root = fetched_root(args.source_digest)
+        except Exception as exc:  # noqa: BLE001 - reported as the run not starting
+            print(f"could not fetch source bundle {args.source_digest}: {exc}", file=sys.stderr)
+            return 2
+        os.chdir(root)
+    if str(root) not in sys.path:  # ``pkg.module:flow`` entrypoints import from it
+        sys.path.insert(0, str(root))
     return execute(
         args.flow_run_id,
         args.entrypoint,

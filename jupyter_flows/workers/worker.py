@@ -33,9 +33,11 @@ from typing import Any
 from ..client.http import AuthError, ClientError, StateConflict
 from ..core.run_environment import RunEnvironment
 from ..core.state_policy import FINAL_VALUES as FINAL
+from ..execution.source_bundle import BundleError
 from ..orchestration.schemas import ClaimedRun
 from .clients import WorkerClient
 from .run_guard import EXIT_FENCED, EXIT_SUSPENDED
+from .source_cache import SourceCache, default_cache_dir
 
 __all__ = ["Worker", "run_environment", "EXIT_CRASHED"]
 
@@ -115,6 +117,7 @@ class Worker:
         outputs_dir: Path | None = None,
         grace: float = 10.0,
         run_env: RunEnvironment | None = None,
+        source_cache: Path | None = None,
     ):
         self.client = client
         self.pool = pool
@@ -127,6 +130,10 @@ class Worker:
         self.grace = grace
         #: what each run process receives (never this worker's own server token)
         self.run_env = run_env or run_environment()
+        #: the deployments' source bundles this worker fetched (one folder per digest)
+        self.sources = SourceCache(
+            source_cache or default_cache_dir(), lambda digest: self.client.fetch_source(digest)
+        )
         self.children: dict[str, _Child] = {}
         self._stop = threading.Event()
         #: set when a run process exits (or stop() is called): claim again at once
@@ -228,7 +235,13 @@ class Worker:
             for claimed in claims:
                 self._start(claimed)
 
-    def run_arguments(self, claimed: ClaimedRun) -> list[str]:
+    def root_of(self, claimed: ClaimedRun) -> Path:
+        """Where ``claimed``'s entrypoint is: its deployment's source bundle (fetched once
+        per digest), or this worker's root."""
+        digest = claimed.deployment.source_digest
+        return self.sources.path(digest) if digest else self.root_dir
+
+    def run_arguments(self, claimed: ClaimedRun, root: Path | None = None) -> list[str]:
         """The arguments of ``execute_run`` for ``claimed`` (after its command)."""
         run, deployment = claimed.flow_run, claimed.deployment
         return [
@@ -241,7 +254,7 @@ class Worker:
             "--parameters",
             json.dumps(run.parameters or {}, default=str),
             "--root",
-            str(self.root_dir),
+            str(root or self.root_dir),
             "--output",
             str(self.outputs_dir),
         ]
@@ -275,10 +288,15 @@ class Worker:
         head = shlex.split(command) if command else [python, "-m", _EXECUTE_RUN]
         env = self.run_env_of(claimed).child_env()
         env.update(config.get("env") or {})
-        cwd = self.root_dir / (config.get("working_dir") or ".")
+        try:
+            root = self.root_of(claimed)
+        except (ClientError, BundleError, OSError) as exc:
+            self._report(run_id, "FAILED", "Failed", f"could not fetch its source: {exc}")
+            return
+        cwd = root / (config.get("working_dir") or ".")
         try:
             process = subprocess.Popen(
-                head + self.run_arguments(claimed),
+                head + self.run_arguments(claimed, root),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from tests.e2e.harness import TOKEN, Env
@@ -145,7 +146,45 @@ def dask_tasks(cluster: Any) -> list[str]:
     return [k for k in held if str(k).startswith("jupyter-flows-run-")]
 
 
+SHIPPED = """
+import os
+from jupyter_flows import flow
+
+@flow(log_prints=True)
+def shipped(n: int = 1) -> int:
+    print("shipped runs in", os.getcwd())
+    return n
+"""
+
+
 class TestDaskPool:
+    def test_uploaded_sources_are_fetched_on_the_dask_worker(
+        self, dask_env: Env, tmp_path: Path
+    ) -> None:
+        from jupyter_flows.client.http import FlowsClient
+        from jupyter_flows.execution.source_bundle import pack
+
+        env = dask_env
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "shipped.py").write_text(SHIPPED)
+        write_notebook(src / "shipped.ipynb", "n = 2", "print('shipped', n * 10)")
+        client = FlowsClient(env.url, TOKEN)
+        py_digest = client.upload_source(pack(src, ["shipped.py"]))
+        nb_digest = client.upload_source(pack(src, ["shipped.ipynb"]))
+        assert not (env.root / "shipped.py").exists()
+        py = deploy(env, "shipped", "shipped.py:shipped", source_digest=py_digest)
+        nb = deploy(env, "shipped-nb", "shipped.ipynb", source_digest=nb_digest)
+        done = final(env, run(env, py, parameters={"n": 3}))
+        assert done["state_name"] == "Completed", (done, logs(env, done["id"]))
+        where = next(line for line in logs(env, done["id"]) if "shipped runs in" in line)
+        assert where.endswith(f"source-cache/{py_digest}"), where
+        done = final(env, run(env, nb))
+        assert done["state_name"] == "Completed", (done, logs(env, done["id"]))
+        served = nbformat.reads(json.dumps(env.get(f"flow_runs/{done['id']}/output")), 4)
+        printed = "".join(o.get("text", "") for c in served.cells for o in c.get("outputs", []))
+        assert "shipped 20" in printed
+
     def test_python_and_notebook_runs_complete_on_the_cluster(
         self, dask_env: Env, cluster: Any
     ) -> None:

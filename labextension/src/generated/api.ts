@@ -155,23 +155,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/jupyter-flows/api/flow_runs/{flow_run_id}/output": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The executed notebook of a notebook run (format=html renders it) */
-        get: operations["get_flow_runs_flow_run_id_output"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/jupyter-flows/api/flow_runs/{flow_run_id}/cancel": {
         parameters: {
             query?: never;
@@ -923,6 +906,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/sources/{digest}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A source bundle's bytes (what a worker fetches) */
+        get: operations["get_sources_digest"];
+        /** Upload a deployment's source bundle (a .tar.gz named by its sha256; 201 stored, 200 already there); deployments name it as source_digest */
+        put: operations["put_sources_digest"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/flow_runs/{flow_run_id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The executed notebook of a notebook run (format=html renders it) */
+        get: operations["get_flow_runs_flow_run_id_output"];
+        /** Upload the executed notebook of a run that ran elsewhere (its run's token) */
+        put: operations["put_flow_runs_flow_run_id_output"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1180,6 +1199,12 @@ export interface components {
             job_variables?: {
                 [key: string]: unknown;
             };
+            /**
+             * Source Digest
+             * @description the sha256 of its uploaded source bundle (PUT sources/{digest}); the entrypoint is then relative to the bundle's root
+             * @default null
+             */
+            source_digest?: string | null;
         };
         /** CreateDeploymentRun */
         CreateDeploymentRun: {
@@ -1650,6 +1675,12 @@ export interface components {
             job_variables?: {
                 [key: string]: unknown;
             };
+            /**
+             * Source Digest
+             * @description its uploaded source bundle; None: a path on the server
+             * @default null
+             */
+            source_digest?: string | null;
             /**
              * Created
              * Format: date-time
@@ -2329,6 +2360,16 @@ export interface components {
              * @default null
              */
             retry_after?: number | null;
+        };
+        /**
+         * DescribeSource
+         * @description A stored source bundle: deployments name it as their ``source_digest``.
+         */
+        DescribeSource: {
+            /** Digest */
+            digest: string;
+            /** Size */
+            size: number;
         };
         /**
          * DescribeState
@@ -3690,6 +3731,11 @@ export interface components {
             job_variables?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Source Digest
+             * @default null
+             */
+            source_digest?: string | null;
         };
         /** UpdateRunState */
         UpdateRunState: {
@@ -4505,85 +4551,6 @@ export interface operations {
                 content: {
                     "text/html": unknown;
                     "text/markdown": unknown;
-                };
-            };
-            /** @description error */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-            /** @description error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-            /** @description error */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-            /** @description error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-            /** @description error */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-            /** @description error */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorReply"];
-                };
-            };
-        };
-    };
-    get_flow_runs_flow_run_id_output: {
-        parameters: {
-            query?: {
-                format?: "ipynb" | "html";
-            };
-            header?: never;
-            path: {
-                flow_run_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The executed notebook of a notebook run (format=html renders it) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/x-ipynb+json": unknown;
-                    "text/html": unknown;
                 };
             };
             /** @description error */
@@ -9476,6 +9443,328 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Delete a block document (404 if there is none) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_sources_digest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                digest: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A source bundle's bytes (what a worker fetches) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/gzip": unknown;
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    put_sources_digest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                digest: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/gzip": unknown;
+            };
+        };
+        responses: {
+            /** @description Upload a deployment's source bundle (a .tar.gz named by its sha256; 201 stored, 200 already there); deployments name it as source_digest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeSource"];
+                };
+            };
+            /** @description Upload a deployment's source bundle (a .tar.gz named by its sha256; 201 stored, 200 already there); deployments name it as source_digest */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeSource"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_flow_runs_flow_run_id_output: {
+        parameters: {
+            query?: {
+                format?: "ipynb" | "html";
+            };
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The executed notebook of a notebook run (format=html renders it) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ipynb+json": unknown;
+                    "text/html": unknown;
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    put_flow_runs_flow_run_id_output: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                flow_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-ipynb+json": unknown;
+            };
+        };
+        responses: {
+            /** @description Upload the executed notebook of a run that ran elsewhere (its run's token) */
             204: {
                 headers: {
                     [name: string]: unknown;
