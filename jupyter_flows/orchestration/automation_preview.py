@@ -62,29 +62,33 @@ def preview_trigger(
         while (end := _deadline(trigger, state)) is not None and end <= before:
             when = datetime.fromtimestamp(end, tz=until.tzinfo)
             fired, state = evaluate(trigger, state, [], own_tag, when)
-            firings.extend(_firing(f, when) for f in fired)
+            firings.extend(_firing(f, when, trigger) for f in fired)
 
     for row in rows:
         close_windows(row["occurred"].timestamp())
         fired, state = evaluate(trigger, state, [row], own_tag, None)
-        firings.extend(_firing(f, row["occurred"]) for f in fired)
+        firings.extend(_firing(f, row["occurred"], trigger) for f in fired)
     close_windows(until.timestamp())
     return PreviewAutomationResponse(
         since=since, until=until, events_seen=len(rows), truncated=truncated, firings=firings
     )
 
 
-def _firing(fact: dict[str, Any], at: datetime) -> AutomationFiring:
-    proactive = "expected" in fact
+def _reason(fact: dict[str, Any], trigger: Any) -> str:
+    if "expected" in fact:  # a Proactive window ended
+        return f"no {fact['expected']} within {fact['within_seconds']:g} s"
+    if trigger.threshold == 1:
+        return "matched"
+    within = f" within {trigger.within_seconds:g} s" if trigger.within_seconds else ""
+    return f"match number {trigger.threshold}{within}"
+
+
+def _firing(fact: dict[str, Any], at: datetime, trigger: Any) -> AutomationFiring:
     return AutomationFiring(
         at=at,
         event_id=fact.get("event_id"),
         event=fact.get("event"),
         resource=fact.get("resource"),
         payload=fact.get("payload") or {},
-        reason=(
-            f"no {fact['expected']} within {fact['within_seconds']:g} s"
-            if proactive
-            else f"{fact.get('event')} matched"
-        ),
+        reason=_reason(fact, trigger),
     )

@@ -219,54 +219,63 @@ function Editor(props: {
       <header className="jp-Flows-pageHeader">
         <h2>New automation</h2>
       </header>
-      <form
-        className="jp-Flows-form"
-        aria-label="New automation"
-        noValidate
-        onSubmit={e => {
-          e.preventDefault();
-          void send('create');
-        }}
-      >
-        <Field label="Name" error={errors['name']}>
-          {input => (
-            <input
-              {...input}
-              className="jp-Flows-input"
-              type="text"
-              value={draft.name}
-              autoFocus
-              onChange={e => change({ name: e.target.value })}
-            />
-          )}
-        </Field>
-        <TriggerFields draft={draft} errors={errors} onChange={change} />
-        <ActionFields
-          draft={draft}
-          errors={errors}
-          deployments={deployments}
-          onChange={change}
-        />
-        {errors[''] && <Banner kind="error">{errors['']}</Banner>}
-        <div className="jp-Flows-formActions">
-          <button
-            type="button"
-            className="jp-Flows-button"
-            disabled={busy !== null}
-            onClick={() => void send('preview')}
-          >
-            {busy === 'preview' ? 'Previewing…' : 'Preview last 24 h'}
-          </button>
-          <button
-            type="submit"
-            className="jp-Flows-button jp-mod-accept"
-            disabled={busy !== null}
-          >
-            {busy === 'create' ? 'Creating…' : 'Create'}
-          </button>
-        </div>
-      </form>
-      {preview && <Preview preview={preview} />}
+      <div className="jp-Flows-editorGrid">
+        <form
+          className="jp-Flows-form"
+          aria-label="New automation"
+          noValidate
+          onSubmit={e => {
+            e.preventDefault();
+            void send('create');
+          }}
+        >
+          <Field label="Name" error={errors['name']}>
+            {input => (
+              <input
+                {...input}
+                className="jp-Flows-input"
+                type="text"
+                value={draft.name}
+                autoFocus
+                onChange={e => change({ name: e.target.value })}
+              />
+            )}
+          </Field>
+          <TriggerFields draft={draft} errors={errors} onChange={change} />
+          <ActionFields
+            draft={draft}
+            errors={errors}
+            deployments={deployments}
+            onChange={change}
+          />
+          {errors[''] && <Banner kind="error">{errors['']}</Banner>}
+          <div className="jp-Flows-formActions">
+            <button
+              type="button"
+              className="jp-Flows-button"
+              disabled={busy !== null}
+              onClick={() => void send('preview')}
+            >
+              {busy === 'preview' ? 'Previewing…' : 'Preview last 24 h'}
+            </button>
+            <button
+              type="submit"
+              className="jp-Flows-button jp-mod-accept"
+              disabled={busy !== null}
+            >
+              {busy === 'create' ? 'Creating…' : 'Create'}
+            </button>
+          </div>
+        </form>
+        {preview ? (
+          <Preview preview={preview} />
+        ) : (
+          <p className="jp-Flows-empty jp-Flows-preview">
+            “Preview last 24 h” lists the stored events this trigger would have
+            fired on, without saving anything.
+          </p>
+        )}
+      </div>
     </div>
   );
 }

@@ -168,7 +168,7 @@ function DeploymentPage(props: {
           onCancel={() => setEditing(false)}
         />
       )}
-      <dl className="jp-Flows-facts">
+      <dl className="jp-Flows-pageFacts">
         <Row label="Entrypoint">
           <code>{d.entrypoint}</code> ({d.kind})
         </Row>

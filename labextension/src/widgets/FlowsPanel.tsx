@@ -130,15 +130,17 @@ function Panel(props: {
         id="automations"
         title="Automations"
         count={model.automations.length}
-        actions={
-          <button
-            className="jp-Flows-button"
-            onClick={() => void commands.execute(CommandIDs.newAutomation)}
-          >
-            New
-          </button>
-        }
       >
+        {!model.orchestrationError && (
+          <div className="jp-Flows-sectionToolbar">
+            <button
+              className="jp-Flows-button"
+              onClick={() => void commands.execute(CommandIDs.newAutomation)}
+            >
+              New automation
+            </button>
+          </div>
+        )}
         {!model.orchestrationError && (
           <AutomationList
             automations={model.automations}
