@@ -108,6 +108,13 @@ def test_create_a_pool_pause_it_and_delete_it(lab: Lab, page: Any) -> None:
     section = page.locator(f"{PANEL} .jp-Flows-section[data-section='pools']")
     section.get_by_role("button", name="New work pool").click()
     form = section.get_by_role("form", name="New work pool")
+    # a name the server refuses: its reason at the field
+    form.get_by_label("Name").fill("gpu pool!")
+    form.get_by_role("button", name="Create").click()
+    name = form.locator(".jp-Flows-field[data-field='Name']")
+    expect(name).to_have_attribute("data-invalid", "true", timeout=SLOW)
+    expect(name.locator(".jp-Flows-fieldError")).to_contain_text("pattern")
+    panel_screenshot(page, "pools-bad-name.png", focus=form)
     form.get_by_label("Name").fill("gpu-pool")
     form.get_by_label("Type").select_option("dask")
     form.get_by_label("Concurrency limit").fill("3")
@@ -122,7 +129,7 @@ def test_create_a_pool_pause_it_and_delete_it(lab: Lab, page: Any) -> None:
     assert stored["type"] == "dask" and stored["description"] == "the big machines"
     panel_screenshot(page, "pools-manage.png", focus=pool)
 
-    # a bad limit from the server is shown at its field
+    # a new concurrency limit
     pool.get_by_role("button", name="Edit gpu-pool").click()
     edit = section.get_by_role("form", name="Edit work pool gpu-pool")
     edit.get_by_label("Concurrency limit").fill("5")

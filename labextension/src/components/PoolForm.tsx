@@ -80,7 +80,11 @@ export function PoolForm(props: {
     <form {...formProps(label, () => void submit(), props.onCancel)}>
       {!editing && (
         <>
-          <Field label="Name" error={errorAt(error, 'name')}>
+          <Field
+            label="Name"
+            error={errorAt(error, 'name')}
+            hint="Letters, digits, and _ . -"
+          >
             {input => (
               <input
                 {...input}
