@@ -18,7 +18,7 @@ __all__ = ["AutomationsApp", "EventsApp", "describe_automation"]
 _USAGE = (
     "usage: jupyter flows automations ls | create NAME --on EVENT "
     "(--run|--pause|--resume DEPLOYMENT | --action TYPE ...) | enable NAME | disable NAME "
-    "| rm NAME"
+    "| rm NAME | preview --on EVENT [--match K=V ...] [--hours H]"
 )
 _ACTIONS = ("run-deployment", "pause-deployment", "resume-deployment", "cancel-flow-run",
             "suspend-flow-run", "change-flow-run-state", "send-notification")  # fmt: skip
@@ -82,6 +82,7 @@ jupyter flows automations create mail --on 'task-run.Failed' --action send-notif
 jupyter flows automations create late --posture Proactive --on flow-run.Completed --match deployment=nightly --within 3600 --action send-notification --webhook https://hooks.example.com/x
 jupyter flows automations create too-long --posture Proactive --after flow-run.Running --on 'flow-run.*' --for-each flow_run_id --within 7200 --action cancel-flow-run
 jupyter flows automations disable chain
+jupyter flows automations preview --on flow-run.Failed --match deployment=load --threshold 3 --within 600
 """  # noqa: E501
     on = Unicode(
         "",
@@ -153,6 +154,7 @@ jupyter flows automations disable chain
     state_name = Unicode("", config=True, help="change-flow-run-state: the state's name.")
     message = Unicode("", config=True, help="change-flow-run-state: the state's message.")
     description_text = Unicode("", config=True, help="A description.")
+    hours = Float(24.0, config=True, help="preview: replay the events of this many hours.")
     aliases = _aliases(
         "AutomationsApp",
         **{
@@ -181,6 +183,7 @@ jupyter flows automations disable chain
                 "state",
                 "state_name",
                 "message",
+                "hours",
             )  # fmt: skip
         },
         description="AutomationsApp.description_text",
@@ -197,6 +200,9 @@ jupyter flows automations disable chain
                     fired += f"; {a.failed_actions} failed, last: {a.last_error}"
                 print(f"{a.name:<20} {state:<8} {describe_automation(a)}  [{fired}]")
             return
+        if action == "preview":
+            self._preview(rest)
+            return
         if action not in ("create", "enable", "disable", "rm") or len(rest) != 1:
             self.fail(_USAGE, 2)
         name = rest[0]
@@ -211,18 +217,36 @@ jupyter flows automations disable chain
             a = self.call(self.client().create_automation, self._create_body(name))
             print(f"automation {a.name!r} ({a.id}): {describe_automation(a)}")
 
-    def _create_body(self, name: str) -> dict[str, Any]:
-        targets = [(k, v) for k, v in (("run", self.run), ("pause", self.pause),
-                                       ("resume", self.resume)) if v]  # fmt: skip
-        if not self.on or len(targets) + (self.action is not None) != 1:
-            self.fail("create needs --on EVENT and one of --run, --pause, --resume DEPLOYMENT "
-                      "or --action TYPE", 2)  # fmt: skip
+    def _targets(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in (("run", self.run), ("pause", self.pause),
+                                    ("resume", self.resume)) if v]  # fmt: skip
+
+    def _preview(self, rest: list[str]) -> None:
+        """What the trigger (and action, if given) would have fired on lately."""
+        targets = self._targets()
+        if not self.on or len(rest) > 1 or len(targets) + (self.action is not None) > 1:
+            self.fail(_USAGE, 2)
         try:
-            match = _parse_params(self.match, "--match")
-            params = _parse_params(self.param)
-            action = self._action(targets, params)
+            trigger = self._trigger()
+            acting = targets or self.action is not None
+            action = self._action(targets, _parse_params(self.param)) if acting else None
         except ValueError as exc:
             self.fail(str(exc), 2)
+        body: dict[str, Any] = {"trigger": trigger, "hours": self.hours}
+        if rest:
+            body["name"] = rest[0]
+        if action is not None:
+            body["action"] = action
+        reply = self.call(self.client().preview_automation, body)
+        n = len(reply.firings)
+        print(f"would have fired {n} time{'s' * (n != 1)} over {reply.events_seen} events "
+              f"since {reply.since.isoformat(timespec='seconds')}")  # fmt: skip
+        for f in reply.firings:
+            event = f"{f.event} (event {f.event_id})" if f.event_id is not None else "-"
+            print(f"{f.at.isoformat(timespec='seconds')}  {event}  {f.reason}")
+
+    def _trigger(self) -> dict[str, Any]:
+        match = _parse_params(self.match, "--match")
         trigger: dict[str, Any] = {"event": self.on, "match": match, "threshold": self.threshold}
         if self.within:
             trigger["within_seconds"] = self.within
@@ -232,6 +256,18 @@ jupyter flows automations disable chain
             trigger["after"] = list(self.after)
         if self.for_each:
             trigger["for_each"] = list(self.for_each)
+        return trigger
+
+    def _create_body(self, name: str) -> dict[str, Any]:
+        targets = self._targets()
+        if not self.on or len(targets) + (self.action is not None) != 1:
+            self.fail("create needs --on EVENT and one of --run, --pause, --resume DEPLOYMENT "
+                      "or --action TYPE", 2)  # fmt: skip
+        try:
+            trigger = self._trigger()
+            action = self._action(targets, _parse_params(self.param))
+        except ValueError as exc:
+            self.fail(str(exc), 2)
         body = {"name": name, "trigger": trigger, "action": action}
         if self.description_text:
             body["description"] = self.description_text

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ..orchestration.automation_schemas import PreviewAutomationResponse
 from ..orchestration.block_schemas import DescribeBlockDocument
 from ..orchestration.concurrency_schemas import (
     DescribeConcurrencyLimit,
@@ -288,6 +289,9 @@ class FlowsClient(ArtifactCalls, SourceCalls):
 
     def create_automation(self, body: Body) -> DescribeAutomation:
         return self._model(DescribeAutomation, "POST", "automations", body)
+
+    def preview_automation(self, body: Body) -> PreviewAutomationResponse:
+        return self._model(PreviewAutomationResponse, "POST", "automations/preview", body)
 
     def update_automation(self, name: str, body: Body) -> DescribeAutomation:
         return self._model(DescribeAutomation, "PATCH", f"automations/{name}", body)

@@ -56,6 +56,9 @@ __all__ = [
     "DescribeAutomation",
     "ListAutomationsResponse",
     "MIN_PROACTIVE_SECONDS",
+    "PreviewAutomation",
+    "AutomationFiring",
+    "PreviewAutomationResponse",
 ]
 
 #: Prefect's floor for the window of a proactive trigger
@@ -295,3 +298,31 @@ class DescribeAutomation(BaseModel):
 
 class ListAutomationsResponse(BaseModel):
     items: list[DescribeAutomation]
+
+
+class PreviewAutomation(_Model):
+    """A draft automation: what its trigger would have fired on in the last ``hours``."""
+
+    name: Name | None = Field(default=None, description="its runs' tag is never matched")
+    description: Text | None = None
+    enabled: bool = True
+    trigger: NewTrigger
+    action: NewAction | None = Field(default=None, description="checked, never done")
+    hours: float = Field(default=24, gt=0, le=168)
+
+
+class AutomationFiring(BaseModel):
+    at: datetime = Field(description="when it would have fired")
+    event_id: int | None = Field(default=None, description="the event that fired it, if any")
+    event: str | None = None
+    resource: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    reason: str
+
+
+class PreviewAutomationResponse(BaseModel):
+    since: datetime
+    until: datetime
+    events_seen: int
+    truncated: bool = Field(description="more events than are replayed: the oldest were left")
+    firings: list[AutomationFiring]

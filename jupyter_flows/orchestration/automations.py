@@ -23,11 +23,14 @@ from ..exceptions import Conflict
 from . import action_queue as queue
 from ._tables import AUTOMATION, AUTOMATION_ACTION, CURSOR, EVENT, find_by_id_or_name, now
 from .automation_actions import AutomationActions, run_tag
+from .automation_preview import preview_trigger
 from .automation_schemas import (
     CreateAutomation,
     DescribeAutomation,
     EventTrigger,
     ListAutomationsResponse,
+    PreviewAutomation,
+    PreviewAutomationResponse,
     UpdateAutomation,
 )
 from .events import CursorMoved, Events
@@ -109,6 +112,15 @@ class Automations(AutomationActions, Events):
             queued = AUTOMATION_ACTION.c.automation_id == row["id"]
             conn.execute(delete(AUTOMATION_ACTION).where(queued))
             conn.execute(delete(AUTOMATION).where(AUTOMATION.c.id == row["id"]))
+
+    def preview_automation(
+        self, body: PreviewAutomation, at: datetime | None = None
+    ) -> PreviewAutomationResponse:
+        """What a draft automation would have fired on over the recent events (writes
+        nothing; an action, if given, has its targets checked)."""
+        if body.action is not None:
+            self.check_action_targets(body.action)
+        return preview_trigger(self.engine, body, at)
 
     # ------------------------------------------------------------------ processing
 

@@ -116,10 +116,24 @@ def _lax(prop: dict[str, Any], value: Any) -> Any:
 
 
 def check_schedules(schedules: list[ScheduleSpec]) -> None:
+    """``ScheduleError`` naming the field at fault (``schedules.0.cron: invalid cron ...``)."""
+    from ..exceptions import ScheduleError
     from ..scheduling.triggers import validate_schedule
 
-    for spec in schedules:
-        validate_schedule(spec)
+    for i, spec in enumerate(schedules):
+        try:
+            validate_schedule(spec)
+        except ScheduleError as exc:
+            text = str(exc)
+            field = "timezone" if text.startswith("unknown timezone") else _kind(spec)
+            raise ScheduleError(f"schedules.{i}.{field}: {text}") from None
+
+
+def _kind(spec: ScheduleSpec) -> str:
+    for field in ("cron", "rrule", "interval_seconds"):
+        if getattr(spec, field) is not None:
+            return field
+    return "date"
 
 
 def flow_name(row: Any) -> str:

@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from ..exceptions import Conflict, NotFound
 from . import job_templates as _jobs
-from ._tables import ACTIVE, FLOW_RUN, POOL, WORKER, now
+from ._tables import ACTIVE, DEPLOYMENT, FLOW_RUN, POOL, WORKER, now
 from .schemas import CreateWorkPool, DescribeWorker, DescribeWorkPool, UpdateWorkPool
 
 __all__ = ["WorkPools"]
@@ -83,6 +83,26 @@ class WorkPools:
             with self.engine.begin() as conn:
                 conn.execute(update(POOL).where(POOL.c.name == name).values(**values))
         return self.read_work_pool(name)
+
+    def delete_work_pool(self, name: str) -> None:
+        """Delete a pool and its workers' rows; 409 for ``default`` or a pool that
+        deployments use (move or delete them first)."""
+        self.read_work_pool(name)
+        if name == "default":
+            raise Conflict("the 'default' work pool cannot be deleted")
+        with self.engine.begin() as conn:
+            used = conn.execute(
+                select(DEPLOYMENT.c.name).where(DEPLOYMENT.c.work_pool == name).limit(6)
+            ).scalars()
+            names = list(used)
+            if names:
+                shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+                count = conn.execute(
+                    select(func.count()).where(DEPLOYMENT.c.work_pool == name)
+                ).scalar_one()
+                raise Conflict(f"work pool {name!r} is used by {count} deployment(s): {shown}")
+            conn.execute(delete(WORKER).where(WORKER.c.work_pool == name))
+            conn.execute(delete(POOL).where(POOL.c.name == name))
 
     def set_work_pool_paused(self, name: str, paused: bool) -> DescribeWorkPool:
         return self.update_work_pool(name, UpdateWorkPool(paused=paused))

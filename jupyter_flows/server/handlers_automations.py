@@ -5,6 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..orchestration.automation_schemas import PreviewAutomation, PreviewAutomationResponse
 from ..orchestration.schemas import (
     CreateAutomation,
     CreateEvent,
@@ -36,6 +37,21 @@ class AutomationsHandler(FlowsAPIHandler):
         body = self.body(CreateAutomation)
         created = await self.blocking(self.services.orchestration.create_automation, body)
         self.reply(created, status=201)
+
+
+class AutomationPreviewHandler(FlowsAPIHandler):
+    @doc(
+        "What a draft automation's trigger would have fired on over the stored events of the"
+        " last `hours` (default 24); nothing is saved or done",
+        PreviewAutomationResponse,
+        body=PreviewAutomation,
+        action="read",
+    )
+    @web.authenticated
+    @authorized(action="read")  # computes over stored events, changes nothing
+    async def post(self) -> None:
+        body = self.body(PreviewAutomation)
+        self.reply(await self.blocking(self.services.orchestration.preview_automation, body))
 
 
 class AutomationHandler(FlowsAPIHandler):
@@ -87,6 +103,7 @@ class EventsHandler(FlowsAPIHandler):
 
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("automations", AutomationsHandler),
+    ("automations/preview", AutomationPreviewHandler),  # before automations/{automation_id}
     ("automations/{automation_id}", AutomationHandler),
     ("events", EventsHandler),
 ]

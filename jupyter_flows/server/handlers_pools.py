@@ -74,6 +74,16 @@ class WorkPoolHandler(FlowsAPIHandler):
         service = self.services.orchestration
         self.reply(await self.blocking(service.update_work_pool, name, body))
 
+    @doc(
+        "Delete a work pool and its workers (409: the 'default' pool, or deployments use it)",
+        status=204,
+    )
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.blocking(self.services.orchestration.delete_work_pool, name)
+        self.no_content()
+
 
 class WorkPoolPauseHandler(FlowsAPIHandler):
     paused = True

@@ -19,6 +19,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addPanelCommands, addScheduleCommand } from './commands';
 import { flowsIcon } from './icons';
 import { FlowsModel } from './model';
+import { addPageCommands } from './pageCommands';
 import { CommandIDs, IFlowsModel } from './tokens';
 import { FlowsPanel } from './widgets/FlowsPanel';
 import { RunView } from './widgets/RunView';
@@ -103,6 +104,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'jupyter-flows-run'
     });
     addPanelCommands(app, model, tracker, PANEL_ID, rendermime);
+    addPageCommands(app, model, restorer);
     if (restorer) {
       restorer.add(panel, PANEL_ID);
       void restorer.restore(tracker, {

@@ -24,6 +24,9 @@ export namespace CommandIDs {
   export const toggleDeployment = 'jupyter-flows:toggle-deployment';
   export const toggleAutomation = 'jupyter-flows:toggle-automation';
   export const scheduleNotebook = 'jupyter-flows:schedule-notebook';
+  export const openDeployment = 'jupyter-flows:open-deployment';
+  export const newAutomation = 'jupyter-flows:new-automation';
+  export const deleteAutomation = 'jupyter-flows:delete-automation';
 }
 
 type Schemas = components['schemas'];

@@ -100,3 +100,21 @@ class TestNotificationsFromTheCli:
         for text in ("--webhook", "--email-to", "--posture", "send-notification", "Proactive"):
             assert text in shown.stdout, text
         assert json.loads(json.dumps(server.get("automations")))["items"] == []
+
+
+class TestPreviewFromTheCli:
+    def test_preview_lists_the_events_it_would_have_fired_on(self, server: Env) -> None:
+        for zone in ("north", "south", "north"):
+            emitted = server.cli(
+                "events", "emit", "probe.hot", "--payload", f'{{"zone": "{zone}"}}'
+            )
+            assert emitted.returncode == 0, emitted.stderr
+        out = _ok(server, "preview", "--on", "probe.hot", "--match", "zone=north")
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("would have fired 2 times over"), out
+        assert len(lines) == 3 and all("probe.hot (event " in line for line in lines[1:]), out
+        out = _ok(server, "preview", "--on", "probe.hot", "--threshold", "3", "--within", "3600")
+        assert out.startswith("would have fired 1 time over"), out
+        bad = server.cli("automations", "preview", "--on", "probe.hot", "--threshold", "0")
+        assert bad.returncode != 0 and "trigger.threshold" in bad.stderr, bad.stderr
+        assert "probe" not in _ok(server, "ls")  # nothing was saved

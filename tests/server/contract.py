@@ -39,6 +39,7 @@ OPERATIONS = {
     ("post", "work_pools"),
     ("get", "work_pools/{}"),
     ("patch", "work_pools/{}"),
+    ("delete", "work_pools/{}"),
     ("post", "work_pools/{}/pause"),
     ("post", "work_pools/{}/resume"),
     ("get", "workers"),
@@ -51,6 +52,7 @@ OPERATIONS = {
     ("post", "records"),
     ("get", "automations"),
     ("post", "automations"),
+    ("post", "automations/preview"),
     ("get", "automations/{}"),
     ("patch", "automations/{}"),
     ("delete", "automations/{}"),
@@ -98,7 +100,11 @@ _EXECUTE = (
     "/workers/heartbeat",
     "/worker_token",
 )
-_READ_POSTS = ("schedules/preview", "notebooks/parameters")  # compute or read, change nothing
+_READ_POSTS = (
+    "schedules/preview",
+    "notebooks/parameters",
+    "automations/preview",
+)  # compute or read, change nothing
 #: arming or firing automations starts runs: execute, like "run now"; so does creating,
 #: changing or resuming a deployment (code that workers will run, maybe on a schedule)
 _STARTS_RUNS = {

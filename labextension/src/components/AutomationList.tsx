@@ -117,6 +117,7 @@ export function AutomationList(props: {
   now: number;
   busy: Set<string>;
   onToggle: (automation: Flows.IDescribeAutomation) => void;
+  onDelete?: (automation: Flows.IDescribeAutomation) => void;
 }): JSX.Element {
   if (props.automations.length === 0) {
     return (
@@ -171,6 +172,16 @@ export function AutomationList(props: {
               >
                 {a.enabled ? 'Enabled' : 'Disabled'}
               </button>
+              {props.onDelete && (
+                <button
+                  className="jp-Flows-button jp-mod-warn"
+                  aria-label={`Delete ${a.name}`}
+                  disabled={props.busy.has(a.id)}
+                  onClick={() => props.onDelete?.(a)}
+                >
+                  Delete
+                </button>
+              )}
             </div>
             {failed && outcome && (
               <p

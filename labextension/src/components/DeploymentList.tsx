@@ -18,6 +18,8 @@ export function DeploymentList(props: {
   onRun: (deployment: Flows.IDescribeDeployment) => void;
   onToggle: (deployment: Flows.IDescribeDeployment) => void;
   onShowRuns: (deployment: Flows.IDescribeDeployment) => void;
+  /** Open the deployment's page. */
+  onOpen?: (deployment: Flows.IDescribeDeployment) => void;
 }): JSX.Element {
   if (props.deployments.length === 0) {
     return (
@@ -76,6 +78,16 @@ export function DeploymentList(props: {
               </span>
             </div>
             <div className="jp-Flows-rowActions">
+              {props.onOpen && (
+                <button
+                  className="jp-Flows-button"
+                  aria-label={`Open ${d.name}`}
+                  title="Details, edit, delete"
+                  onClick={() => props.onOpen?.(d)}
+                >
+                  Open
+                </button>
+              )}
               <button
                 className="jp-Flows-toggle"
                 role="switch"

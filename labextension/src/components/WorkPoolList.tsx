@@ -10,6 +10,8 @@ export function WorkPoolList(props: {
   pools: Flows.IDescribeWorkPool[];
   workers: Flows.IDescribeWorker[];
   now: number;
+  /** Buttons shown in a pool's row (pause, edit, delete). */
+  actions?: (pool: Flows.IDescribeWorkPool) => React.ReactNode;
 }): JSX.Element {
   if (props.pools.length === 0) {
     return <p className="jp-Flows-empty">No work pools.</p>;
@@ -25,14 +27,25 @@ export function WorkPoolList(props: {
             : `limit ${pool.concurrency_limit}`;
         const template = templateDefaults(pool.base_job_template ?? {});
         return (
-          <li key={pool.name} className="jp-Flows-pool" data-pool={pool.name}>
+          <li
+            key={pool.name}
+            className="jp-Flows-pool"
+            data-pool={pool.name}
+            data-paused={pool.paused ? 'true' : 'false'}
+          >
             <div className="jp-Flows-rowMain">
               <span className="jp-Flows-poolName">{pool.name}</span>
               <span className="jp-Flows-detail">
                 {pool.type} · {limit}
                 {pool.paused ? ' · paused' : ''}
               </span>
+              {pool.description ? (
+                <span className="jp-Flows-detail">{pool.description}</span>
+              ) : null}
             </div>
+            {props.actions ? (
+              <div className="jp-Flows-rowActions">{props.actions(pool)}</div>
+            ) : null}
             {template ? (
               <p
                 className="jp-Flows-detail jp-Flows-jobTemplate"

@@ -425,7 +425,8 @@ export interface paths {
         get: operations["get_work_pools_name"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a work pool and its workers (409: the 'default' pool, or deployments use it) */
+        delete: operations["delete_work_pools_name"];
         options?: never;
         head?: never;
         /** Update a work pool (concurrency limit, pause, description) */
@@ -581,6 +582,23 @@ export interface paths {
         put?: never;
         /** Create an automation */
         post: operations["post_automations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jupyter-flows/api/automations/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a draft automation's trigger would have fired on over the stored events of the last `hours` (default 24); nothing is saved or done */
+        post: operations["post_automations_preview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -988,6 +1006,37 @@ export interface components {
             items: {
                 [key: string]: unknown;
             }[];
+        };
+        /** AutomationFiring */
+        AutomationFiring: {
+            /**
+             * At
+             * Format: date-time
+             * @description when it would have fired
+             */
+            at: string;
+            /**
+             * Event Id
+             * @description the event that fired it, if any
+             * @default null
+             */
+            event_id?: number | null;
+            /**
+             * Event
+             * @default null
+             */
+            event?: string | null;
+            /**
+             * Resource
+             * @default null
+             */
+            resource?: string | null;
+            /** Payload */
+            payload?: {
+                [key: string]: unknown;
+            };
+            /** Reason */
+            reason: string;
         };
         /**
          * CancelFlowRun
@@ -3326,6 +3375,62 @@ export interface components {
         NotebookParametersResponse: {
             /** Parameters */
             parameters: components["schemas"]["NotebookParameter"][];
+        };
+        /**
+         * PreviewAutomation
+         * @description A draft automation: what its trigger would have fired on in the last ``hours``.
+         */
+        PreviewAutomation: {
+            /**
+             * Name
+             * @description its runs' tag is never matched
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            trigger: components["schemas"]["EventTrigger"];
+            /**
+             * Action
+             * @description checked, never done
+             * @default null
+             */
+            action?: (components["schemas"]["DeploymentAction"] | components["schemas"]["CancelFlowRun"] | components["schemas"]["SuspendFlowRun"] | components["schemas"]["ChangeFlowRunState"] | components["schemas"]["SendNotification"]) | null;
+            /**
+             * Hours
+             * @default 24
+             */
+            hours?: number;
+        };
+        /** PreviewAutomationResponse */
+        PreviewAutomationResponse: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Events Seen */
+            events_seen: number;
+            /**
+             * Truncated
+             * @description more events than are replayed: the oldest were left
+             */
+            truncated: boolean;
+            /** Firings */
+            firings: components["schemas"]["AutomationFiring"][];
         };
         /**
          * PruneRuns
@@ -6153,6 +6258,80 @@ export interface operations {
             };
         };
     };
+    delete_work_pools_name: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a work pool and its workers (409: the 'default' pool, or deployments use it) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
     patch_work_pools_name: {
         parameters: {
             query?: never;
@@ -7029,6 +7208,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DescribeAutomation"];
+                };
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    post_automations_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewAutomation"];
+            };
+        };
+        responses: {
+            /** @description What a draft automation's trigger would have fired on over the stored events of the last `hours` (default 24); nothing is saved or done */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewAutomationResponse"];
                 };
             };
             /** @description error */

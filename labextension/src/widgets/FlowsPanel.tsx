@@ -13,11 +13,11 @@ import { AutomationList } from '../components/AutomationList';
 import { ConcurrencyList } from '../components/ConcurrencyList';
 import { ConfigList } from '../components/ConfigList';
 import { DeploymentList } from '../components/DeploymentList';
+import { PoolSection } from '../components/PoolSection';
 import { useClock, useSignal } from '../components/hooks';
 import { RunFilter } from '../components/RunFilter';
 import { RunList } from '../components/RunList';
 import { Banner, Section } from '../components/Section';
-import { WorkPoolList } from '../components/WorkPoolList';
 import { CommandIDs, Flows, IFlowsModel } from '../tokens';
 
 function Panel(props: {
@@ -120,6 +120,9 @@ function Panel(props: {
             onShowRuns={d =>
               (model.filter = { ...model.filter, deploymentId: d.id })
             }
+            onOpen={d =>
+              void commands.execute(CommandIDs.openDeployment, { id: d.id })
+            }
           />
         )}
       </Section>
@@ -129,12 +132,25 @@ function Panel(props: {
         count={model.automations.length}
       >
         {!model.orchestrationError && (
+          <div className="jp-Flows-sectionToolbar">
+            <button
+              className="jp-Flows-button"
+              onClick={() => void commands.execute(CommandIDs.newAutomation)}
+            >
+              New automation
+            </button>
+          </div>
+        )}
+        {!model.orchestrationError && (
           <AutomationList
             automations={model.automations}
             events={model.automationEvents}
             now={now}
             busy={busy}
             onToggle={a => void onToggleAutomation(a)}
+            onDelete={a =>
+              void commands.execute(CommandIDs.deleteAutomation, { id: a.id })
+            }
           />
         )}
       </Section>
@@ -177,10 +193,11 @@ function Panel(props: {
       </Section>
       <Section id="pools" title="Work pools" count={model.workPools.length}>
         {!model.orchestrationError && (
-          <WorkPoolList
+          <PoolSection
             pools={model.workPools}
             workers={model.workers}
             now={now}
+            onChanged={() => model.refresh()}
           />
         )}
       </Section>
