@@ -32,6 +32,7 @@ from . import (
     handlers_automations,
     handlers_blocks,
     handlers_concurrency,
+    handlers_dashboard,
     handlers_deployments,
     handlers_pauses,
     handlers_pools,
@@ -403,4 +404,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_pauses.ROUTES,
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
+    *handlers_dashboard.ROUTES,
 ]
