@@ -17,6 +17,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addPanelCommands, addScheduleCommand } from './commands';
+import { addDashboardCommands } from './dashboard/commands';
 import { flowsIcon } from './icons';
 import { FlowsModel } from './model';
 import { CommandIDs, IFlowsModel } from './tokens';
@@ -103,6 +104,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'jupyter-flows-run'
     });
     addPanelCommands(app, model, tracker, PANEL_ID, rendermime);
+    addDashboardCommands(app);
     if (restorer) {
       restorer.add(panel, PANEL_ID);
       void restorer.restore(tracker, {
@@ -111,7 +113,12 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         name: widget => widget.content.model.runId
       });
     }
-    for (const command of [CommandIDs.openPanel, CommandIDs.refresh]) {
+    for (const command of [
+      CommandIDs.openPanel,
+      CommandIDs.refresh,
+      CommandIDs.openDashboard,
+      CommandIDs.openEvents
+    ]) {
       palette?.addItem({ command, category: 'Flows' });
     }
   }

@@ -24,6 +24,8 @@ export namespace CommandIDs {
   export const toggleDeployment = 'jupyter-flows:toggle-deployment';
   export const toggleAutomation = 'jupyter-flows:toggle-automation';
   export const scheduleNotebook = 'jupyter-flows:schedule-notebook';
+  export const openDashboard = 'jupyter-flows:open-dashboard';
+  export const openEvents = 'jupyter-flows:open-events';
 }
 
 type Schemas = components['schemas'];
@@ -146,6 +148,11 @@ export namespace Flows {
   export type ISaveBlockDocument = Schemas['SaveBlockDocument'];
   export type IListEventsQuery = Schemas['ListEventsQuery'];
   export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
+  export type IReadDashboardQuery = Schemas['ReadDashboardQuery'];
+  /** The aggregates of a time window (`GET api/dashboard`). */
+  export type IDescribeDashboard = Reply<Schemas['DescribeDashboard']>;
+  export type IDashboardGroup = Reply<Schemas['DashboardGroup']>;
+  export type IDashboardRun = Reply<Schemas['DashboardRun']>;
 }
 
 /**
