@@ -162,7 +162,7 @@ function DashboardBody(props: { commands: CommandRegistry }): JSX.Element {
               field="late"
               value={data.late_runs}
               bad={data.late_runs > 0}
-              note="now"
+              note="overdue now"
             />
             <Card
               label="Workers online"

@@ -99,6 +99,15 @@ function EventsBody(props: {
     void commands.execute(CommandIDs.openRun, { id });
   return (
     <div className="jp-Flows-events">
+      <header className="jp-Flows-dashHeader">
+        <h2>Flows events</h2>
+        <button
+          className="jp-Flows-button"
+          onClick={() => void commands.execute(CommandIDs.openDashboard)}
+        >
+          Dashboard
+        </button>
+      </header>
       <form
         className="jp-Flows-eventFilter"
         onSubmit={e => {
