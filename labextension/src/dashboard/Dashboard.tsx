@@ -168,7 +168,7 @@ function DashboardBody(props: { commands: CommandRegistry }): JSX.Element {
               label="Workers online"
               field="workers"
               value={`${online} / ${data.workers.length}`}
-              note={`${data.pools.length} work pools`}
+              note={`${data.pools.length} work pool${data.pools.length === 1 ? '' : 's'}`}
             />
           </div>
           <Section id="dash-chart" title="Flow runs over time">

@@ -59,6 +59,20 @@ function order(counts: Record<string, number>): string[] {
   return [...known, ...other];
 }
 
+/** Axis ticks at a round step (1, 2 or 5 times a power of ten), about 4. */
+export function niceTicks(top: number): { max: number; ticks: number[] } {
+  const raw = Math.max(1, top / 4);
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step =
+    [1, 2, 5, 10].map(m => m * power).find(s => s >= raw) ?? 10 * power;
+  const max = Math.ceil(top / step) * step;
+  const ticks: number[] = [];
+  for (let t = 0; t <= max; t += step) {
+    ticks.push(t);
+  }
+  return { max, ticks };
+}
+
 /**
  * Flow runs per bucket, stacked by state type.
  */
@@ -70,13 +84,12 @@ export function StackedBars(props: {
   const totals = buckets.map(b =>
     Object.values(b.counts).reduce((a, n) => a + n, 0)
   );
-  const max = Math.max(1, ...totals);
+  const { max, ticks } = niceTicks(Math.max(1, ...totals));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const step = plotW / Math.max(1, buckets.length);
   const barW = Math.max(1, step * 0.8);
   const y = (n: number) => PAD.top + plotH - (n / max) * plotH;
-  const ticks = max >= 2 ? [0, Math.round(max / 2), max] : [0, max];
   const every = Math.max(1, Math.ceil(buckets.length / 8));
   return (
     <svg
