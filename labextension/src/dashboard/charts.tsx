@@ -212,3 +212,49 @@ export function Sparkline(props: {
     </svg>
   );
 }
+
+/**
+ * A flow's or deployment's mean duration per bucket (a line over the
+ * buckets with ended runs; a dot where there is one).
+ */
+export function DurationLine(props: {
+  series: Flows.IDashboardGroup['series'];
+  starts: string[];
+}): JSX.Element {
+  const { series, starts } = props;
+  const index = new Map(starts.map((s, i) => [Date.parse(s), i]));
+  const points = series
+    .filter(p => p.mean_duration !== null)
+    .map(p => ({
+      i: index.get(Date.parse(p.start)) ?? 0,
+      d: p.mean_duration!
+    }));
+  const max = Math.max(0.001, ...points.map(p => p.d));
+  const w = 120;
+  const h = 22;
+  const step = w / Math.max(1, starts.length);
+  const xy = points.map(p => [
+    p.i * step + step / 2,
+    h - 2 - (p.d / max) * (h - 4)
+  ]);
+  return (
+    <svg
+      className="jp-Flows-sparkline"
+      viewBox={`0 0 ${w} ${h}`}
+      width={w}
+      height={h}
+      aria-hidden="true"
+    >
+      <line className="jp-Flows-sparkBase" x1={0} x2={w} y1={h} y2={h} />
+      {xy.length > 1 && (
+        <polyline
+          className="jp-Flows-sparkLine"
+          points={xy.map(([x, y]) => `${x},${y}`).join(' ')}
+        />
+      )}
+      {xy.map(([x, y], k) => (
+        <circle key={k} className="jp-Flows-sparkDot" cx={x} cy={y} r={1.8} />
+      ))}
+    </svg>
+  );
+}

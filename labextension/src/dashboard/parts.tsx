@@ -8,7 +8,7 @@ import React from 'react';
 import { StateBadge } from '../components/StateBadge';
 import { formatDuration, formatRelative, formatTime } from '../format';
 import { Flows } from '../tokens';
-import { Sparkline, typeLabel } from './charts';
+import { DurationLine, Sparkline, typeLabel } from './charts';
 
 function percent(rate: number): string {
   return `${(rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0)}%`;
@@ -34,6 +34,7 @@ export function GroupTable(props: {
           <th className="jp-Flows-num">Failure rate</th>
           <th className="jp-Flows-num">Mean duration</th>
           <th>Runs over time</th>
+          <th>Duration over time</th>
         </tr>
       </thead>
       <tbody>
@@ -56,6 +57,9 @@ export function GroupTable(props: {
             <td className="jp-Flows-num">{formatDuration(g.mean_duration)}</td>
             <td>
               <Sparkline series={g.series} starts={starts} />
+            </td>
+            <td>
+              <DurationLine series={g.series} starts={starts} />
             </td>
           </tr>
         ))}
