@@ -101,14 +101,18 @@ class TestDashboard:
         expect(card(page, "total")).to_have_text("5", timeout=SLOW)
         page.locator(f"{DASH} button[data-window='7d']").click()
         expect(page.locator(DASH)).to_have_attribute("data-window", "7d")
+        # the 7-day figures stay, also if the 24-hour reply comes after them
+        expect(page.locator(DASH)).to_have_attribute("data-shown", "7d", timeout=SLOW)
         expect(card(page, "total")).to_have_text("6", timeout=SLOW)  # and the old run
         expect(card(page, "failed")).to_have_text("2")
         expect(page.locator(f"{DASH} .jp-Flows-chartBar")).to_have_count(28)
         expect(page.locator(f"{DASH} .jp-Flows-dashRuns li[data-run-id]").first).to_be_visible()
         page.locator(f"{DASH} button[data-window='1h']").click()
+        expect(page.locator(DASH)).to_have_attribute("data-shown", "1h", timeout=SLOW)
         expect(card(page, "total")).to_have_text("5", timeout=SLOW)
         expect(page.locator(f"{DASH} .jp-Flows-chartBar")).to_have_count(12)
         page.locator(f"{DASH} button[data-window='30d']").click()
+        expect(page.locator(DASH)).to_have_attribute("data-shown", "30d", timeout=SLOW)
         expect(card(page, "total")).to_have_text("6", timeout=SLOW)
 
     def test_a_failure_link_opens_the_run(self, made: dict[str, Any], page: Any) -> None:
@@ -162,11 +166,12 @@ class TestEventsFeed:
         assert any(n.startswith("task-run.") for n in names), names
         feed.locator("input[name='event']").fill("flow-run.*")
         feed.locator("input[name='event']").press("Enter")
-        expect(rows.first).to_have_attribute("data-event", "flow-run.Completed", timeout=SLOW)
+        expect(feed).to_have_attribute("data-event-filter", "flow-run.*", timeout=SLOW)
         names = rows.evaluate_all("els => els.map(e => e.dataset.event)")
         assert names and all(n.startswith("flow-run.") for n in names), names
         feed.locator("input[name='event']").fill("flow-run.Failed")
         feed.locator("button[type='submit']").click()
+        expect(feed).to_have_attribute("data-event-filter", "flow-run.Failed", timeout=SLOW)
         expect(rows).to_have_count(1, timeout=SLOW)
         screenshot(page, "events.png")
         rows.first.locator("button.jp-Flows-eventRun").click()
@@ -177,6 +182,9 @@ class TestEventsFeed:
         feed = page.locator(EVENTS)
         feed.locator("input[name='resource']").fill(f"flow-run/{made['deployment_run']}")
         feed.locator("input[name='resource']").press("Enter")
+        expect(feed).to_have_attribute(
+            "data-resource-filter", f"flow-run/{made['deployment_run']}", timeout=SLOW
+        )
         rows = feed.locator("tr[data-event]")
         expect(rows.first).to_be_visible(timeout=SLOW)
         names = rows.evaluate_all("els => els.map(e => e.dataset.event)")

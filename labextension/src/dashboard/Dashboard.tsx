@@ -6,7 +6,7 @@
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { errorMessage, FlowsAPI } from '../api';
 import { useClock } from '../components/hooks';
@@ -83,16 +83,28 @@ function DashboardBody(props: { commands: CommandRegistry }): JSX.Element {
   const [data, setData] = useState<Flows.IDescribeDashboard | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const [shown, setShown] = useState<string | null>(null);
 
+  // a reply to an older request (another window) never replaces a newer one
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const request = ++latest.current;
     setLoading(true);
     try {
-      setData(await FlowsAPI.dashboard(windowQuery(windowKey)));
-      setError(null);
+      const reply = await FlowsAPI.dashboard(windowQuery(windowKey));
+      if (request === latest.current) {
+        setData(reply);
+        setShown(windowKey);
+        setError(null);
+      }
     } catch (e) {
-      setError(errorMessage(e));
+      if (request === latest.current) {
+        setError(errorMessage(e));
+      }
     } finally {
-      setLoading(false);
+      if (request === latest.current) {
+        setLoading(false);
+      }
     }
   }, [windowKey]);
   useEffect(() => {
@@ -108,6 +120,7 @@ function DashboardBody(props: { commands: CommandRegistry }): JSX.Element {
     <div
       className="jp-Flows-dashboard"
       data-window={windowKey}
+      data-shown={shown ?? ''}
       aria-busy={loading}
     >
       <header className="jp-Flows-dashHeader">

@@ -5,7 +5,7 @@
  */
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { errorMessage, FlowsAPI } from '../api';
 import { useClock } from '../components/hooks';
@@ -64,8 +64,12 @@ function EventsBody(props: {
   const [pages, setPages] = useState<(number | undefined)[]>([undefined]);
   const [items, setItems] = useState<Flows.IDescribeEvent[]>([]);
   const [error, setError] = useState<string | null>(null);
+  // the filter of the events shown (the one applied may still be loading)
+  const [loaded, setLoaded] = useState<IFilter | null>(null);
   const before = pages[pages.length - 1];
 
+  // a reply to an older request (other filters) never replaces a newer one
+  const latest = useRef(0);
   const load = useCallback(async () => {
     const seconds = WINDOW_SECONDS[filter.window];
     const q: Flows.IListEventsQuery = {
@@ -77,12 +81,19 @@ function EventsBody(props: {
       before_id: before,
       limit: PAGE + 1
     };
+    const request = ++latest.current;
     try {
-      setItems(await FlowsAPI.events(q));
-      setError(null);
+      const reply = await FlowsAPI.events(q);
+      if (request === latest.current) {
+        setItems(reply);
+        setLoaded(filter);
+        setError(null);
+      }
     } catch (e) {
-      setError(errorMessage(e));
-      setItems([]);
+      if (request === latest.current) {
+        setError(errorMessage(e));
+        setItems([]);
+      }
     }
   }, [filter, before]);
   useEffect(() => {
@@ -98,7 +109,11 @@ function EventsBody(props: {
   const open = (id: string) =>
     void commands.execute(CommandIDs.openRun, { id });
   return (
-    <div className="jp-Flows-events">
+    <div
+      className="jp-Flows-events"
+      data-event-filter={loaded?.event ?? ''}
+      data-resource-filter={loaded?.resource ?? ''}
+    >
       <header className="jp-Flows-dashHeader">
         <h2>Flows events</h2>
         <button

@@ -26,8 +26,11 @@ export function typeLabel(type: string): string {
   return type.charAt(0) + type.slice(1).toLowerCase();
 }
 
+/** The palette gives Crashed Failed's red: the chart tells them apart. */
+const CHART_COLORS: Record<string, string> = { CRASHED: '#e8710a' };
+
 export function typeColor(type: string): string {
-  return stateColor(typeLabel(type));
+  return CHART_COLORS[type] ?? stateColor(typeLabel(type));
 }
 
 /** A bucket start as the axis shows it (time of day, or the date). */
@@ -215,7 +218,7 @@ export function Sparkline(props: {
 
 /**
  * A flow's or deployment's mean duration per bucket (a line over the
- * buckets with ended runs; a dot where there is one).
+ * buckets with ended runs; a dot when only one has).
  */
 export function DurationLine(props: {
   series: Flows.IDashboardGroup['series'];
@@ -229,14 +232,15 @@ export function DurationLine(props: {
       i: index.get(Date.parse(p.start)) ?? 0,
       d: p.mean_duration!
     }));
-  const max = Math.max(0.001, ...points.map(p => p.d));
+  const max = Math.max(...points.map(p => p.d));
+  const min = Math.min(...points.map(p => p.d));
   const w = 120;
   const h = 22;
   const step = w / Math.max(1, starts.length);
-  const xy = points.map(p => [
-    p.i * step + step / 2,
-    h - 2 - (p.d / max) * (h - 4)
-  ]);
+  // from the shortest (bottom) to the longest (top) mean of the window
+  const y = (d: number) =>
+    max > min ? h - 3 - ((d - min) / (max - min)) * (h - 6) : h / 2;
+  const xy = points.map(p => [p.i * step + step / 2, y(p.d)]);
   return (
     <svg
       className="jp-Flows-sparkline"
@@ -252,9 +256,14 @@ export function DurationLine(props: {
           points={xy.map(([x, y]) => `${x},${y}`).join(' ')}
         />
       )}
-      {xy.map(([x, y], k) => (
-        <circle key={k} className="jp-Flows-sparkDot" cx={x} cy={y} r={1.8} />
-      ))}
+      {xy.length === 1 && (
+        <circle
+          className="jp-Flows-sparkDot"
+          cx={xy[0][0]}
+          cy={xy[0][1]}
+          r={2}
+        />
+      )}
     </svg>
   );
 }
