@@ -320,8 +320,8 @@ def _last_states(conn: Connection, ids: set[str], up_to: int) -> dict[str, tuple
 
 
 def _resource_filter(resource: str) -> Any:
-    """The events of ``resource``: its id, a glob of ids, or a run's bare id (its
-    ``flow-run/`` and ``task-run/`` events)."""
+    """The events of ``resource``: its id, a glob of ids, or a bare run id (``flow-run/ID``
+    or ``task-run/ID``)."""
     if any(c in resource for c in "*?"):
         return EVENT.c.resource.like(_like(resource), escape="\\")
     if "/" not in resource:

@@ -507,7 +507,7 @@ class ListEventsQuery(_Request):
     resource: ShortText | None = Field(
         default=None,
         description="the resource's id (flow-run/ID), or a glob of it (flow-run/*); also "
-        "matches a run's own id alone: its flow-run/ and task-run/ events",
+        "matches a bare run id: flow-run/ID or task-run/ID",
     )
     since: datetime | None = Field(default=None, description="occurred at or after")
     until: datetime | None = Field(default=None, description="occurred before")

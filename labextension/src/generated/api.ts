@@ -3231,7 +3231,7 @@ export interface components {
             event?: string | null;
             /**
              * Resource
-             * @description the resource's id (flow-run/ID), or a glob of it (flow-run/*); also matches a run's own id alone: its flow-run/ and task-run/ events
+             * @description the resource's id (flow-run/ID), or a glob of it (flow-run/*); also matches a bare run id: flow-run/ID or task-run/ID
              * @default null
              */
             resource?: string | null;
