@@ -157,6 +157,14 @@ class Events:
                 stmt = stmt.where(*_glob_filter(query.event, prefix_range=sqlite))
             else:
                 stmt = stmt.where(EVENT.c.event == query.event)
+        if query.resource:
+            stmt = stmt.where(_resource_filter(query.resource))
+        if query.since is not None:
+            stmt = stmt.where(EVENT.c.occurred >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(EVENT.c.occurred < query.until)
+        if query.before_id is not None:
+            stmt = stmt.where(EVENT.c.id < query.before_id)
         if query.after_id is not None:
             stmt = stmt.where(EVENT.c.id > query.after_id).order_by(EVENT.c.id)
         else:
@@ -311,13 +319,28 @@ def _last_states(conn: Connection, ids: set[str], up_to: int) -> dict[str, tuple
     return {r.run_id: (r.type, r.name) for r in rows}
 
 
+def _resource_filter(resource: str) -> Any:
+    """The events of ``resource``: its id, a glob of ids, or a bare run id (``flow-run/ID``
+    or ``task-run/ID``)."""
+    if any(c in resource for c in "*?"):
+        return EVENT.c.resource.like(_like(resource), escape="\\")
+    if "/" not in resource:
+        return EVENT.c.resource.in_([f"flow-run/{resource}", f"task-run/{resource}"])
+    return EVENT.c.resource == resource
+
+
+def _like(pattern: str) -> str:
+    """A glob of ``*`` and ``?`` as a LIKE pattern (escaped with a backslash)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
 def _glob_filter(pattern: str, prefix_range: bool) -> list[Any]:
     """SQL conditions for a glob of ``*`` and ``?``: a LIKE, and with ``prefix_range`` a range
     on the literal prefix so that the ``event`` index is used (``automation.*``:
     ``'automation.' <= event < 'automation/'``; only where text compares byte by byte, as in
     SQLite: a PostgreSQL locale may order punctuation otherwise)."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    conditions = [EVENT.c.event.like(escaped.replace("*", "%").replace("?", "_"), escape="\\")]
+    conditions = [EVENT.c.event.like(_like(pattern), escape="\\")]
     prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
     if prefix and prefix_range:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -516,8 +517,33 @@ class DescribeEvent(BaseModel):
 
 class ListEventsQuery(_Request):
     event: ShortText | None = Field(default=None, description="a name or glob, e.g. flow-run.*")
+    resource: ShortText | None = Field(
+        default=None,
+        description="the resource's id (flow-run/ID), or a glob of it (flow-run/*); also "
+        "matches a bare run id: flow-run/ID or task-run/ID",
+    )
+    since: datetime | None = Field(default=None, description="occurred at or after")
+    until: datetime | None = Field(default=None, description="occurred before")
     after_id: Annotated[DbBigInt, Field(ge=0)] | None = None
+    before_id: Annotated[DbBigInt, Field(ge=1)] | None = Field(
+        default=None, description="only events with a smaller id (the next page, newest first)"
+    )
     limit: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _aware_time(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs a time zone (e.g. Z or +00:00)")
+        return value
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and value <= since:
+            raise ValueError("must be after since")
+        return value
 
 
 class ListEventsResponse(BaseModel):

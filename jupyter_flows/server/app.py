@@ -33,6 +33,7 @@ from . import (
     handlers_automations,
     handlers_blocks,
     handlers_concurrency,
+    handlers_dashboard,
     handlers_deployments,
     handlers_pauses,
     handlers_pools,
@@ -442,4 +443,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
     *handlers_sources.ROUTES,
+    *handlers_dashboard.ROUTES,
 ]

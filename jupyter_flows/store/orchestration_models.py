@@ -89,6 +89,7 @@ class EventRecord(SQLModel, table=True):
     """Something that happened: a flow run's state change, or an event a user emitted."""
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_resource", "resource"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_SERIAL)
     event: str = Field(index=True)

@@ -249,6 +249,13 @@ export namespace FlowsAPI {
     return (await requestAPI<Flows.IListEventsResponse>(path)).items;
   }
 
+  /** The dashboard's aggregates of the window [since, until). */
+  export function dashboard(
+    q: Flows.IReadDashboardQuery
+  ): Promise<Flows.IDescribeDashboard> {
+    return requestAPI(`dashboard${query({ ...q })}`);
+  }
+
   /** Artifacts, newest first (`latest`: the newest version of each key). */
   export function artifacts(
     q: Flows.IListArtifactsQuery

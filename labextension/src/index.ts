@@ -17,6 +17,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addPanelCommands, addScheduleCommand } from './commands';
+import { addDashboardCommands } from './dashboard/commands';
 import { flowsIcon } from './icons';
 import { FlowsModel } from './model';
 import { addPageCommands } from './pageCommands';
@@ -105,6 +106,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
     addPanelCommands(app, model, tracker, PANEL_ID, rendermime);
     addPageCommands(app, model, restorer);
+    addDashboardCommands(app);
     if (restorer) {
       restorer.add(panel, PANEL_ID);
       void restorer.restore(tracker, {
@@ -113,7 +115,12 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         name: widget => widget.content.model.runId
       });
     }
-    for (const command of [CommandIDs.openPanel, CommandIDs.refresh]) {
+    for (const command of [
+      CommandIDs.openPanel,
+      CommandIDs.refresh,
+      CommandIDs.openDashboard,
+      CommandIDs.openEvents
+    ]) {
       palette?.addItem({ command, category: 'Flows' });
     }
   }

@@ -27,6 +27,8 @@ export namespace CommandIDs {
   export const openDeployment = 'jupyter-flows:open-deployment';
   export const newAutomation = 'jupyter-flows:new-automation';
   export const deleteAutomation = 'jupyter-flows:delete-automation';
+  export const openDashboard = 'jupyter-flows:open-dashboard';
+  export const openEvents = 'jupyter-flows:open-events';
 }
 
 type Schemas = components['schemas'];
@@ -149,6 +151,11 @@ export namespace Flows {
   export type ISaveBlockDocument = Schemas['SaveBlockDocument'];
   export type IListEventsQuery = Schemas['ListEventsQuery'];
   export type IListEventsResponse = Reply<Schemas['ListEventsResponse']>;
+  export type IReadDashboardQuery = Schemas['ReadDashboardQuery'];
+  /** The aggregates of a time window (`GET api/dashboard`). */
+  export type IDescribeDashboard = Reply<Schemas['DescribeDashboard']>;
+  export type IDashboardGroup = Reply<Schemas['DashboardGroup']>;
+  export type IDashboardRun = Reply<Schemas['DashboardRun']>;
 }
 
 /**

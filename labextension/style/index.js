@@ -2,3 +2,4 @@ import './base.css';
 import './run-view.css';
 import './dialogs.css';
 import './pages.css';
+import './dashboard.css';

@@ -58,6 +58,7 @@ OPERATIONS = {
     ("delete", "automations/{}"),
     ("get", "events"),
     ("post", "events"),
+    ("get", "dashboard"),
     ("get", "variables"),
     ("get", "variables/{}"),
     ("put", "variables/{}"),

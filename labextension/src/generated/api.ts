@@ -960,6 +960,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jupyter-flows/api/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs over time by state, failure rates and durations per flow and deployment, late runs, work pools and workers, the last failures, of the window [since, until) */
+        get: operations["get_dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1357,6 +1374,159 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** DashboardBucket */
+        DashboardBucket: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Counts
+             * @description flow runs created in the bucket, by state type
+             */
+            counts: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * DashboardGroup
+         * @description A flow's or a deployment's runs in the window, and their trend by bucket.
+         */
+        DashboardGroup: {
+            /**
+             * Key
+             * @description the flow name, or the deployment id
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Runs */
+            runs: number;
+            /** Failed */
+            failed: number;
+            /**
+             * Failure Rate
+             * @description failed / ended runs (0 when none ended)
+             */
+            failure_rate: number;
+            /** Mean Duration */
+            mean_duration: number | null;
+            /**
+             * Series
+             * @description only the buckets with runs
+             */
+            series: components["schemas"]["DashboardSeriesPoint"][];
+        };
+        /** DashboardPool */
+        DashboardPool: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Paused */
+            paused: boolean;
+            /**
+             * Concurrency Limit
+             * @default null
+             */
+            concurrency_limit?: number | null;
+            /**
+             * Running
+             * @description its runs Running or Pending now
+             */
+            running: number;
+            /** Online */
+            online: number;
+            /** Offline */
+            offline: number;
+        };
+        /** DashboardRun */
+        DashboardRun: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Flow Name */
+            flow_name: string;
+            /**
+             * Deployment Id
+             * @default null
+             */
+            deployment_id?: string | null;
+            /**
+             * Deployment
+             * @default null
+             */
+            deployment?: string | null;
+            /**
+             * State Type
+             * @default null
+             */
+            state_type?: string | null;
+            /**
+             * State Name
+             * @default null
+             */
+            state_name?: string | null;
+            /**
+             * State Message
+             * @default null
+             */
+            state_message?: string | null;
+            /**
+             * Created
+             * Format: date-time
+             */
+            created: string;
+            /**
+             * Expected Start Time
+             * @default null
+             */
+            expected_start_time?: string | null;
+            /**
+             * End Time
+             * @default null
+             */
+            end_time?: string | null;
+        };
+        /** DashboardSeriesPoint */
+        DashboardSeriesPoint: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Runs */
+            runs: number;
+            /**
+             * Failed
+             * @description Failed or Crashed
+             */
+            failed: number;
+            /**
+             * Mean Duration
+             * @description seconds, of the runs that ended
+             */
+            mean_duration: number | null;
+        };
+        /** DashboardWorker */
+        DashboardWorker: {
+            /** Name */
+            name: string;
+            /** Work Pool */
+            work_pool: string;
+            /**
+             * Last Heartbeat
+             * Format: date-time
+             */
+            last_heartbeat: string;
+            /**
+             * Status
+             * @description online or offline (by the heartbeat timeout)
+             */
+            status: string;
+        };
         /**
          * DeploymentAction
          * @description Run, pause or resume a deployment (by id or name).
@@ -1673,6 +1843,71 @@ export interface components {
              * Format: date-time
              */
             updated: string;
+        };
+        /** DescribeDashboard */
+        DescribeDashboard: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /**
+             * Bucket
+             * @description seconds per bucket
+             */
+            bucket: number;
+            /**
+             * Totals
+             * @description flow runs created in the window, by state type
+             */
+            totals: {
+                [key: string]: number;
+            };
+            /** Total Runs */
+            total_runs: number;
+            /** Failed */
+            failed: number;
+            /** Failure Rate */
+            failure_rate: number;
+            /**
+             * Buckets
+             * @description every bucket of the window, oldest first
+             */
+            buckets: components["schemas"]["DashboardBucket"][];
+            /**
+             * Flows
+             * @description most runs first (at most 20)
+             */
+            flows: components["schemas"]["DashboardGroup"][];
+            /**
+             * Deployments
+             * @description most runs first (at most 20)
+             */
+            deployments: components["schemas"]["DashboardGroup"][];
+            /**
+             * Late Runs
+             * @description scheduled runs whose start is overdue, now
+             */
+            late_runs: number;
+            /**
+             * Late
+             * @description the most overdue (at most 10)
+             */
+            late: components["schemas"]["DashboardRun"][];
+            /**
+             * Failures
+             * @description the last failed or crashed runs (<= 10)
+             */
+            failures: components["schemas"]["DashboardRun"][];
+            /** Pools */
+            pools: components["schemas"]["DashboardPool"][];
+            /** Workers */
+            workers: components["schemas"]["DashboardWorker"][];
         };
         /** DescribeDeployment */
         DescribeDeployment: {
@@ -3085,10 +3320,34 @@ export interface components {
              */
             event?: string | null;
             /**
+             * Resource
+             * @description the resource's id (flow-run/ID), or a glob of it (flow-run/*); also matches a bare run id: flow-run/ID or task-run/ID
+             * @default null
+             */
+            resource?: string | null;
+            /**
+             * Since
+             * @description occurred at or after
+             * @default null
+             */
+            since?: string | null;
+            /**
+             * Until
+             * @description occurred before
+             * @default null
+             */
+            until?: string | null;
+            /**
              * After Id
              * @default null
              */
             after_id?: number | null;
+            /**
+             * Before Id
+             * @description only events with a smaller id (the next page, newest first)
+             * @default null
+             */
+            before_id?: number | null;
             /**
              * Limit
              * @default 100
@@ -3465,6 +3724,30 @@ export interface components {
              * @default false
              */
             include_secrets?: boolean;
+        };
+        /**
+         * ReadDashboardQuery
+         * @description The window ``[since, until)`` cut into buckets of ``bucket`` seconds.
+         */
+        ReadDashboardQuery: {
+            /**
+             * Since
+             * @description the window's start (default: 24 hours before until)
+             * @default null
+             */
+            since?: string | null;
+            /**
+             * Until
+             * @description the window's end (default: now)
+             * @default null
+             */
+            until?: string | null;
+            /**
+             * Bucket
+             * @description seconds per bucket of the runs-over-time chart (default: the window / 24)
+             * @default null
+             */
+            bucket?: number | null;
         };
         /** ReadNotebookParameters */
         ReadNotebookParameters: {
@@ -7578,7 +7861,11 @@ export interface operations {
         parameters: {
             query?: {
                 event?: string;
+                resource?: string;
+                since?: string;
+                until?: string;
                 after_id?: number;
+                before_id?: number;
                 limit?: number;
             };
             header?: never;
@@ -10027,6 +10314,84 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+            /** @description error */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorReply"];
+                };
+            };
+        };
+    };
+    get_dashboard: {
+        parameters: {
+            query?: {
+                since?: string;
+                until?: string;
+                bucket?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs over time by state, failure rates and durations per flow and deployment, late runs, work pools and workers, the last failures, of the window [since, until) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DescribeDashboard"];
+                };
             };
             /** @description error */
             400: {

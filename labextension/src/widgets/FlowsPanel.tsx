@@ -68,7 +68,23 @@ function Panel(props: {
     <div className="jp-Flows-panelBody">
       <header className="jp-Flows-panelHeader">
         <h2>Flows</h2>
-        {refresh}
+        <span className="jp-Flows-panelLinks">
+          <button
+            className="jp-Flows-button"
+            data-open="dashboard"
+            onClick={() => void commands.execute(CommandIDs.openDashboard)}
+          >
+            Dashboard
+          </button>
+          <button
+            className="jp-Flows-button"
+            data-open="events"
+            onClick={() => void commands.execute(CommandIDs.openEvents)}
+          >
+            Events
+          </button>
+          {refresh}
+        </span>
       </header>
       {model.error && (
         <Banner
