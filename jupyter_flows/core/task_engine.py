@@ -232,10 +232,18 @@ def _reuse(
     old_task_run, value, ref = found
     state = Cached(value, message=f"reused from run {frc.prior.run_id} (task run {old_task_run})")
     set_state(state, 0)
-    if ref.location:  # the same file is this task run's result too (a retry of the retry)
+    location = ref.location
+    if not location:  # read through the server: this task run's own copy, there too
+        try:
+            copied = ref.copy_to(info.id)
+        except Exception as exc:  # noqa: BLE001 - the run goes on; a later retry reruns it
+            logger.warning("cannot keep reused result %s as %s: %s", ref.key, info.id, exc)
+            copied = None
+        location = copied.location if copied is not None else None
+    if location:  # the same file is this task run's result too (a retry of the retry)
         current_recorder(frc).result_stored(
             ResultInfo(
-                info.id, info.id, info.flow_run_id, ref.location, task.result_serializer.name, now()
+                info.id, info.id, info.flow_run_id, location, task.result_serializer.name, now()
             )  # fmt: skip
         )
     frc.track_result(info.id, value)

@@ -35,6 +35,7 @@ from . import (
     handlers_deployments,
     handlers_pauses,
     handlers_pools,
+    handlers_results,
     handlers_runs,
     handlers_variables,
 )
@@ -148,6 +149,26 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         bounds of what the API takes in are in jupyter_flows.store.limits.""",
     )
 
+    result_storage_dir = Unicode(
+        config=True,
+        help="Where the server keeps the persisted results that run processes of remote "
+        "workers (no database) upload, one folder per deployment (default: <data dir>/"
+        "uploaded_results; the data dir is $JUPYTER_FLOWS_HOME or <Jupyter data dir>/"
+        "jupyter_flows).",
+    )
+    max_result_size = Integer(
+        256 * 1024 * 1024,
+        config=True,
+        help="The largest result file (bytes) a run process may upload; a larger one is "
+        "answered 413 (its task still completes; a retry on another worker runs it again).",
+    )
+
+    @default("result_storage_dir")
+    def _default_result_storage_dir(self) -> str:
+        from ..core.settings import data_dir
+
+        return str(data_dir() / "uploaded_results")
+
     @default("db_url")
     def _default_db_url(self) -> str:
         from ..store.db import default_db_url
@@ -188,7 +209,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             raise TraitError(f"FlowsApp.{name} must be >= 0 (0: forever), not {value}")
         return value
 
-    @validate("max_body_size")
+    @validate("max_body_size", "max_result_size")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
         if value <= 0:
@@ -201,6 +222,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         from ..core.run_environment import RunEnvironment
         from ..orchestration.service import OrchestrationService
         from ..orchestration.tokens import Tokens
+        from ..orchestration.uploaded_results import UploadedResults
         from ..store.db import DB_URL_ENV, mask_url, open_store
         from ..store.repository import RunStore
 
@@ -236,6 +258,9 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             outputs_dir=outputs_dir,
             openapi=document,
             max_body_size=self.max_body_size,
+            uploaded_results=UploadedResults(
+                Path(self.result_storage_dir), RunStore(engine), self.max_result_size
+            ),
         )
         self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
         self.log.info("jupyter-flows: block documents are encrypted with the key file %s",
@@ -403,4 +428,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_pauses.ROUTES,
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
+    *handlers_results.ROUTES,
 ]

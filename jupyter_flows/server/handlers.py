@@ -71,6 +71,7 @@ class FlowsServices:
     recorder: Any = None  # store.recorder.SqlRecorder for POST records
     tokens: Any = None  # orchestration.tokens.Tokens: worker and run tokens
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
+    uploaded_results: Any = None  # orchestration.uploaded_results.UploadedResults
 
 
 #: tornado 6.5+ escapes ``%`` in a ``log_message`` without args itself (its property); escaping
@@ -122,8 +123,8 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in typing.get_args(annotation))
 
 
-def _too_large(limit: int) -> web.HTTPError:
-    message = f"the request body is larger than {limit} bytes (FlowsApp.max_body_size)"
+def _too_large(limit: int, trait: str = "max_body_size") -> web.HTTPError:
+    message = f"the request body is larger than {limit} bytes (FlowsApp.{trait})"
     return web.HTTPError(413, message, reason=message)
 
 
@@ -137,9 +138,17 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     _body_chunks: list[bytes]
     _body_size = 0
 
+    #: the FlowsApp trait that bounds this route's request bodies
+    body_limit_trait = "max_body_size"
+
     @property
     def services(self) -> FlowsServices:
         return self.settings[SETTINGS_KEY]  # type: ignore[no-any-return]
+
+    @property
+    def body_limit(self) -> int:
+        """The largest body this route takes (bytes)."""
+        return self.services.max_body_size
 
     @property
     def identity_provider(self) -> Any:
@@ -156,8 +165,8 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
         await super().prepare()
         self._body_chunks = []
         declared = self.request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.services.max_body_size:
-            raise _too_large(self.services.max_body_size)
+        if declared.isdigit() and int(declared) > self.body_limit:
+            raise _too_large(self.body_limit, self.body_limit_trait)
         if self.current_user:  # else @web.authenticated answers 403 first
             try:
                 self._check_arguments()
@@ -167,7 +176,7 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
     def data_received(self, chunk: bytes) -> None:
         """Keep the body up to the limit (a longer chunked body is answered 413)."""
         self._body_size += len(chunk)
-        if self._body_size <= self.services.max_body_size:
+        if self._body_size <= self.body_limit:
             self._body_chunks.append(chunk)
 
     def _check_arguments(self) -> None:
@@ -206,6 +215,12 @@ class FlowsAPIHandler(ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
             return model.model_validate(raw)
         except ValidationError as exc:
             raise _to_http_error(exc, where) from exc
+
+    def raw_body(self) -> bytes:
+        """The request body as sent (413 beyond ``body_limit``)."""
+        if self._body_size > self.body_limit:
+            raise _too_large(self.body_limit, self.body_limit_trait)
+        return b"".join(self._body_chunks)
 
     def body(self, model: type[M]) -> M:
         """The JSON request body parsed as ``model`` (an empty body is ``{}``)."""

@@ -57,6 +57,11 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # (its own run only: ``check_run``)
     ("FlowRunInputHandler", "get"): frozenset({"run"}),
     ("FlowRunInputHandler", "put"): frozenset({"run"}),
+    # persisted results of a run process without a database: upload, read back, and list
+    # what a retry or a resumed run reuses (its own deployment's runs only)
+    ("ResultHandler", "put"): frozenset({"run"}),
+    ("ResultHandler", "get"): frozenset({"run"}),
+    ("FlowRunResultsHandler", "get"): frozenset({"run"}),
 }
 
 
