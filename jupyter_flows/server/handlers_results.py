@@ -68,10 +68,11 @@ class ResultHandler(_ResultsHandler):
         " (413 beyond FlowsApp.max_result_size; 400 if not a result file)",
         DescribeUploadedResult,
         query=ResultQuery,
+        action="execute",
         other_statuses=(413,),
     )
     @web.authenticated
-    @authorized
+    @authorized(action="execute")  # other runs unpickle it: it is code that runs
     async def put(self, key: str) -> None:
         run_id = self.run_of_request()
         content = self.raw_body()

@@ -110,6 +110,7 @@ _STARTS_RUNS = {
     ("POST", "automations"),
     ("PATCH", "automations/{}"),
     ("POST", "records"),  # what run processes record: the worker protocol
+    ("PUT", "results/{}"),  # a pickled result: other runs of the deployment load it
 }
 
 
