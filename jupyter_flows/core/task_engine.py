@@ -24,6 +24,7 @@ from .states import (
     AwaitingRetry,
     Cached,
     Cancelled,
+    Completed,
     Crashed,
     Failed,
     Pending,
@@ -90,8 +91,11 @@ def create_task_run(
     edges.extend(_wait_for_edges(wait_for))
     key = frc.next_dynamic_key(task.task_key) if frc is not None else 0
     extra_tags = current_tags()
+    adopted = None
+    if frc is not None and frc.prior is not None:  # a resumed run: its own task run
+        adopted = frc.prior.adopt(frc.flow_run.id, task.task_key, key)
     info = TaskRunInfo(
-        new_id(),
+        adopted or new_id(),
         frc.flow_run.id if frc is not None else None,
         task.task_key,
         task.name,
@@ -107,8 +111,9 @@ def create_task_run(
     )
     if task.task_run_name is not None:
         info.name = _task_run_name(task, info, frc, inputs)
-    recorder.task_run_created(info)
-    recorder.set_state("task", info.id, Pending(), 0)
+    if adopted is None:  # (an adopted task run is recorded, and stays as it ended)
+        recorder.task_run_created(info)
+        recorder.set_state("task", info.id, Pending(), 0)
     return info, has_futures
 
 
@@ -230,6 +235,9 @@ def _reuse(
     if found is None:
         return None
     old_task_run, value, ref = found
+    if old_task_run == info.id:  # a resumed run's own task run (adopted): it stays Completed
+        frc.track_result(info.id, value)
+        return Completed(value, message="completed before the run was suspended").of_run(info.id)
     state = Cached(value, message=f"reused from run {frc.prior.run_id} (task run {old_task_run})")
     set_state(state, 0)
     location = ref.location

@@ -111,3 +111,101 @@ def test_a_remote_retry_on_another_worker_reuses_the_uploaded_results(tmp_path: 
         assert not Path(where1["home"]) == Path(where2["home"])
     finally:
         stop_all(env, tmp_path)
+
+
+GATED = """
+import time
+from pathlib import Path
+from jupyter_flows import flow, task
+
+HERE = Path(__file__).parent
+
+
+def note(name: str) -> None:
+    with open(HERE / "calls.log", "a") as f:
+        f.write(name + "\\n")
+
+
+@task
+def prepare(n: int) -> int:
+    note("prepare")
+    return n + 1
+
+
+@task
+def slow(x: int) -> int:
+    note("slow")
+    if not (HERE / "fast").exists():
+        time.sleep(120)
+    return x * 2
+
+
+@flow(persist_result=True)
+def gated(n: int = 1) -> int:
+    return slow(prepare(n))
+"""
+
+SUSPEND = (
+    "import sys; from jupyter_flows.flow_runs import suspend_flow_run; "
+    "suspend_flow_run(flow_run_id=sys.argv[1], timeout=300)"
+)
+
+
+def test_a_suspended_remote_run_resumes_on_another_worker_without_duplicates(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    import psutil
+
+    env = Env(tmp_path)
+    (env.root / "gated.py").write_text(GATED)
+    try:
+        env.start_server()
+        first, _ = _remote_worker(env, tmp_path, "remote-1")
+        assert env.cli("deploy", "gated.py:gated", "--name", "gated").returncode == 0
+        assert env.cli("run", "gated").returncode == 0
+        deployment = env.get("deployments/gated")["id"]
+        wait(lambda: env.runs(deployment), 60, "the run")
+        run_id = env.runs(deployment)[0]["id"]
+
+        def slow_running() -> bool:
+            tasks = (env.get(f"flow_runs/{run_id}") or {}).get("task_runs") or []
+            return any(t["name"] == "slow-0" and t["state_name"] == "Running" for t in tasks)
+
+        wait(slow_running, 120, "the slow task to run")
+        # the server suspends the run while its task runs (from outside the run)
+        suspended = subprocess.run(
+            [sys.executable, "-c", SUSPEND, run_id], cwd=env.root, env=env.env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert suspended.returncode == 0, suspended.stderr
+        assert env.state(run_id) == "Suspended"
+        wait(lambda: not psutil.Process(first.pid).children(recursive=True), 60,  # type: ignore[attr-defined]
+             "the run process to stop")  # fmt: skip
+        first.terminate()  # type: ignore[attr-defined]
+        first.wait(timeout=30)  # type: ignore[attr-defined]
+
+        (env.root / "fast").write_text("")
+        _remote_worker(env, tmp_path, "remote-2")  # a fresh result directory
+        resumed = env.cli("runs", "resume", run_id)
+        assert resumed.returncode == 0, resumed.stderr
+        wait(lambda: (env.get(f"flow_runs/{run_id}") or {}).get("state_type") in ENDED, 120,
+             "the resumed run")  # fmt: skip
+        done = env.get(f"flow_runs/{run_id}")
+        assert done["state_name"] == "Completed", done["state_message"]
+        assert done["worker"] == "remote-2"
+        # prepare ran once (its result came back from the server), slow ran again
+        assert _calls(env) == ["prepare", "slow", "slow"]
+        names = sorted((t["name"], t["state_name"]) for t in done["task_runs"])
+        assert names == [
+            ("prepare-0", "Completed"),  # one task run, not a second Cached one
+            ("slow-0", "Cancelled"),  # stopped with its process when the run was suspended
+            ("slow-0", "Completed"),
+        ], names
+        cancelled = next(t for t in done["task_runs"] if t["state_name"] == "Cancelled")
+        assert "suspended" in cancelled["state_message"]
+        assert len(env.runs(deployment)) == 1
+    finally:
+        stop_all(env, tmp_path)
