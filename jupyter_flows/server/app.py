@@ -30,6 +30,7 @@ from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_artifacts,
     handlers_automations,
+    handlers_background,
     handlers_blocks,
     handlers_concurrency,
     handlers_deployments,
@@ -429,4 +430,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_concurrency.ROUTES,
     *handlers_blocks.ROUTES,
     *handlers_results.ROUTES,
+    *handlers_background.ROUTES,
 ]

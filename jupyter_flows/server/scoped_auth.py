@@ -62,6 +62,11 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("ResultHandler", "put"): frozenset({"run"}),
     ("ResultHandler", "get"): frozenset({"run"}),
     ("FlowRunResultsHandler", "get"): frozenset({"run"}),
+    # ``Task.delay`` in a run process without a database: queue a background run for its
+    # run, follow it and read its result (those its run queued only)
+    ("BackgroundTaskRunsHandler", "post"): frozenset({"run"}),
+    ("BackgroundTaskRunHandler", "get"): frozenset({"run"}),
+    ("BackgroundTaskRunResultHandler", "get"): frozenset({"run"}),
 }
 
 

@@ -21,6 +21,9 @@ OPERATIONS = {
     ("post", "flow_runs/{}/cancel"),
     ("get", "task_runs/{}"),
     ("get", "background_task_runs"),
+    ("post", "background_task_runs"),
+    ("get", "background_task_runs/{}"),
+    ("get", "background_task_runs/{}/result"),
     ("post", "deployments"),
     ("get", "deployments"),
     ("get", "deployments/{}"),
@@ -110,6 +113,7 @@ _STARTS_RUNS = {
     ("POST", "automations"),
     ("PATCH", "automations/{}"),
     ("POST", "records"),  # what run processes record: the worker protocol
+    ("POST", "background_task_runs"),  # a task worker runs it
     ("PUT", "results/{}"),  # a pickled result: other runs of the deployment load it
 }
 
