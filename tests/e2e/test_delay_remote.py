@@ -52,8 +52,8 @@ def fan(out: str) -> int:
 """
 
 
-def test_a_remote_run_delays_tasks_that_a_task_worker_runs(tmp_path: Path) -> None:
-    env = Env(tmp_path)
+def test_a_remote_run_delays_tasks_that_a_task_worker_runs(tmp_path: Path, db_url: str) -> None:
+    env = Env(tmp_path, db_url)
     (env.root / "tasks.py").write_text(TASKS)
     (env.root / "fan.py").write_text(FLOW)
     out = env.root / "found.json"

@@ -71,8 +71,10 @@ def _remote_worker(env: Env, tmp: Path, name: str) -> tuple[object, dict[str, st
     return env.start_worker(token.stdout.strip(), name, env=no_db), {"home": str(home)}
 
 
-def test_a_remote_retry_on_another_worker_reuses_the_uploaded_results(tmp_path: Path) -> None:
-    env = Env(tmp_path)
+def test_a_remote_retry_on_another_worker_reuses_the_uploaded_results(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = Env(tmp_path, db_url)
     (env.root / "etl.py").write_text(ETL)
     (env.root / "broken").write_text("")
     try:
@@ -152,14 +154,14 @@ SUSPEND = (
 
 
 def test_a_suspended_remote_run_resumes_on_another_worker_without_duplicates(
-    tmp_path: Path,
+    tmp_path: Path, db_url: str
 ) -> None:
     import subprocess
     import sys
 
     import psutil
 
-    env = Env(tmp_path)
+    env = Env(tmp_path, db_url)
     (env.root / "gated.py").write_text(GATED)
     try:
         env.start_server()
