@@ -24,7 +24,6 @@ from .states import (
     AwaitingRetry,
     Cached,
     Cancelled,
-    Completed,
     Crashed,
     Failed,
     Pending,
@@ -235,9 +234,9 @@ def _reuse(
     if found is None:
         return None
     old_task_run, value, ref = found
-    if old_task_run == info.id:  # a resumed run's own task run (adopted): it stays Completed
-        frc.track_result(info.id, value)
-        return Completed(value, message="completed before the run was suspended").of_run(info.id)
+    if old_task_run == info.id:  # a resumed run's own task run (adopted): recorded as it
+        frc.track_result(info.id, value)  # ended; the caller learns its body did not run
+        return Cached(value, message="completed before the run was suspended").of_run(info.id)
     state = Cached(value, message=f"reused from run {frc.prior.run_id} (task run {old_task_run})")
     set_state(state, 0)
     location = ref.location
