@@ -11,20 +11,20 @@ results uploaded for the origin run's deployment.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ..core.records import TaskInput, TaskRunInfo, new_id
 from ..core.states import now
-from ..exceptions import NotFound
+from ..exceptions import Conflict, NotFound
 from ..store import background as queue
 from ..store.background import QUEUE
 from ..store.background_pages import read_background_task_run
+from ..store.limits import DbDateTime, JsonObject, Name, ShortText, Tags, Text
 from ..store.models import ResultRecord
 from ..store.schemas import DescribeBackgroundTaskRun
 from .uploaded_results import UploadedResults, check_key
@@ -34,25 +34,30 @@ __all__ = ["CreateBackgroundTaskRun", "RemoteBackground"]
 RESULT = ResultRecord.__table__  # type: ignore[attr-defined]
 
 
+_RunId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
 class CreateBackgroundTaskRun(BaseModel):
     """A background task run to queue (what ``Task.delay`` sends)."""
 
-    id: str = Field(default_factory=new_id, pattern=r"^[0-9a-f]{32}$")
-    task_key: str = Field(min_length=1, max_length=512)
-    task_name: str = Field(min_length=1, max_length=512)
-    name: str = Field(min_length=1, max_length=512)
-    queue_key: str = Field(min_length=1, max_length=512, description="what task workers match")
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    description: str | None = Field(default=None, max_length=10_000)
-    version: str | None = Field(default=None, max_length=512)
-    parameters: dict[str, Any] | None = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    id: _RunId = Field(default_factory=new_id)
+    task_key: Name
+    task_name: Name
+    name: Name
+    queue_key: Name = Field(description="what task workers match (name and code hash)")
+    tags: Tags = Field(default_factory=list)
+    description: Text | None = None
+    version: ShortText | None = None
+    parameters: JsonObject | None = Field(
         default=None, description="the arguments, when they are plain JSON"
     )
-    parameters_key: str | None = Field(
+    parameters_key: ShortText | None = Field(
         default=None, description="else: the key of the uploaded, pickled arguments"
     )
-    wait_for: list[str] = Field(default_factory=list, max_length=1000)
-    created: datetime | None = None
+    wait_for: list[_RunId] = Field(default_factory=list, max_length=1000)
+    created: DbDateTime | None = None
 
 
 class RemoteBackground:
@@ -62,6 +67,9 @@ class RemoteBackground:
         self.engine, self.results = engine, results
 
     def enqueue(self, body: CreateBackgroundTaskRun, origin: str | None) -> Any:
+        """Queue ``body`` for the run ``origin``; ``Conflict`` if its id is taken."""
+        if self._taken(body.id):
+            raise Conflict(f"id: a task run {body.id} exists already")
         location = None
         if body.parameters_key is not None:
             if origin is None:
@@ -94,6 +102,13 @@ class RemoteBackground:
             origin_flow_run_id=origin,
         )
         return self.read(body.id)
+
+    def _taken(self, task_run_id: str) -> bool:
+        from ..store.background import TASK_RUN
+
+        with self.engine.connect() as conn:
+            found = conn.execute(select(TASK_RUN.c.id).where(TASK_RUN.c.id == task_run_id))
+            return found.first() is not None
 
     def _uploaded_path(self, flow_run_id: str, key: str) -> str | None:
         store = self.results._store(self.results.namespace(flow_run_id))

@@ -134,3 +134,50 @@ class TestResults:
         assert names == ["k4"]  # no temporary file left behind
         status, text = await api("results", "k4", headers=as_a)
         assert status == 200 and text.endswith("\n2")
+
+
+class TestBackgroundThroughTheServer:
+    async def test_a_run_queues_and_follows_its_own_background_runs(
+        self, api: Any, jp_root_dir: Path
+    ) -> None:
+        runs = await _runs(api, jp_root_dir)
+        as_a, as_b = _as(runs["a"]["token"]), _as(runs["b"]["token"])
+        body = {
+            "id": "a" * 32,
+            "task_key": "add",
+            "task_name": "add",
+            "name": "add-1",
+            "queue_key": "add-123",
+            "parameters": {"x": 1},
+        }
+        status, queued = await api("background_task_runs", method="POST", body=body, headers=as_a)
+        assert status == 201, queued
+        assert queued["origin_flow_run_id"] == runs["a"]["run"]
+        assert queued["state_name"] == "Scheduled" and queued["parameters"] == {"x": 1}
+        status, again = await api("background_task_runs", method="POST", body=body, headers=as_a)
+        assert status == 409 and again["message"].startswith("id:")
+        status, read = await api("background_task_runs", "a" * 32, headers=as_a)
+        assert status == 200 and read["id"] == "a" * 32
+        status, _ = await api("background_task_runs", "a" * 32, "result", headers=as_a)
+        assert status == 404  # no result yet
+        status, reply = await api("background_task_runs", "a" * 32, headers=as_b)
+        assert status == 403 and "not" in reply["message"]  # another run's
+
+    async def test_bad_background_runs_are_refused_naming_the_field(
+        self, api: Any, jp_root_dir: Path
+    ) -> None:
+        runs = await _runs(api, jp_root_dir)
+        as_a = _as(runs["a"]["token"])
+        base = {"task_key": "t", "task_name": "t", "name": "t-1", "queue_key": "t-1"}
+        for change, field in (
+            ({"wait_for": ["nope"]}, "wait_for"),
+            ({"name": ""}, "name"),
+            ({"parameters_key": "parameters/none"}, "parameters_key"),
+            ({"surprise": 1}, "surprise"),
+        ):
+            status, reply = await api(
+                "background_task_runs", method="POST", body=base | change, headers=as_a
+            )
+            assert status == 400 and field in reply["message"], (change, reply)
+        status, page = await api("background_task_runs")
+        assert status == 200 and page["total"] == 0  # nothing was queued

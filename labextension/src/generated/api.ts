@@ -1177,7 +1177,7 @@ export interface components {
             name: string;
             /**
              * Queue Key
-             * @description what task workers match
+             * @description what task workers match (name and code hash)
              */
             queue_key: string;
             /** Tags */
