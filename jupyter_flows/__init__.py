@@ -11,6 +11,7 @@ from typing import Any
 
 from ._version import __version__
 from .core import prior_runs as _prior_runs
+from .core import results as _results
 from .core import settings as _settings
 from .core import tag_limits as _tag_limits
 from .core.annotations import allow_failure, quote
@@ -19,6 +20,7 @@ from .core.engine import cancel_flow_run
 from .core.flows import Flow, flow
 from .core.futures import TaskFuture, unmapped, wait
 from .core.options import exponential_backoff
+from .core.run_environment import RunEnvironment as _RunEnvironment
 from .core.run_logging import get_run_logger
 from .core.runners import SequentialTaskRunner, TaskRunner, ThreadPoolTaskRunner
 from .core.states import State, StateType
@@ -84,12 +86,27 @@ _settings.set_deployments_api(_deployments_api)
 
 
 def _prior_task_results(flow_run_id: str) -> Any:
+    if _RunEnvironment.current().records_over_http():  # no database: ask the server
+        from .client.results import prior_task_results
+
+        return prior_task_results(flow_run_id)
     from .store.results import completed_task_results
 
     return completed_task_results(flow_run_id)
 
 
 _prior_runs.set_prior_run_loader(_prior_task_results)
+
+
+def _result_mirror() -> Any:
+    if not _RunEnvironment.current().records_over_http():
+        return None
+    from .client.results import mirror_from_environment
+
+    return mirror_from_environment()
+
+
+_results.set_result_mirror_factory(_result_mirror)
 
 
 def _background_api() -> Any:

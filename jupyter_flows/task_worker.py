@@ -20,21 +20,29 @@ from .workers.task_worker import StopTaskWorker, TaskWorker, serve
 __all__ = ["serve", "TaskWorker", "StopTaskWorker", "PrefectDistributedFuture"]
 
 
-def enqueue(info: TaskRunInfo, queue_key: str, **fields: Any) -> None:
-    """Queue a background task run in the default run database."""
+def _over_http() -> bool:
     from .core.run_environment import RunEnvironment
-    from .exceptions import ConfigurationError
 
-    if RunEnvironment.current().records_over_http():
-        raise ConfigurationError(
-            f"{info.task_name}.delay() needs the run database, and this run process reaches "
-            "only the server: set JUPYTER_FLOWS_DB_URL for its worker"
-        )
+    return RunEnvironment.current().records_over_http()
+
+
+def enqueue(info: TaskRunInfo, queue_key: str, **fields: Any) -> None:
+    """Queue a background task run in the default run database (through the server, for
+    a run process that reaches only the server)."""
+    if _over_http():
+        from .client import background
+
+        background.enqueue(info, queue_key, **fields)
+        return
     _queue.enqueue(run_store().engine, info, queue_key, **fields)
 
 
 def read_state(task_run_id: str) -> State:
     """A task run's current state; ``.result()`` reads its persisted result."""
+    if _over_http():
+        from .client import background
+
+        return background.read_state(task_run_id)
     state = run_store().read_task_run(task_run_id).state
     if state is None:  # a row is always written with its first state
         raise RuntimeError(f"task run {task_run_id} has no state")
@@ -43,6 +51,10 @@ def read_state(task_run_id: str) -> State:
 
 def read_error(task_run_id: str) -> BaseException | None:
     """The exception a failed background run raised, as its task worker persisted it."""
+    if _over_http():
+        from .client import background
+
+        return background.read_error(task_run_id)
     from .exceptions import MissingResult
     from .store.results import result_ref
 

@@ -42,6 +42,7 @@ class PriorRun:
     def __init__(self, run_id: str):
         self.run_id = run_id
         self._found: dict[tuple[str, int], tuple[str, ResultRef]] | None = None
+        self._values: dict[tuple[str, int], Any] = {}  # results read (by adopt)
         self._lock = threading.Lock()
 
     def _load(self) -> dict[tuple[str, int], tuple[str, ResultRef]]:
@@ -63,12 +64,25 @@ class PriorRun:
         if found is None:
             return None
         task_run_id, ref = found
+        if (task_key, dynamic_key) in self._values:
+            return task_run_id, self._values.pop((task_key, dynamic_key)), ref
         try:
             return task_run_id, ref.load_result(), ref
         except Exception as exc:  # noqa: BLE001 - gone or unreadable: run it again
             logger.warning("cannot reuse task run %s of %s (%s): running it again",
                            task_run_id, self.run_id, exc)  # fmt: skip
             return None
+
+    def adopt(self, flow_run_id: str, task_key: str, dynamic_key: int) -> str | None:
+        """A resumed run's own completed task run at this place, if its result reads back:
+        the resumed run goes on with it (no second task run), else None."""
+        if flow_run_id != self.run_id:
+            return None
+        found = self.result_of(task_key, dynamic_key)
+        if found is None:
+            return None
+        self._values[(task_key, dynamic_key)] = found[1]  # for the result_of that follows
+        return found[0]
 
 
 def prior_run_for(flow_run_id: str) -> PriorRun | None:

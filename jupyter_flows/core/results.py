@@ -7,6 +7,7 @@ import logging
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,38 @@ __all__ = [
     "LocalFileSystem",
     "get_serializer",
     "resolve_storage",
+    "ResultMirror",
+    "set_result_mirror_factory",
+    "result_mirror",
+    "check_result_file",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class ResultMirror(Protocol):
+    """A second home of persisted results, for a run process with no database: the
+    server (``client.results.ServerResults``), so that a retry or a resumed run on another
+    worker reads them. ``content`` is a result file's bytes (header line + payload)."""
+
+    def upload(self, key: str, content: bytes) -> None: ...
+
+    def download(self, key: str) -> bytes | None: ...
+
+
+_mirror_factory: Callable[[], ResultMirror | None] | None = None
+
+
+def set_result_mirror_factory(factory: Callable[[], ResultMirror | None] | None) -> None:
+    """Register how this process finds its result mirror (the package root does: the core
+    never imports the client)."""
+    global _mirror_factory
+    _mirror_factory = factory
+
+
+def result_mirror() -> ResultMirror | None:
+    """This process's result mirror (None: results live in local storage only)."""
+    return _mirror_factory() if _mirror_factory is not None else None
 
 
 class Serializer(Protocol):
@@ -187,23 +217,107 @@ class ResultStore:
             "serializer": serializer.name,
             "expires": expires.isoformat() if expires else None,
         }
+        content = json.dumps(header).encode() + b"\n" + payload
+        path = self.write_bytes(key, content)
+        mirror = result_mirror()
+        if mirror is not None:
+            try:
+                mirror.upload(key, content)
+            except Exception as exc:  # noqa: BLE001 - the local copy still serves this run
+                logger.warning("result %s is not on the server (%s): a retry elsewhere "
+                               "runs its task again", key, exc)  # fmt: skip
+        return StoredResult(str(path), expires)
+
+    def write_bytes(self, key: str, content: bytes) -> Path:
+        """Store a result file's ``content`` under ``key`` atomically (a temporary file
+        renamed); its path. Raises ResultPersistenceError naming the cause."""
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(json.dumps(header).encode() + b"\n" + payload)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(content)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise ResultPersistenceError(f"result could not be written to {path}: {exc}") from exc
-        return StoredResult(str(path), expires)
+        return path
+
+    def copy(self, source: str, key: str) -> StoredResult | None:
+        """Store the result of ``source`` (here, else from the mirror) under ``key`` too, in
+        the mirror as well; None if ``source`` is in neither."""
+        content = self.read_bytes(source)
+        if content is None:
+            content = _from_mirror(source)
+        if content is None:
+            return None
+        path = self.write_bytes(key, content)
+        mirror = result_mirror()
+        if mirror is not None:
+            try:
+                mirror.upload(key, content)
+            except Exception as exc:  # noqa: BLE001 - the local copy still serves this run
+                logger.warning("result %s is not on the server: %s", key, exc)
+        return StoredResult(str(path), None)
+
+    def read_bytes(self, key: str) -> bytes | None:
+        """The stored content of ``key``, or None."""
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def read(self, key: str) -> tuple[bool, Any]:
         """``(True, value)`` for a valid, unexpired entry; ``(False, None)`` otherwise.
 
-        A corrupt or unreadable file is a miss (logged), never an error.
+        A corrupt or unreadable file is a miss (logged), never an error. A key missing here
+        is looked up in the process's result mirror (the server), and kept here if found.
         """
-        return read_result_file(self.path(key))
+        path = self.path(key)
+        if not path.exists():
+            content = _from_mirror(key)
+            if content is None:
+                return False, None
+            try:
+                self.write_bytes(key, content)
+            except ResultPersistenceError as exc:
+                logger.debug("result %s from the server is not kept locally: %s", key, exc)
+            return parse_result(content, f"{key} (from the server)")
+        return read_result_file(path)
+
+
+def _from_mirror(key: str) -> bytes | None:
+    mirror = result_mirror()
+    if mirror is None:
+        return None
+    try:
+        return mirror.download(key)
+    except Exception as exc:  # noqa: BLE001 - a miss: the task runs again
+        logger.warning("cannot read result %s from the server: %s", key, exc)
+        return None
+
+
+def check_result_file(content: bytes) -> str | None:
+    """Why ``content`` is not a result file (header line + payload), or None."""
+    head, newline, _ = content.partition(b"\n")
+    if not newline:
+        return "no header line"
+    try:
+        header = json.loads(head)
+    except ValueError:
+        return "the header line is not JSON"
+    if not isinstance(header, dict) or not isinstance(header.get("serializer"), str):
+        return "the header line names no serializer"
+    try:
+        get_serializer(header["serializer"])
+        if header.get("expires") is not None:
+            datetime.fromisoformat(header["expires"])
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def read_result_file(path: Path) -> tuple[bool, Any]:
@@ -215,6 +329,11 @@ def read_result_file(path: Path) -> tuple[bool, Any]:
     except OSError as exc:
         logger.warning("cannot read cached result %s: %s; treating as a miss", path, exc)
         return False, None
+    return parse_result(raw, str(path))
+
+
+def parse_result(raw: bytes, where: str) -> tuple[bool, Any]:
+    """``(True, value)`` of a result file's bytes if valid and unexpired, else a miss."""
     try:
         head, _, payload = raw.partition(b"\n")
         header = json.loads(head)
@@ -224,7 +343,7 @@ def read_result_file(path: Path) -> tuple[bool, Any]:
     except Exception as exc:  # noqa: BLE001 - corrupt entry
         logger.warning(
             "corrupt cached result %s (%s: %s); treating as a miss",
-            path,
+            where,
             type(exc).__name__,
             exc,
         )
@@ -246,6 +365,10 @@ class ResultRef:
     def load_result(self) -> Any:
         if self.location is not None:
             hit, value = read_result_file(Path(self.location))
+            if not hit and not Path(self.location).exists():  # another worker's file
+                content = _from_mirror(self.key)
+                if content is not None:
+                    hit, value = parse_result(content, f"{self.key} (from the server)")
         else:
             hit, value = ResultStore(Path(self.root) if self.root else None).read(self.key)
         if not hit:
@@ -254,6 +377,10 @@ class ResultRef:
             where = self.location or self.root
             raise MissingResult(f"the result {self.key!r} is no longer in {where}")
         return value
+
+    def copy_to(self, key: str) -> StoredResult | None:
+        """This result's file stored again under ``key`` in its store (None: it is gone)."""
+        return ResultStore(Path(self.root) if self.root else None).copy(self.key, key)
 
 
 _BLOCK_SLUGS = frozenset(

@@ -90,8 +90,11 @@ def create_task_run(
     edges.extend(_wait_for_edges(wait_for))
     key = frc.next_dynamic_key(task.task_key) if frc is not None else 0
     extra_tags = current_tags()
+    adopted = None
+    if frc is not None and frc.prior is not None:  # a resumed run: its own task run
+        adopted = frc.prior.adopt(frc.flow_run.id, task.task_key, key)
     info = TaskRunInfo(
-        new_id(),
+        adopted or new_id(),
         frc.flow_run.id if frc is not None else None,
         task.task_key,
         task.name,
@@ -107,8 +110,9 @@ def create_task_run(
     )
     if task.task_run_name is not None:
         info.name = _task_run_name(task, info, frc, inputs)
-    recorder.task_run_created(info)
-    recorder.set_state("task", info.id, Pending(), 0)
+    if adopted is None:  # (an adopted task run is recorded, and stays as it ended)
+        recorder.task_run_created(info)
+        recorder.set_state("task", info.id, Pending(), 0)
     return info, has_futures
 
 
@@ -230,12 +234,23 @@ def _reuse(
     if found is None:
         return None
     old_task_run, value, ref = found
+    if old_task_run == info.id:  # a resumed run's own task run (adopted): recorded as it
+        frc.track_result(info.id, value)  # ended; the caller learns its body did not run
+        return Cached(value, message="completed before the run was suspended").of_run(info.id)
     state = Cached(value, message=f"reused from run {frc.prior.run_id} (task run {old_task_run})")
     set_state(state, 0)
-    if ref.location:  # the same file is this task run's result too (a retry of the retry)
+    location = ref.location
+    if not location:  # read through the server: this task run's own copy, there too
+        try:
+            copied = ref.copy_to(info.id)
+        except Exception as exc:  # noqa: BLE001 - the run goes on; a later retry reruns it
+            logger.warning("cannot keep reused result %s as %s: %s", ref.key, info.id, exc)
+            copied = None
+        location = copied.location if copied is not None else None
+    if location:  # the same file is this task run's result too (a retry of the retry)
         current_recorder(frc).result_stored(
             ResultInfo(
-                info.id, info.id, info.flow_run_id, ref.location, task.result_serializer.name, now()
+                info.id, info.id, info.flow_run_id, location, task.result_serializer.name, now()
             )  # fmt: skip
         )
     frc.track_result(info.id, value)

@@ -154,6 +154,13 @@ def _checked(schema: dict[str, Any] | None, run_input: dict[str, Any] | None) ->
     return value
 
 
+#: why the task runs a suspended run left unfinished end Cancelled when it is resumed
+SUSPENDED_TASKS = (
+    "the flow run was suspended: this task run stopped with its process (the resumed run "
+    "runs it again)"
+)
+
+
 class Pauses:
     """Inputs of flow runs, and resuming paused runs (the service's part)."""
 
@@ -205,6 +212,7 @@ class Pauses:
                 "Resuming",
                 f"resumed from {pause.key}",
                 extra={"worker": None, "heartbeat": None},
+                ends=("SUSPENDED", SUSPENDED_TASKS),
             )
         return self._propose(current, "RUNNING", "Running", "resumed")  # type: ignore[attr-defined]
 

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from ..core.state_policy import HELD
+from ..core.state_policy import HELD, Decision, propose
+from ..core.states import StateType
 from ._tables import FLOW_RUN, STATE, TASK_RUN, state_row
 
 __all__ = ["end_descendants", "ENDS_WITH"]
@@ -23,6 +24,9 @@ ENDS_WITH: dict[str, tuple[str, str]] = {
     "CANCELLED": ("CANCELLED", "Cancelled"),
     "CRASHED": ("CRASHED", "Crashed"),
     "FAILED": ("CRASHED", "Crashed"),
+    # a suspended run resumed: what was running stopped with its process (a worker runs the
+    # flow again, and these tasks with it)
+    "SUSPENDED": ("CANCELLED", "Cancelled"),
 }
 _HELD = tuple(t.value for t in HELD)
 
@@ -31,27 +35,37 @@ def _unfinished(column: Any) -> Any:
     return or_(column.is_(None), column.in_(_HELD))
 
 
+def _allowed(rows: Any, type_: str, name: str) -> list[Any]:
+    """The rows (id, ..., state type, state name) the state policy lets enter ``type_``."""
+    wanted = StateType(type_)
+    return [
+        r
+        for r in rows
+        if propose(StateType(r[-2]) if r[-2] else None, wanted, r[-1], name).decision
+        is Decision.ACCEPT
+    ]
+
+
 def end_descendants(
     conn: Connection, flow_run_id: str, final_type: str, message: str, at: datetime
 ) -> int:
-    """End the unfinished task and subflow runs under ``flow_run_id``; how many ended."""
+    """End the unfinished task and subflow runs under ``flow_run_id`` (each as the state
+    policy allows); how many ended."""
     ending = ENDS_WITH.get(final_type)
     if ending is None:
         return 0
     type_, name = ending
     flow_runs, frontier = [flow_run_id], [flow_run_id]
     while frontier:  # subflows, level by level
-        children = [
-            r[0]
-            for r in conn.execute(
-                select(FLOW_RUN.c.id).where(
-                    and_(
-                        FLOW_RUN.c.parent_flow_run_id.in_(frontier),
-                        _unfinished(FLOW_RUN.c.state_type),
-                    )
+        rows = conn.execute(
+            select(FLOW_RUN.c.id, FLOW_RUN.c.state_type, FLOW_RUN.c.state_name).where(
+                and_(
+                    FLOW_RUN.c.parent_flow_run_id.in_(frontier),
+                    _unfinished(FLOW_RUN.c.state_type),
                 )
             )
-        ]
+        ).all()
+        children = [r[0] for r in _allowed(rows, type_, name)]
         flow_runs.extend(children)
         frontier = children
     ended = 0
@@ -64,11 +78,15 @@ def end_descendants(
             .values(**values)
         ).rowcount
         history.append(state_row(subflow, "flow", subflow, type_, name, message, at))
-    tasks = conn.execute(
-        select(TASK_RUN.c.id, TASK_RUN.c.flow_run_id).where(
-            and_(TASK_RUN.c.flow_run_id.in_(flow_runs), _unfinished(TASK_RUN.c.state_type))
-        )
-    ).all()
+    tasks = _allowed(
+        conn.execute(
+            select(
+                TASK_RUN.c.id, TASK_RUN.c.flow_run_id, TASK_RUN.c.state_type, TASK_RUN.c.state_name
+            ).where(and_(TASK_RUN.c.flow_run_id.in_(flow_runs), _unfinished(TASK_RUN.c.state_type)))
+        ).all(),
+        type_,
+        name,
+    )
     if tasks:
         ids = [t[0] for t in tasks]
         for i in range(0, len(ids), 500):
@@ -79,7 +97,7 @@ def end_descendants(
                 )
                 .values(**values)
             ).rowcount
-        history.extend(state_row(t, "task", f, type_, name, message, at) for t, f in tasks)
+        history.extend(state_row(t[0], "task", t[1], type_, name, message, at) for t in tasks)
     if history:
         conn.execute(insert(STATE), history)
     return ended

@@ -113,9 +113,11 @@ class RunStates:
         name: str,
         message: str | None,
         extra: dict[str, Any] | None = None,
+        ends: tuple[str, str] | None = None,
     ) -> DescribeRunState:
         """Record ``type_``/``name`` if the state policy accepts it (``extra``: columns set
-        with it, e.g. a rescheduled run's worker cleared)."""
+        with it, e.g. a rescheduled run's worker cleared; ``ends``: (``run_endings``
+        kind, message) of the unfinished task runs to end with it)."""
         run_id = current.id
         before = StateType(current.state_type) if current.state_type else None
         verdict = propose(before, StateType(type_), current.state_name, name)
@@ -141,6 +143,8 @@ class RunStates:
             record_state(conn, run_id, type_, name, message, at)
             if type_ in FINAL:
                 end_descendants(conn, run_id, type_, message or name, at)
+            elif ends is not None:
+                end_descendants(conn, run_id, ends[0], ends[1], at)
         return self.read_run_state(run_id).model_copy(update={"decision": "accept"})
 
     def append_logs(self, run_id: str, body: AppendLogs) -> None:

@@ -31,12 +31,14 @@ from ..store.limits import DEFAULT_MAX_BODY_BYTES
 from . import (
     handlers_artifacts,
     handlers_automations,
+    handlers_background,
     handlers_blocks,
     handlers_concurrency,
     handlers_dashboard,
     handlers_deployments,
     handlers_pauses,
     handlers_pools,
+    handlers_results,
     handlers_runs,
     handlers_sources,
     handlers_variables,
@@ -170,6 +172,26 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         "413 (it may be larger than max_body_size).",
     )
 
+    result_storage_dir = Unicode(
+        config=True,
+        help="Where the server keeps the persisted results that run processes of remote "
+        "workers (no database) upload, one folder per deployment (default: <data dir>/"
+        "uploaded_results; the data dir is $JUPYTER_FLOWS_HOME or <Jupyter data dir>/"
+        "jupyter_flows).",
+    )
+    max_result_size = Integer(
+        256 * 1024 * 1024,
+        config=True,
+        help="The largest result file (bytes) a run process may upload; a larger one is "
+        "answered 413 (its task still completes; a retry on another worker runs it again).",
+    )
+
+    @default("result_storage_dir")
+    def _default_result_storage_dir(self) -> str:
+        from ..core.settings import data_dir
+
+        return str(data_dir() / "uploaded_results")
+
     @default("db_url")
     def _default_db_url(self) -> str:
         from ..store.db import default_db_url
@@ -223,7 +245,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             raise TraitError(f"FlowsApp.schedule_lead_seconds must be 0 to 3600, not {value}")
         return value
 
-    @validate("max_body_size", "max_source_bytes")
+    @validate("max_body_size", "max_source_bytes", "max_result_size")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
         if value <= 0:
@@ -236,6 +258,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         from ..core.run_environment import RunEnvironment
         from ..orchestration.service import OrchestrationService
         from ..orchestration.tokens import Tokens
+        from ..orchestration.uploaded_results import UploadedResults
         from ..store.db import DB_URL_ENV, mask_url, open_store
         from ..store.repository import RunStore
 
@@ -273,6 +296,9 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
             openapi=document,
             max_body_size=self.max_body_size,
             sources=orchestration.sources,
+            uploaded_results=UploadedResults(
+                Path(self.result_storage_dir), RunStore(engine), self.max_result_size
+            ),
         )
         self.log.info("jupyter-flows: runs are recorded in %s", mask_url(self.db_url))
         self.log.info("jupyter-flows: block documents are encrypted with the key file %s",
@@ -444,4 +470,6 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     *handlers_blocks.ROUTES,
     *handlers_sources.ROUTES,
     *handlers_dashboard.ROUTES,
+    *handlers_results.ROUTES,
+    *handlers_background.ROUTES,
 ]

@@ -73,6 +73,7 @@ class FlowsServices:
     tokens: Any = None  # orchestration.tokens.Tokens: worker and run tokens
     max_body_size: int = DEFAULT_MAX_BODY_BYTES  # FlowsApp.max_body_size
     sources: Any = None  # orchestration.sources.SourceStore: uploaded source bundles
+    uploaded_results: Any = None  # orchestration.uploaded_results.UploadedResults
 
 
 #: tornado 6.5+ escapes ``%`` in a ``log_message`` without args itself (its property); escaping

@@ -1,5 +1,6 @@
 """Runs: health, flows, flow runs (list, detail, task runs, graph, logs, report, cancel),
-task runs, background task runs (a run's output notebook: ``handlers_sources``).
+task runs (a run's output notebook: ``handlers_sources``; background task runs:
+``handlers_background``).
 
 The reads a run view makes are bounded whatever the size of the run: the detail counts the
 task runs instead of listing them (above 100), task runs and logs come in pages read in SQL,
@@ -19,14 +20,11 @@ from tornado import web
 
 from .._version import __version__
 from ..orchestration.schemas import DescribeRunState
-from ..store.background_pages import read_background_task_runs
 from ..store.db import mask_url
 from ..store.schemas import (
     DescribeFlowRun,
     DescribeFlowRunDetail,
     DescribeTaskGroups,
-    ListBackgroundTaskRunsQuery,
-    ListBackgroundTaskRunsResponse,
     ListFlowRunsQuery,
     ListFlowRunsResponse,
     ListTaskRunsQuery,
@@ -327,20 +325,6 @@ class TaskRunHandler(_ReadHandler):
         await self.reply_read(_task_run, self.services.runs, task_run_id)
 
 
-class BackgroundTaskRunsHandler(_ReadHandler):
-    @doc(
-        "Background task runs (made by task.delay), newest first, with the task worker that"
-        " claimed each (state= and task_name= filter)",
-        ListBackgroundTaskRunsResponse,
-        query=ListBackgroundTaskRunsQuery,
-    )
-    @web.authenticated
-    @authorized
-    async def get(self) -> None:
-        query = self.query(ListBackgroundTaskRunsQuery)
-        await self.reply_read(read_background_task_runs, self.services.runs.engine, query)
-
-
 ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("health", HealthHandler),
     ("openapi.json", OpenAPIHandler),
@@ -354,6 +338,5 @@ ROUTES: list[tuple[str, type[FlowsAPIHandler]]] = [
     ("flow_runs/{flow_run_id}/cancel", FlowRunCancelHandler),
     ("flow_runs/{flow_run_id}/retry", FlowRunRetryHandler),
     ("task_runs/{task_run_id}", TaskRunHandler),
-    ("background_task_runs", BackgroundTaskRunsHandler),
     ("retention/prune", PruneRunsHandler),
 ]

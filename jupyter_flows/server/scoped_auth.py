@@ -62,6 +62,16 @@ SCOPED_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("SourceHandler", "get"): frozenset({"worker", "run"}),
     # a remote notebook run's executed notebook (its own run only: ``check_run``)
     ("FlowRunOutputHandler", "put"): frozenset({"run"}),
+    # persisted results of a run process without a database: upload, read back, and list
+    # what a retry or a resumed run reuses (its own deployment's runs only)
+    ("ResultHandler", "put"): frozenset({"run"}),
+    ("ResultHandler", "get"): frozenset({"run"}),
+    ("FlowRunResultsHandler", "get"): frozenset({"run"}),
+    # ``Task.delay`` in a run process without a database: queue a background run for its
+    # run, follow it and read its result (those its run queued only)
+    ("BackgroundTaskRunsHandler", "post"): frozenset({"run"}),
+    ("BackgroundTaskRunHandler", "get"): frozenset({"run"}),
+    ("BackgroundTaskRunResultHandler", "get"): frozenset({"run"}),
 }
 
 

@@ -14,7 +14,7 @@ from .schemas import (
     ListBackgroundTaskRunsResponse,
 )
 
-__all__ = ["read_background_task_runs"]
+__all__ = ["read_background_task_runs", "read_background_task_run"]
 
 
 def _filters(query: ListBackgroundTaskRunsQuery) -> list[Any]:
@@ -29,23 +29,42 @@ def _filters(query: ListBackgroundTaskRunsQuery) -> list[Any]:
     return where
 
 
+_JOINED = TASK_RUN.join(QUEUE, QUEUE.c.task_run_id == TASK_RUN.c.id)
+
+
+def _select() -> Any:
+    return select(
+        TASK_RUN,
+        QUEUE.c.parameters,
+        QUEUE.c.parameters_location,
+        QUEUE.c.origin_flow_run_id,
+        QUEUE.c.worker,
+        QUEUE.c.claims,
+        QUEUE.c.lease_expires,
+    ).select_from(_JOINED)
+
+
+def _item(row: Any) -> DescribeBackgroundTaskRun:
+    return DescribeBackgroundTaskRun.model_validate(
+        {**row, "parameters_pickled": row["parameters_location"] is not None}
+    )
+
+
+def read_background_task_run(engine: Engine, task_run_id: str) -> DescribeBackgroundTaskRun | None:
+    """One background task run, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(_select().where(TASK_RUN.c.id == task_run_id)).mappings().first()
+    return None if row is None else _item(row)
+
+
 def read_background_task_runs(
     engine: Engine, query: ListBackgroundTaskRunsQuery
 ) -> ListBackgroundTaskRunsResponse:
     """One page of background task runs, newest first."""
     where = _filters(query)
-    joined = TASK_RUN.join(QUEUE, QUEUE.c.task_run_id == TASK_RUN.c.id)
+    joined = _JOINED
     rows_q = (
-        select(
-            TASK_RUN,
-            QUEUE.c.parameters,
-            QUEUE.c.parameters_location,
-            QUEUE.c.origin_flow_run_id,
-            QUEUE.c.worker,
-            QUEUE.c.claims,
-            QUEUE.c.lease_expires,
-        )
-        .select_from(joined)
+        _select()
         .where(and_(True, *where))
         .order_by(TASK_RUN.c.created.desc(), TASK_RUN.c.id.desc())
         .limit(query.limit)
@@ -55,12 +74,7 @@ def read_background_task_runs(
     with engine.connect() as conn:
         rows = conn.execute(rows_q).mappings().all()
         total = int(conn.execute(count_q).scalar() or 0)
-    items = [
-        DescribeBackgroundTaskRun.model_validate(
-            {**row, "parameters_pickled": row["parameters_location"] is not None}
-        )
-        for row in rows
-    ]
+    items = [_item(row) for row in rows]
     return ListBackgroundTaskRunsResponse(
         items=items, total=total, limit=query.limit, offset=query.offset
     )

@@ -52,7 +52,7 @@ class StoredResult:
 
 
 def completed_task_results(
-    flow_run_id: str, url: str | None = None
+    flow_run_id: str, url: str | None = None, engine: Any = None
 ) -> dict[tuple[str, int], tuple[str, ResultRef]]:
     """The Completed task runs of a flow run that have a persisted result, by (task key,
     dynamic key): what a retry of it reuses (``core.prior_runs``)."""
@@ -73,7 +73,7 @@ def completed_task_results(
         .order_by(RESULT.c.created)
     )
     found: dict[tuple[str, int], tuple[str, ResultRef]] = {}
-    with run_store(url).engine.connect() as conn:
+    with (engine if engine is not None else run_store(url).engine).connect() as conn:
         for row in conn.execute(query):
             found[(row.task_key, int(row.dynamic_key))] = (
                 row.id,

@@ -24,6 +24,9 @@ OPERATIONS = {
     ("post", "flow_runs/{}/cancel"),
     ("get", "task_runs/{}"),
     ("get", "background_task_runs"),
+    ("post", "background_task_runs"),
+    ("get", "background_task_runs/{}"),
+    ("get", "background_task_runs/{}/result"),
     ("post", "deployments"),
     ("get", "deployments"),
     ("get", "deployments/{}"),
@@ -64,6 +67,9 @@ OPERATIONS = {
     ("put", "variables/{}"),
     ("delete", "variables/{}"),
     ("post", "flow_runs/{}/retry"),
+    ("put", "results/{}"),
+    ("get", "results/{}"),
+    ("get", "flow_runs/{}/results"),
     ("get", "flow_runs/{}/pause"),
     ("post", "flow_runs/{}/resume"),
     ("get", "flow_runs/{}/inputs/{}"),
@@ -117,6 +123,8 @@ _STARTS_RUNS = {
     ("POST", "automations"),
     ("PATCH", "automations/{}"),
     ("POST", "records"),  # what run processes record: the worker protocol
+    ("POST", "background_task_runs"),  # a task worker runs it
+    ("PUT", "results/{}"),  # a pickled result: other runs of the deployment load it
 }
 
 

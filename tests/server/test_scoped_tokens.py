@@ -86,7 +86,7 @@ async def test_every_route_with_a_scoped_token(api: Any, jp_root_dir: Path, kind
         assert (status == 403) != allowed, (kind, method, route, status)
         if allowed:
             opened.append((method, route))
-    expected = {"worker": 8, "run": 14, "forged": 0}[kind]
+    expected = {"worker": 8, "run": 20, "forged": 0}[kind]
     assert len(opened) == expected, opened
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_flows import flow
+from jupyter_flows.client.http import ClientError
 from jupyter_flows.core import settings
-from jupyter_flows.exceptions import ConfigurationError, CrashedRun, UnstorableParameter
+from jupyter_flows.exceptions import CrashedRun, UnstorableParameter
 from jupyter_flows.store import background as queue
 from jupyter_flows.store.api import close_store, run_store
 from tests.helpers import wait
@@ -59,14 +60,14 @@ class TestDelay:
             tasks.add.delay(1)  # a call the function refuses: refused now, not by a worker
         assert bg.rows("task_run") == [] and bg.rows("queue") == []
 
-    def test_a_run_process_without_database_access_cannot_delay(
+    def test_a_run_process_without_database_access_delays_through_the_server(
         self, bg: Harness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         tasks = bg.tasks()
         monkeypatch.delenv("JUPYTER_FLOWS_DB_URL")
         monkeypatch.setenv("JUPYTER_FLOWS_RECORD_URL", "http://127.0.0.1:1/")
-        with pytest.raises(ConfigurationError, match="JUPYTER_FLOWS_DB_URL"):
-            tasks.add.delay(1, 2)  # not into some local database nobody serves
+        with pytest.raises(ClientError, match="POST background_task_runs"):
+            tasks.add.delay(1, 2)  # to the server (away here), not some local database
         monkeypatch.setenv("JUPYTER_FLOWS_DB_URL", bg.db_url)
         assert bg.rows("task_run") == []
 
