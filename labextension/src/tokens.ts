@@ -24,6 +24,9 @@ export namespace CommandIDs {
   export const toggleDeployment = 'jupyter-flows:toggle-deployment';
   export const toggleAutomation = 'jupyter-flows:toggle-automation';
   export const scheduleNotebook = 'jupyter-flows:schedule-notebook';
+  /** Open the run named by a `?flows-run=<id>` URL (the router's command). */
+  export const openRunFromUrl = 'jupyter-flows:open-run-from-url';
+  export const copyRunLink = 'jupyter-flows:copy-run-link';
 }
 
 type Schemas = components['schemas'];
@@ -156,6 +159,14 @@ export interface IRunFilter {
   state: string;
   tags: string;
   deploymentId: string;
+  /** Part of the run's or its flow's name (any case). */
+  name: string;
+  /** A run kind (`interactive`, `scheduled`, `manual`, `subflow`), or all. */
+  kind: string;
+  /** Created on or after this local date (`YYYY-MM-DD`), or any time. */
+  since: string;
+  /** Created on or before this local date (inclusive), or any time. */
+  until: string;
 }
 
 /**
@@ -180,6 +191,8 @@ export interface IFlowsModel {
   readonly variables: Flows.IDescribeVariable[];
   /** Block documents, secret fields masked. */
   readonly blocks: Flows.IDescribeBlockDocument[];
+  /** The newest failed or crashed scheduled runs (for the toasts). */
+  readonly failedScheduledRuns: Flows.IDescribeFlowRunItem[];
   /** The latest `automation.*` events, newest first. */
   readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */
@@ -187,6 +200,12 @@ export interface IFlowsModel {
   readonly error: string | null;
   readonly loading: boolean;
   filter: IRunFilter;
+  /** The loaded subflow runs of the expanded runs, by parent id. */
+  readonly subflows: ReadonlyMap<string, Flows.IDescribeFlowRunItem[]>;
+  /** The runs whose subflow runs the list shows (re-read by the poll). */
+  readonly expanded: ReadonlySet<string>;
+  /** Show or hide a run's subflow runs under it. */
+  toggleSubflows(id: string): Promise<void>;
   loadMore(): Promise<void>;
   refresh(): Promise<void>;
   /** Show a deployment changed by an action before the next poll. */

@@ -155,13 +155,16 @@ class TestDeployments:
     def test_pausing_a_deployment_shows_paused(self, lab: Lab, page: Any) -> None:
         create_deployment(lab, "hourly", schedules=[{"interval_seconds": 3600}])
         item = deployment_item(page, "hourly")
-        toggle = item.get_by_role("switch")
-        expect(toggle).to_have_attribute("aria-checked", "true", timeout=20_000)
-        toggle.click()
+        # the button names the action; the state ("Paused") is said once, in the details
+        pause = item.get_by_role("button", name="Pause hourly")
+        expect(pause).to_have_text("Pause", timeout=20_000)
+        pause.click()
         expect(item).to_have_attribute("data-paused", "true", timeout=10_000)
-        expect(toggle).to_have_text("Paused")
+        resume = item.get_by_role("button", name="Resume hourly")
+        expect(resume).to_have_text("Resume")
+        expect(item.get_by_text("Paused", exact=True)).to_have_count(1)
         assert lab.api("GET", "deployments/hourly")["paused"] is True
-        toggle.press("Enter")  # keyboard works too
+        resume.press("Enter")  # keyboard works too
         expect(item).to_have_attribute("data-paused", "false", timeout=10_000)
         assert lab.api("GET", "deployments/hourly")["paused"] is False
 
