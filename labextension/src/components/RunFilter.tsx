@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import { FILTER_STATES, RUN_KINDS } from '../format';
 import { Flows, IRunFilter } from '../tokens';
@@ -31,11 +31,14 @@ export function RunFilter(props: {
   onChange: (filter: IRunFilter) => void;
 }): JSX.Element {
   const { filter, onChange } = props;
+  // a debounced text applies to the filter as it is then (not as it was when typed)
+  const latest = useRef(filter);
+  latest.current = filter;
   const [tags, setTags] = useDebounced(filter.tags, tags =>
-    onChange({ ...filter, tags })
+    onChange({ ...latest.current, tags })
   );
   const [name, setName] = useDebounced(filter.name, name =>
-    onChange({ ...filter, name })
+    onChange({ ...latest.current, name })
   );
   const set = (key: keyof IRunFilter) => (e: React.ChangeEvent<any>) =>
     onChange({ ...filter, [key]: e.target.value });

@@ -19,6 +19,8 @@ import { StateBadge } from './StateBadge';
  */
 export function RunHeader(props: {
   run: RunViews.IDescribeFlowRunDetail;
+  /** The name of the run's deployment (null: none, or not known). */
+  deployment: string | null;
   now: number;
   commands: CommandRegistry;
   onRefresh: () => void;
@@ -42,6 +44,12 @@ export function RunHeader(props: {
         <dd>{formatTime(run.start_time)}</dd>
         <dt>Kind</dt>
         <dd>{run.kind}</dd>
+        {run.deployment_id && (
+          <>
+            <dt>Deployment</dt>
+            <dd>{props.deployment ?? run.deployment_id.slice(0, 8)}</dd>
+          </>
+        )}
         <dt>Duration</dt>
         <dd>{formatDuration(durationSeconds(run, props.now))}</dd>
         {run.work_pool && (

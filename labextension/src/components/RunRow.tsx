@@ -1,4 +1,4 @@
-import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
+import { caretDownIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import {
@@ -45,7 +45,6 @@ export function RunRow(props: {
   ]
     .filter(line => line)
     .join('\n');
-  const Caret = props.expanded ? caretDownIcon : caretRightIcon;
   return (
     <li
       className="jp-Flows-runItem"
@@ -60,7 +59,7 @@ export function RunRow(props: {
           title={`${run.subflow_count} subflow run${run.subflow_count === 1 ? '' : 's'}`}
           onClick={() => props.onToggle(run)}
         >
-          <Caret.react tag="span" />
+          <caretDownIcon.react tag="span" />
         </button>
       ) : (
         <span className="jp-Flows-runToggle" />

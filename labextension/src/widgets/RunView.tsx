@@ -116,6 +116,10 @@ function RunDetail(props: {
     <div className="jp-Flows-run" data-run-id={run.id}>
       <RunHeader
         run={run}
+        deployment={
+          model.flows.deployments.find(d => d.id === run.deployment_id)?.name ??
+          null
+        }
         now={now}
         commands={commands}
         onRefresh={() => void model.refresh()}

@@ -11,103 +11,21 @@ import { errorAt, Field, formError, IFormError } from '../components/FormField';
 import {
   fieldsFromNotebook,
   firstProblem,
-  IField,
   ParameterForm,
   parseFields
 } from '../components/ParameterForm';
+import {
+  IScheduleForm,
+  Preview,
+  scheduleField,
+  scheduleOf,
+  UNITS
+} from '../components/SchedulePreview';
 import { Banner } from '../components/Section';
-import { formatRelative } from '../format';
 import { Flows } from '../tokens';
 import { fieldErrors } from './RunDialog';
 
-const UNITS: Record<string, number> = { minutes: 60, hours: 3600, days: 86400 };
-
-export interface IScheduleForm {
-  name: string;
-  kind: 'none' | 'cron' | 'interval';
-  cron: string;
-  every: string;
-  unit: string;
-  timezone: string;
-  workPool: string;
-  tags: string;
-  /** null while the notebook's parameters are read. */
-  fields: IField[] | null;
-}
-
-/** The schedule of the form, or null for a manual-only deployment. */
-function scheduleOf(form: IScheduleForm): Flows.ISchedule | null {
-  if (form.kind === 'cron') {
-    return { cron: form.cron.trim(), timezone: form.timezone };
-  }
-  if (form.kind === 'interval') {
-    const seconds = Number(form.every) * (UNITS[form.unit] ?? 60);
-    return { interval_seconds: seconds, timezone: form.timezone };
-  }
-  return null;
-}
-
-function Preview(props: { form: IScheduleForm }): JSX.Element | null {
-  const { form } = props;
-  const [items, setItems] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const schedule = scheduleOf(form);
-  const key = JSON.stringify(schedule);
-  useEffect(() => {
-    if (!schedule) {
-      return;
-    }
-    let live = true;
-    const timer = window.setTimeout(async () => {
-      try {
-        const next = await FlowsAPI.previewSchedule({
-          cron: schedule.cron ?? undefined,
-          interval_seconds: schedule.interval_seconds ?? undefined,
-          timezone: schedule.timezone,
-          n: 5
-        });
-        if (live) {
-          setItems(next);
-          setError(null);
-        }
-      } catch (e) {
-        if (live) {
-          setItems([]);
-          setError(errorMessage(e));
-        }
-      }
-    }, 300);
-    return () => {
-      live = false;
-      window.clearTimeout(timer);
-    };
-  }, [key]);
-  if (!schedule) {
-    return (
-      <p className="jp-Flows-detail">No schedule: runs start with “Run now”.</p>
-    );
-  }
-  if (error) {
-    return (
-      <p className="jp-Flows-invalid" role="alert">
-        {error}
-      </p>
-    );
-  }
-  return (
-    <div className="jp-Flows-preview" aria-live="polite">
-      <span className="jp-Flows-detail">Next runs:</span>
-      <ol>
-        {items.map(at => (
-          <li key={at}>
-            {new Date(at).toLocaleString()}{' '}
-            <span className="jp-Flows-detail">({formatRelative(at)})</span>
-          </li>
-        ))}
-      </ol>
-    </div>
-  );
-}
+export type { IScheduleForm };
 
 /** The fields a server message may name (`fieldOf`), besides the parameters. */
 const FORM_FIELDS = ['name', 'schedules', 'work_pool', 'tags'];
@@ -148,7 +66,13 @@ function ScheduleForm(props: {
     (key: keyof IScheduleForm) =>
     (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
       edit({ [key]: e.target.value });
-  const at = (field: string) => errorAt(error, field);
+  const [previewError, setPreviewError] = useState<string | null>(null);
+  const previewAt = previewError ? scheduleField(previewError) : null;
+  const at = (field: string) =>
+    errorAt(error, field) ??
+    (previewError && (previewAt ?? 'schedules') === field
+      ? previewError
+      : undefined);
   return (
     <div className="jp-Flows-dialog jp-Flows-form jp-Flows-scheduleForm">
       {error && error.field === null && (
@@ -244,7 +168,11 @@ function ScheduleForm(props: {
             </Field>
           )}
           {form.kind !== 'none' && (
-            <Field label="Time zone" hint="an IANA name, e.g. Europe/Paris">
+            <Field
+              label="Time zone"
+              hint="an IANA name, e.g. Europe/Paris"
+              error={at('timezone')}
+            >
               {ids => (
                 <input
                   {...ids}
@@ -256,7 +184,15 @@ function ScheduleForm(props: {
             </Field>
           )}
         </div>
-        <Preview form={form} />
+        <Preview
+          form={form}
+          onError={message => {
+            setPreviewError(message);
+            if (message === null && error && error.field !== null) {
+              setError(null); // the schedule is right now
+            }
+          }}
+        />
       </fieldset>
       <div className="jp-Flows-scheduleRow">
         <div className="jp-Flows-field">
@@ -386,6 +322,8 @@ export async function scheduleNotebookDialog(
     } catch (e) {
       const params = (form.fields ?? []).map(f => f.name);
       error = formError(e, [...FORM_FIELDS, ...params]);
+      const field = error.field ?? scheduleField(error.message);
+      error = { ...error, field }; // a schedule's error: at the schedule's field
     }
   }
 }
