@@ -1,8 +1,9 @@
 /**
  * Toasts for what happened without the user: an automation paused a
  * deployment, a scheduled run failed. Read from the panel's one poll
- * (`IFlowsModel.ticked`); each shown once, and only what happened after the
- * lab opened (the first tick is the baseline).
+ * (`IFlowsModel.ticked`); each shown once (a pause once until the deployment
+ * runs again), and only what happened after the lab opened (the first tick
+ * is the baseline).
  */
 import { Notification } from '@jupyterlab/apputils';
 import { CommandRegistry } from '@lumino/commands';
@@ -49,13 +50,24 @@ export class FlowsNotifier {
     }
     const first = !this._started;
     this._started = true;
+    // a deployment seen running again may be told of as paused again
+    for (const d of model.deployments) {
+      if (!d.paused) {
+        this._pausedTold.delete(d.name);
+      }
+    }
     for (const event of model.automationEvents) {
       if (this._seenEvents.has(event.id)) {
         continue;
       }
       this._seenEvents.add(event.id);
       const text = first ? null : pausedToast(event);
-      if (text) {
+      const deployment = String(
+        (event.payload as Record<string, unknown>).deployment
+      );
+      // one toast per pause: later failures pausing it again say nothing new
+      if (text && !this._pausedTold.has(deployment)) {
+        this._pausedTold.add(deployment);
         Notification.warning(text, { autoClose: false });
       }
     }
@@ -82,4 +94,5 @@ export class FlowsNotifier {
   private _started = false;
   private _seenEvents = new Set<number>();
   private _seenRuns = new Set<string>();
+  private _pausedTold = new Set<string>();
 }

@@ -308,13 +308,14 @@ class TestToasts:
     ) -> None:
         expect(row(page, "etl")).to_be_visible(timeout=SLOW)
         page.wait_for_timeout(6000)  # the first poll is the baseline: only later news is toasted
+        lab.api("POST", "deployments", {
+            "name": "failing", "entrypoint": "fail.ipynb", "schedules": [{"interval_seconds": 3}],
+        })  # fmt: skip
+        # (a run takes longer than this to fail: its kernel has to start)
         trigger = {"event": "flow-run.Failed", "match": {"deployment": "failing"}}
         lab.api("POST", "automations", {
             "name": "stop-failing", "trigger": trigger,
             "action": {"type": "pause-deployment", "deployment": "failing"},
-        })  # fmt: skip
-        lab.api("POST", "deployments", {
-            "name": "failing", "entrypoint": "fail.ipynb", "schedules": [{"interval_seconds": 3}],
         })  # fmt: skip
         failed = page.locator(
             ".Toastify__toast",
