@@ -120,7 +120,9 @@ class TestDeployments:
         expect(dialog.locator("#jp-Flows-param-label")).to_have_value("hello")
         # a bad cron line: the server's reason is shown under the schedule
         dialog.get_by_label("Cron expression").fill("61 * * *")
-        expect(dialog.locator(".jp-Flows-invalid")).to_contain_text("cron", timeout=10_000)
+        # the preview's reason, at the cron field
+        cron = dialog.locator(".jp-Flows-field[data-field='Cron expression'] .jp-Flows-fieldError")
+        expect(cron).to_contain_text("cron", timeout=10_000)
         dialog.get_by_label("Cron expression").fill("30 6 * * 1-5")
         expect(dialog.locator(".jp-Flows-preview li")).to_have_count(5, timeout=10_000)
         dialog.locator("#jp-Flows-schedule-name").fill("quick-weekdays")
