@@ -13,6 +13,7 @@ __all__ = [
     "StateType",
     "State",
     "TERMINAL_TYPES",
+    "STATE_NAMES",
     "Scheduled",
     "Late",
     "Pending",
@@ -56,6 +57,13 @@ TERMINAL_TYPES = frozenset(
     {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
 )
 
+
+#: the names of the states the constructors below make (``State.name`` refines the type)
+STATE_NAMES = (
+    "Scheduled", "Late", "AwaitingConcurrencySlot", "Pending", "Running", "Retrying",
+    "AwaitingRetry", "Completed", "Cached", "Failed", "TimedOut", "Cancelled", "Cancelling",
+    "Crashed", "Paused", "Suspended",
+)  # fmt: skip
 
 _FIELDS = ("type", "name", "timestamp", "message", "data", "scheduled_time", "run_id")
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..exceptions import Conflict
 from ..store.deletion import delete_flow_runs
+from ..store.schemas import AUTO_SCHEDULED_TAG
 from ._tables import AUTOMATION, FINAL, FLOW_RUN, RESULT, WORKER, now
 from .schemas import DescribeRunState
 
@@ -22,7 +23,7 @@ __all__ = ["Retention", "DELETABLE", "AUTO_SCHEDULED"]
 logger = logging.getLogger(__name__)
 
 #: the tag of the runs a deployment's schedules made (Prefect's)
-AUTO_SCHEDULED = "auto-scheduled"
+AUTO_SCHEDULED = AUTO_SCHEDULED_TAG
 #: a flow run may be deleted when nothing runs it: ended, or not yet started
 DELETABLE = (*FINAL, "SCHEDULED", "PAUSED")
 _PRUNE_BATCH = 500

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, literal, or_, select
+from sqlalchemy import Select, Table, and_, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlmodel import SQLModel
@@ -18,6 +18,7 @@ from jupyter_flows.exceptions import NotFound
 
 from . import _run_pages
 from . import models as _models
+from ._run_filters import flow_run_filters, subflow_counts
 from .db import READ_ONLY, open_store, store_error
 from .schemas import (
     DescribeEdge,
@@ -124,7 +125,7 @@ class RunStore:
                 }
             )
         with self._connect() as conn:
-            where = self._flow_run_filters(conn, query)
+            where = flow_run_filters(conn, flow_run_t, query)
             total = conn.execute(select(func.count()).select_from(flow_run_t).where(*where))
             page = (
                 select(flow_run_t)
@@ -133,33 +134,17 @@ class RunStore:
                 .limit(query.limit)
                 .offset(query.offset)
             )
-            items = self._all(conn, DescribeFlowRunItem, page)
+            rows = [dict(row) for row in conn.execute(page).mappings()]
+            counts = subflow_counts(conn, flow_run_t, [row["id"] for row in rows])
+            items = [
+                DescribeFlowRunItem.model_validate(
+                    {**row, "subflow_count": counts.get(row["id"], 0)}
+                )
+                for row in rows
+            ]
             return ListFlowRunsResponse(
                 items=items, total=total.scalar_one(), limit=query.limit, offset=query.offset
             )
-
-    @staticmethod
-    def _flow_run_filters(conn: Connection, query: ListFlowRunsQuery) -> list[ColumnElement[bool]]:
-        c = flow_run_t.c
-        where: list[ColumnElement[bool]] = []
-        if query.flow_name is not None:
-            where.append(c.flow_name == query.flow_name)
-        if query.state:
-            where.append(
-                or_(
-                    c.state_type.in_([s.upper() for s in query.state]),
-                    func.lower(c.state_name).in_([s.lower() for s in query.state]),
-                )
-            )
-        if query.deployment_id is not None:
-            where.append(c.deployment_id == query.deployment_id)
-        if query.since is not None:
-            where.append(c.created >= query.since)
-        if query.until is not None:
-            where.append(c.created < query.until)
-        for tag in query.tags or ():
-            where.append(_has_tag(conn.dialect.name, tag))
-        return where
 
     def read_flow_run_item(self, flow_run_id: str) -> DescribeFlowRunItem:
         """A flow run's own row (no task runs, states or logs); raises ``NotFound``."""
@@ -324,14 +309,3 @@ class RunStore:
             task_runs = self._task_runs(conn, flow_run_id)
             edges = self._edges(conn, flow_run_id)
         return build_run_graph(flow_run_id, flow_run.name, task_runs, edges)
-
-
-def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
-    """``tag`` is one of the run's JSON ``tags``."""
-    tags = flow_run_t.c.tags
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return tags.cast(JSONB).contains([tag])
-    each = func.json_each(tags).table_valued("value")
-    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))

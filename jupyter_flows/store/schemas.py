@@ -6,11 +6,11 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from jupyter_flows.core.states import State, StateType
+from jupyter_flows.core.states import STATE_NAMES, State, StateType
 
-from .limits import DbBigInt, DbDateTime
+from .limits import DbBigInt, DbDateTime, ShortText
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -30,6 +30,8 @@ __all__ = [
     "DescribeResultRecord",
     "build_run_graph",
     "ListFlowRunsQuery",
+    "RunKind",
+    "run_kind",
     "ListFlowRunsResponse",
     "ListTaskRunsQuery",
     "ListTaskRunsResponse",
@@ -126,6 +128,23 @@ class DescribeTaskRun(_RunColumns):
     subflow_run_id: str | None = None
 
 
+#: how a flow run came about (``DescribeFlowRunItem.kind``)
+RunKind = Literal["interactive", "scheduled", "manual", "subflow"]
+#: the tag the scheduler puts on the runs it creates (``orchestration.retention``)
+AUTO_SCHEDULED_TAG = "auto-scheduled"
+
+
+def run_kind(parent_flow_run_id: str | None, deployment_id: str | None, tags: list[str]) -> str:
+    """The one rule for a run's kind: a parent makes a subflow; a deployment run is scheduled
+    when the scheduler made it (its ``auto-scheduled`` tag), else manual; the rest ran in a
+    kernel or script (interactive)."""
+    if parent_flow_run_id:
+        return "subflow"
+    if deployment_id:
+        return "scheduled" if AUTO_SCHEDULED_TAG in tags else "manual"
+    return "interactive"
+
+
 class DescribeFlowRunItem(_RunColumns):
     """A flow run's own row: what a run list shows (no task runs, states or logs)."""
 
@@ -144,6 +163,25 @@ class DescribeFlowRunItem(_RunColumns):
     retry_of: str | None = Field(
         default=None, description="the failed run this one retries (reusing its completed tasks)"
     )
+    kind: RunKind = Field(
+        default="interactive",
+        description="interactive, scheduled, manual (a deployment run asked for) or subflow;"
+        " derived from the parent, deployment and tags",
+    )
+    subflow_count: int = Field(
+        default=0, description="child flow runs (filled in run list pages; 0 elsewhere)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict):  # a row or record object (from_attributes)
+            data = {k: getattr(data, k) for k in cls.model_fields if hasattr(data, k)}
+        data = dict(data)
+        data["kind"] = run_kind(
+            data.get("parent_flow_run_id"), data.get("deployment_id"), data.get("tags") or []
+        )
+        return data
 
 
 class DescribeFlowRun(DescribeFlowRunItem):
@@ -272,13 +310,30 @@ class ListFlowRunsQuery(_Schema):
     deployment_id: str | None = None
     since: DbDateTime | None = None
     until: DbDateTime | None = None
+    name: ShortText | None = Field(
+        default=None, description="runs whose name or flow name contains this (any case)"
+    )
+    parent_flow_run_id: ShortText | None = Field(
+        default=None, description="only the subflow runs of this flow run"
+    )
+    top_level: bool = Field(default=False, description="only runs that are not subflows")
+    kind: list[RunKind] | None = Field(default=None, description="only runs of these kinds")
     limit: int = Field(default=50, ge=1, le=1000)
     offset: Annotated[DbBigInt, Field(ge=0)] = 0
 
-    @field_validator("state", "tags", mode="before")
+    @field_validator("state", "tags", "kind", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, value: list[str] | None) -> list[str] | None:
+        known = {t.value.lower() for t in StateType} | {n.lower() for n in STATE_NAMES}
+        unknown = [s for s in value or () if s.lower() not in known]
+        if unknown:
+            raise ValueError(f"unknown state {unknown[0]!r}")
+        return value
 
     @field_validator("since", "until")
     @classmethod

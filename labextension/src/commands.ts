@@ -3,13 +3,14 @@
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import {
+  Clipboard,
   Dialog,
   MainAreaWidget,
   Notification,
   showDialog,
   WidgetTracker
 } from '@jupyterlab/apputils';
-import { PathExt } from '@jupyterlab/coreutils';
+import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { refreshIcon } from '@jupyterlab/ui-components';
@@ -25,6 +26,18 @@ import { scheduleNotebookDialog } from './widgets/ScheduleDialog';
 const OUTPUTS_DIR = 'flow-run-outputs';
 
 export type RunTracker = WidgetTracker<MainAreaWidget<RunView>>;
+
+/** The URL parameter of a link to a run (`/lab?flows-run=<id>`). */
+export const RUN_LINK_PARAM = 'flows-run';
+
+/** A JupyterLab URL that opens this run's view. */
+export function runLink(id: string): string {
+  const lab = URLExt.join(
+    PageConfig.getBaseUrl(),
+    PageConfig.getOption('appUrl') || 'lab'
+  );
+  return `${lab}?${RUN_LINK_PARAM}=${encodeURIComponent(id)}`;
+}
 
 /** Run `action`; show (never swallow) what went wrong. */
 async function reporting<T>(
@@ -117,6 +130,25 @@ export function addPanelCommands(
       shell.add(widget, 'main');
       shell.activateById(widget.id);
       return widget;
+    }
+  });
+
+  commands.addCommand(CommandIDs.openRunFromUrl, {
+    label: 'Open Flow Run from the URL',
+    execute: args => {
+      const search = typeof args.search === 'string' ? args.search : '';
+      const id = new URLSearchParams(search).get(RUN_LINK_PARAM);
+      return id ? commands.execute(CommandIDs.openRun, { id }) : undefined;
+    }
+  });
+
+  commands.addCommand(CommandIDs.copyRunLink, {
+    label: 'Copy Link to Flow Run',
+    execute: args => {
+      const link = runLink(idOf(args));
+      Clipboard.copyToSystem(link);
+      Notification.success(`Copied ${link}`, { autoClose: 4000 });
+      return link;
     }
   });
 

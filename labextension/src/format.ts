@@ -33,17 +33,42 @@ export const STATE_COLORS: Record<string, string> = {
   Paused: '#9aa0a6'
 };
 
-/** The state names offered by the run filter. */
+/** The state names offered by the run filter (every state a run can be in). */
 export const FILTER_STATES = [
   'Scheduled',
+  'Late',
+  'AwaitingConcurrencySlot',
   'Pending',
   'Running',
+  'Retrying',
+  'AwaitingRetry',
+  'Cancelling',
   'Completed',
   'Cached',
   'Failed',
+  'TimedOut',
   'Crashed',
-  'Cancelled'
+  'Cancelled',
+  'Paused',
+  'Suspended'
 ];
+
+/** The kinds of runs (`DescribeFlowRunItem.kind`). */
+export const RUN_KINDS: readonly Flows.IDescribeFlowRunItem['kind'][] = [
+  'interactive',
+  'scheduled',
+  'manual',
+  'subflow'
+];
+
+/** A local calendar date (`YYYY-MM-DD`, of a date input) as the ISO time its day starts. */
+export function dayStart(date: string, days = 0): string | undefined {
+  const [y, m, d] = date.split('-').map(Number);
+  if (!y || !m || !d) {
+    return undefined;
+  }
+  return new Date(y, m - 1, d + days).toISOString();
+}
 
 export function stateColor(state: string | null | undefined): string {
   return STATE_COLORS[state ?? ''] ?? '#9aa0a6';

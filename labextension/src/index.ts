@@ -3,6 +3,7 @@
  */
 import {
   ILayoutRestorer,
+  IRouter,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -16,10 +17,15 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { addPanelCommands, addScheduleCommand } from './commands';
+import {
+  addPanelCommands,
+  addScheduleCommand,
+  RUN_LINK_PARAM
+} from './commands';
 import { addDashboardCommands } from './dashboard/commands';
 import { flowsIcon } from './icons';
 import { FlowsModel } from './model';
+import { FlowsNotifier } from './notifier';
 import { addPageCommands } from './pageCommands';
 import { CommandIDs, IFlowsModel } from './tokens';
 import { FlowsPanel } from './widgets/FlowsPanel';
@@ -46,6 +52,7 @@ const modelPlugin: JupyterFrontEndPlugin<IFlowsModel> = {
     registry: ISettingRegistry | null
   ): IFlowsModel => {
     const model = new FlowsModel();
+    new FlowsNotifier(model, app.commands); // toasts from the one poll
     const configure = (settings: ISettingRegistry.ISettings) =>
       model.configure({
         interval: settings.get('pollInterval').composite as number,
@@ -83,13 +90,14 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Flows side panel and the flow run views.',
   autoStart: true,
   requires: [IFlowsModel],
-  optional: [ILayoutRestorer, ICommandPalette, IRenderMimeRegistry],
+  optional: [ILayoutRestorer, ICommandPalette, IRenderMimeRegistry, IRouter],
   activate: (
     app: JupyterFrontEnd,
     model: IFlowsModel,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    router: IRouter | null
   ): void => {
     const panel = new FlowsPanel({
       model,
@@ -115,6 +123,11 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         name: widget => widget.content.model.runId
       });
     }
+    // a link `/lab?flows-run=<id>` (the run view's "Copy link") opens that run
+    router?.register({
+      command: CommandIDs.openRunFromUrl,
+      pattern: new RegExp(`[?&]${RUN_LINK_PARAM}=`)
+    });
     for (const command of [
       CommandIDs.openPanel,
       CommandIDs.refresh,

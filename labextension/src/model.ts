@@ -6,6 +6,7 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { errorMessage, errorStatus, FlowsAPI } from './api';
+import { dayStart } from './format';
 import { Flows, IFlowsModel, IRunFilter } from './tokens';
 
 /** Shown when the server has no jupyter-flows routes. */
@@ -19,6 +20,10 @@ const FLOWS_EVERY = 6;
 const AUTOMATION_EVENTS = 50;
 /** Artifact keys listed in the panel (the newest). */
 const ARTIFACT_KEYS = 50;
+/** Failed scheduled runs read per poll (for the toasts). */
+const FAILED_SCHEDULED = 20;
+/** Subflow runs shown under an expanded run (the newest). */
+const SUBFLOWS_SHOWN = 100;
 /** The server's largest page. */
 const MAX_LIMIT = 1000;
 
@@ -114,6 +119,10 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     return this._automationEvents;
   }
 
+  get failedScheduledRuns(): Flows.IDescribeFlowRunItem[] {
+    return this._failedScheduled;
+  }
+
   get orchestrationError(): string | null {
     return this._orchestrationError;
   }
@@ -138,6 +147,32 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     this._loading = true;
     this._changed.emit();
     void this.refresh();
+  }
+
+  get subflows(): ReadonlyMap<string, Flows.IDescribeFlowRunItem[]> {
+    return this._subflows;
+  }
+
+  get expanded(): ReadonlySet<string> {
+    return this._expanded;
+  }
+
+  /** Show (read now, then with every poll) or hide a run's subflow runs. */
+  async toggleSubflows(id: string): Promise<void> {
+    const expanded = new Set(this._expanded);
+    if (expanded.delete(id)) {
+      this._expanded = expanded;
+      this._changed.emit();
+      return;
+    }
+    this._expanded = expanded.add(id);
+    this._changed.emit();
+    try {
+      await this._fetchSubflows([id]);
+    } catch (error) {
+      this._error = errorMessage(error);
+    }
+    this._changed.emit();
   }
 
   get isDisposed(): boolean {
@@ -243,11 +278,18 @@ export class FlowsModel implements IFlowsModel, IDisposable {
         .split(',')
         .map(t => t.trim())
         .filter(t => t);
+    const kind = f.kind ? [f.kind as Flows.IDescribeFlowRunItem['kind']] : [];
     return {
       flow_name: f.flowName || undefined,
       deployment_id: f.deploymentId || undefined,
       state: f.state ? [f.state] : undefined,
-      tags: f.tags ? split(f.tags) : undefined
+      tags: f.tags ? split(f.tags) : undefined,
+      name: f.name.trim() || undefined,
+      kind: kind.length ? kind : undefined,
+      since: f.since ? dayStart(f.since) : undefined,
+      until: f.until ? dayStart(f.until, 1) : undefined,
+      // subflow runs are listed under their parent, unless asked for as such
+      top_level: kind.includes('subflow') ? undefined : true
     };
   }
 
@@ -257,7 +299,8 @@ export class FlowsModel implements IFlowsModel, IDisposable {
       await Promise.all([
         this._fetchRuns(),
         this._fetchOrchestration(),
-        this._ticks % FLOWS_EVERY === 1 ? this._fetchFlows() : null
+        this._ticks % FLOWS_EVERY === 1 ? this._fetchFlows() : null,
+        this._fetchFailedScheduled()
       ]);
       this._error = null;
     } catch (error) {
@@ -289,6 +332,29 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     const older = this._runs.slice(limit).filter(run => !fresh.has(run.id));
     this._runs = [...page.items, ...older];
     this._total = page.total;
+    await this._fetchSubflows([...this._expanded]);
+  }
+
+  /** Read the subflow runs of these runs (the first page of each). */
+  private async _fetchSubflows(ids: string[]): Promise<void> {
+    const pages = await Promise.all(
+      ids.map(id =>
+        FlowsAPI.flowRuns({ parent_flow_run_id: id, limit: SUBFLOWS_SHOWN })
+      )
+    );
+    const subflows = new Map(this._subflows);
+    ids.forEach((id, i) => subflows.set(id, pages[i].items));
+    this._subflows = subflows;
+  }
+
+  /** The newest failed scheduled runs (what the toasts tell of). */
+  private async _fetchFailedScheduled(): Promise<void> {
+    const page = await FlowsAPI.flowRuns({
+      kind: ['scheduled'],
+      state: ['FAILED', 'CRASHED'],
+      limit: FAILED_SCHEDULED
+    });
+    this._failedScheduled = page.items;
   }
 
   private async _fetchFlows(): Promise<void> {
@@ -350,6 +416,9 @@ export class FlowsModel implements IFlowsModel, IDisposable {
   private _ticks = 0;
   private _generation = 0;
   private _runs: Flows.IDescribeFlowRunItem[] = [];
+  private _failedScheduled: Flows.IDescribeFlowRunItem[] = [];
+  private _subflows = new Map<string, Flows.IDescribeFlowRunItem[]>();
+  private _expanded = new Set<string>();
   private _total = 0;
   private _flows: Flows.IDescribeFlow[] = [];
   private _deployments: Flows.IDescribeDeployment[] = [];
@@ -369,6 +438,10 @@ export class FlowsModel implements IFlowsModel, IDisposable {
     flowName: '',
     state: '',
     tags: '',
-    deploymentId: ''
+    deploymentId: '',
+    name: '',
+    kind: '',
+    since: '',
+    until: ''
   };
 }

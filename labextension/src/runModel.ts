@@ -45,7 +45,7 @@ interface ILogRead extends ILogTail {
 export class RunModel implements IDisposable {
   constructor(
     readonly runId: string,
-    flows: IFlowsModel
+    readonly flows: IFlowsModel
   ) {
     flows.ticked.connect(this._onTick, this);
   }

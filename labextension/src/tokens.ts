@@ -29,6 +29,9 @@ export namespace CommandIDs {
   export const deleteAutomation = 'jupyter-flows:delete-automation';
   export const openDashboard = 'jupyter-flows:open-dashboard';
   export const openEvents = 'jupyter-flows:open-events';
+  /** Open the run named by a `?flows-run=<id>` URL (the router's command). */
+  export const openRunFromUrl = 'jupyter-flows:open-run-from-url';
+  export const copyRunLink = 'jupyter-flows:copy-run-link';
 }
 
 type Schemas = components['schemas'];
@@ -166,6 +169,14 @@ export interface IRunFilter {
   state: string;
   tags: string;
   deploymentId: string;
+  /** Part of the run's or its flow's name (any case). */
+  name: string;
+  /** A run kind (`interactive`, `scheduled`, `manual`, `subflow`), or all. */
+  kind: string;
+  /** Created on or after this local date (`YYYY-MM-DD`), or any time. */
+  since: string;
+  /** Created on or before this local date (inclusive), or any time. */
+  until: string;
 }
 
 /**
@@ -190,6 +201,8 @@ export interface IFlowsModel {
   readonly variables: Flows.IDescribeVariable[];
   /** Block documents, secret fields masked. */
   readonly blocks: Flows.IDescribeBlockDocument[];
+  /** The newest failed or crashed scheduled runs (for the toasts). */
+  readonly failedScheduledRuns: Flows.IDescribeFlowRunItem[];
   /** The latest `automation.*` events, newest first. */
   readonly automationEvents: Flows.IDescribeEvent[];
   /** Why the deployments/work pools part is unavailable, if it is. */
@@ -197,6 +210,12 @@ export interface IFlowsModel {
   readonly error: string | null;
   readonly loading: boolean;
   filter: IRunFilter;
+  /** The loaded subflow runs of the expanded runs, by parent id. */
+  readonly subflows: ReadonlyMap<string, Flows.IDescribeFlowRunItem[]>;
+  /** The runs whose subflow runs the list shows (re-read by the poll). */
+  readonly expanded: ReadonlySet<string>;
+  /** Show or hide a run's subflow runs under it. */
+  toggleSubflows(id: string): Promise<void>;
   loadMore(): Promise<void>;
   refresh(): Promise<void>;
   /** Show a deployment changed by an action before the next poll. */

@@ -3,3 +3,4 @@ import './run-view.css';
 import './dialogs.css';
 import './pages.css';
 import './dashboard.css';
+import './run-list.css';

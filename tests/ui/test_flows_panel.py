@@ -120,7 +120,9 @@ class TestDeployments:
         expect(dialog.locator("#jp-Flows-param-label")).to_have_value("hello")
         # a bad cron line: the server's reason is shown under the schedule
         dialog.get_by_label("Cron expression").fill("61 * * *")
-        expect(dialog.locator(".jp-Flows-invalid")).to_contain_text("cron", timeout=10_000)
+        # the preview's reason, at the cron field
+        cron = dialog.locator(".jp-Flows-field[data-field='Cron expression'] .jp-Flows-fieldError")
+        expect(cron).to_contain_text("cron", timeout=10_000)
         dialog.get_by_label("Cron expression").fill("30 6 * * 1-5")
         expect(dialog.locator(".jp-Flows-preview li")).to_have_count(5, timeout=10_000)
         dialog.locator("#jp-Flows-schedule-name").fill("quick-weekdays")
@@ -155,13 +157,16 @@ class TestDeployments:
     def test_pausing_a_deployment_shows_paused(self, lab: Lab, page: Any) -> None:
         create_deployment(lab, "hourly", schedules=[{"interval_seconds": 3600}])
         item = deployment_item(page, "hourly")
-        toggle = item.get_by_role("switch")
-        expect(toggle).to_have_attribute("aria-checked", "true", timeout=20_000)
-        toggle.click()
+        # the button names the action; the state ("Paused") is said once, in the details
+        pause = item.get_by_role("button", name="Pause hourly")
+        expect(pause).to_have_text("Pause", timeout=20_000)
+        pause.click()
         expect(item).to_have_attribute("data-paused", "true", timeout=10_000)
-        expect(toggle).to_have_text("Paused")
+        resume = item.get_by_role("button", name="Resume hourly")
+        expect(resume).to_have_text("Resume")
+        expect(item.get_by_text("Paused", exact=True)).to_have_count(1)
         assert lab.api("GET", "deployments/hourly")["paused"] is True
-        toggle.press("Enter")  # keyboard works too
+        resume.press("Enter")  # keyboard works too
         expect(item).to_have_attribute("data-paused", "false", timeout=10_000)
         assert lab.api("GET", "deployments/hourly")["paused"] is False
 

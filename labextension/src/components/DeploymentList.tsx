@@ -9,7 +9,8 @@ import {
 import { Flows } from '../tokens';
 
 /**
- * Deployments with their schedules, next run, paused toggle and "Run now".
+ * Deployments with their schedules, next run (or "Paused"), a Pause/Resume
+ * button (named for what it does) and "Run now".
  */
 export function DeploymentList(props: {
   deployments: Flows.IDescribeDeployment[];
@@ -89,15 +90,17 @@ export function DeploymentList(props: {
                 </button>
               )}
               <button
-                className="jp-Flows-toggle"
-                role="switch"
-                aria-checked={!d.paused}
-                aria-label={`${d.name} active`}
-                title={d.paused ? 'Resume the schedule' : 'Pause the schedule'}
+                className="jp-Flows-button jp-Flows-pauseButton"
+                aria-label={`${d.paused ? 'Resume' : 'Pause'} ${d.name}`}
+                title={
+                  d.paused
+                    ? 'Resume the schedule: new runs are made again'
+                    : 'Pause the schedule: no new scheduled runs'
+                }
                 disabled={busy}
                 onClick={() => props.onToggle(d)}
               >
-                {d.paused ? 'Paused' : 'Active'}
+                {d.paused ? 'Resume' : 'Pause'}
               </button>
               <button
                 className="jp-Flows-button jp-mod-accept"

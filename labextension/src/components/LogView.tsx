@@ -3,9 +3,19 @@ import React, { useEffect, useRef, useState } from 'react';
 import { levelName } from '../format';
 import { Flows } from '../tokens';
 
+/** The level filter's choices: the lowest level shown. */
+const MIN_LEVELS: [number, string][] = [
+  [0, 'All levels'],
+  [10, 'DEBUG and up'],
+  [20, 'INFO and up'],
+  [30, 'WARNING and up'],
+  [40, 'ERROR and up']
+];
+
 /**
  * Log lines; follows the tail while the run is live, unless the user
- * scrolled up or turned following off.
+ * scrolled up or turned following off. A level filter and a text search
+ * narrow the loaded lines.
  */
 export function LogView(props: {
   logs: Flows.IDescribeLog[];
@@ -16,13 +26,22 @@ export function LogView(props: {
   onEarlier?: () => void;
 }): JSX.Element {
   const [follow, setFollow] = useState(true);
+  const [minLevel, setMinLevel] = useState(0);
+  const [search, setSearch] = useState('');
+  const needle = search.trim().toLowerCase();
+  const shown = props.logs.filter(
+    log =>
+      log.level >= minLevel &&
+      (!needle || log.message.toLowerCase().includes(needle))
+  );
+  const filtered = minLevel > 0 || needle !== '';
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
     if (el && follow) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [props.logs.length, follow]);
+  }, [shown.length, follow]);
   const onScroll = () => {
     const el = box.current;
     if (el) {
@@ -34,14 +53,41 @@ export function LogView(props: {
   };
   return (
     <div className="jp-Flows-logs">
-      <label className="jp-Flows-follow">
+      <div className="jp-Flows-logTools">
+        <select
+          className="jp-Flows-input"
+          aria-label="Log level"
+          value={minLevel}
+          onChange={e => setMinLevel(Number(e.target.value))}
+        >
+          {MIN_LEVELS.map(([level, label]) => (
+            <option key={level} value={level}>
+              {label}
+            </option>
+          ))}
+        </select>
         <input
-          type="checkbox"
-          checked={follow}
-          onChange={e => setFollow(e.target.checked)}
-        />{' '}
-        Follow{props.live ? ' (live)' : ''}
-      </label>
+          className="jp-Flows-input"
+          type="search"
+          aria-label="Search logs"
+          placeholder="Search logs"
+          value={search}
+          onChange={e => setSearch(e.target.value)}
+        />
+        {filtered && (
+          <span className="jp-Flows-detail" aria-live="polite">
+            {shown.length} of {props.logs.length} lines
+          </span>
+        )}
+        <label className="jp-Flows-follow">
+          <input
+            type="checkbox"
+            checked={follow}
+            onChange={e => setFollow(e.target.checked)}
+          />{' '}
+          Follow{props.live ? ' (live)' : ''}
+        </label>
+      </div>
       <div
         className="jp-Flows-logBox"
         ref={box}
@@ -59,10 +105,12 @@ export function LogView(props: {
             Load earlier lines
           </button>
         )}
-        {props.logs.length === 0 ? (
-          <p className="jp-Flows-empty">No log lines.</p>
+        {shown.length === 0 ? (
+          <p className="jp-Flows-empty">
+            {filtered ? 'No loaded log line matches.' : 'No log lines.'}
+          </p>
         ) : (
-          props.logs.map(log => {
+          shown.map(log => {
             const level = levelName(log.level);
             const task = log.task_run_id
               ? props.taskNames.get(log.task_run_id)

@@ -86,6 +86,43 @@ export function fieldsFromNotebook(
   });
 }
 
+/** Why a field's text does not parse (null: it does). */
+export function fieldProblem(f: IField): string | null {
+  const text = typeof f.raw === 'string' ? f.raw.trim() : '';
+  if (f.kind === 'boolean' || f.kind === 'string') {
+    return null;
+  }
+  if (text === '') {
+    return f.required ? 'Required.' : null;
+  }
+  if (f.kind === 'integer' || f.kind === 'number') {
+    const value = Number(text);
+    if (isNaN(value) || (f.kind === 'integer' && !Number.isInteger(value))) {
+      return `“${text}” is not ${f.kind === 'integer' ? 'an integer' : 'a number'}.`;
+    }
+  } else if (f.kind === 'json') {
+    try {
+      JSON.parse(text);
+    } catch {
+      return 'Not valid JSON.';
+    }
+  }
+  return null;
+}
+
+/** The first field that does not parse, with why, or null. */
+export function firstProblem(
+  fields: IField[]
+): { field: string; message: string } | null {
+  for (const f of fields) {
+    const message = fieldProblem(f);
+    if (message) {
+      return { field: f.name, message };
+    }
+  }
+  return null;
+}
+
 /**
  * The typed values of the fields; throws an Error naming a field that
  * does not parse.
@@ -93,39 +130,30 @@ export function fieldsFromNotebook(
 export function parseFields(fields: IField[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of fields) {
+    const problem = fieldProblem(f);
+    if (problem) {
+      throw new Error(`Parameter “${f.name}”: ${problem}`);
+    }
     const text = typeof f.raw === 'string' ? f.raw.trim() : '';
     if (f.kind === 'boolean') {
       out[f.name] = Boolean(f.raw);
-    } else if (text === '' && f.kind !== 'string') {
-      if (f.required) {
-        throw new Error(`Parameter “${f.name}” is required.`);
-      }
-    } else if (f.kind === 'integer' || f.kind === 'number') {
-      const value = Number(text);
-      if (isNaN(value) || (f.kind === 'integer' && !Number.isInteger(value))) {
-        throw new Error(
-          `Parameter “${f.name}” must be ${f.kind === 'integer' ? 'an integer' : 'a number'}.`
-        );
-      }
-      out[f.name] = value;
-    } else if (f.kind === 'json') {
-      try {
-        out[f.name] = JSON.parse(text);
-      } catch {
-        throw new Error(`Parameter “${f.name}” is not valid JSON.`);
-      }
-    } else {
+    } else if (f.kind === 'string') {
       out[f.name] = typeof f.raw === 'string' ? f.raw : '';
+    } else if (text !== '') {
+      out[f.name] = f.kind === 'json' ? JSON.parse(text) : Number(text);
     }
   }
   return out;
 }
 
 /**
- * Inputs for parameters, one per field, labelled for screen readers.
+ * Inputs for parameters, one per field, labelled for screen readers; a field
+ * whose text does not parse, or that the server refused (`errors`, by
+ * name), says why under its input.
  */
 export function ParameterForm(props: {
   fields: IField[];
+  errors?: Record<string, string>;
   onChange: (fields: IField[]) => void;
 }): JSX.Element {
   if (props.fields.length === 0) {
@@ -137,8 +165,15 @@ export function ParameterForm(props: {
     <div className="jp-Flows-form jp-Flows-parameterForm">
       {props.fields.map((f, i) => {
         const id = `jp-Flows-param-${f.name}`;
+        const error = fieldProblem(f) ?? props.errors?.[f.name];
+        const noteId = `${id}-error`;
         return (
-          <div className="jp-Flows-field" key={f.name}>
+          <div
+            className="jp-Flows-field"
+            key={f.name}
+            data-kind={f.kind}
+            data-invalid={error ? 'true' : 'false'}
+          >
             <label htmlFor={id}>
               {f.name}
               {f.required ? ' *' : ''}{' '}
@@ -148,6 +183,7 @@ export function ParameterForm(props: {
               <input
                 id={id}
                 type="checkbox"
+                className="jp-Flows-checkboxInput"
                 checked={Boolean(f.raw)}
                 onChange={e => update(i, e.target.checked)}
               />
@@ -156,14 +192,27 @@ export function ParameterForm(props: {
                 id={id}
                 name={f.name}
                 className="jp-Flows-input"
-                type={
-                  f.kind === 'string' || f.kind === 'json' ? 'text' : 'number'
+                // text, not type=number: a browser empties a number input it cannot
+                // parse, which would drop the value silently instead of saying why
+                type="text"
+                inputMode={
+                  f.kind === 'integer'
+                    ? 'numeric'
+                    : f.kind === 'number'
+                      ? 'decimal'
+                      : undefined
                 }
-                step={f.kind === 'integer' ? 1 : 'any'}
                 value={String(f.raw)}
                 title={f.description}
+                aria-invalid={Boolean(error)}
+                aria-describedby={error ? noteId : undefined}
                 onChange={e => update(i, e.target.value)}
               />
+            )}
+            {error && (
+              <span id={noteId} className="jp-Flows-fieldError" role="alert">
+                {error}
+              </span>
             )}
           </div>
         );

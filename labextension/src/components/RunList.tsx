@@ -1,14 +1,7 @@
 import React from 'react';
 
-import {
-  durationSeconds,
-  formatDuration,
-  formatRelative,
-  formatTime,
-  stateName
-} from '../format';
 import { Flows } from '../tokens';
-import { StateBadge } from './StateBadge';
+import { RunRow } from './RunRow';
 
 /** Fixed row height (px) of the windowed run list; matches `.jp-Flows-runRow`. */
 const ROW_HEIGHT = 56;
@@ -17,24 +10,54 @@ const OVERSCAN = 8;
 /** Height (px) of the scrolling viewport. */
 const VIEWPORT = 448;
 
+/** A row of the list: a run at a nesting depth (subflows under their parent). */
+export interface IRunRow {
+  run: Flows.IDescribeFlowRunItem;
+  depth: number;
+}
+
+/** The top-level runs with the subflows of the expanded ones after each (depth first). */
+export function flattenRuns(
+  runs: Flows.IDescribeFlowRunItem[],
+  subflows: ReadonlyMap<string, Flows.IDescribeFlowRunItem[]>,
+  expanded: ReadonlySet<string>,
+  depth = 0,
+  out: IRunRow[] = []
+): IRunRow[] {
+  for (const run of runs) {
+    out.push({ run, depth });
+    const children = subflows.get(run.id);
+    if (expanded.has(run.id) && children && depth < 8) {
+      flattenRuns(children, subflows, expanded, depth + 1, out);
+    }
+  }
+  return out;
+}
+
 /**
  * The flow runs loaded so far, newest first, as a windowed list: only the rows in view
  * (plus a few) are in the DOM, so thousands of loaded runs stay fast; scrolling to the end
- * loads the next page from the server. A row opens the run.
+ * loads the next page from the server. A row opens the run; a parent's toggle shows its
+ * subflow runs under it.
  */
 export function RunList(props: {
   runs: Flows.IDescribeFlowRunItem[];
   total: number;
   loading: boolean;
   now: number;
+  subflows: ReadonlyMap<string, Flows.IDescribeFlowRunItem[]>;
+  expanded: ReadonlySet<string>;
+  deploymentNames: ReadonlyMap<string, string>;
   onOpen: (run: Flows.IDescribeFlowRunItem) => void;
+  onToggle: (run: Flows.IDescribeFlowRunItem) => void;
   onLoadMore: () => void;
 }): JSX.Element {
   const { runs, total, now } = props;
+  const rows = flattenRuns(runs, props.subflows, props.expanded);
   const [scrollTop, setScrollTop] = React.useState(0);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(
-    runs.length,
+    rows.length,
     Math.ceil((scrollTop + VIEWPORT) / ROW_HEIGHT) + OVERSCAN
   );
   const viewport = React.useRef<HTMLDivElement>(null);
@@ -76,41 +99,28 @@ export function RunList(props: {
           aria-label="Flow runs"
           data-rendered={last - first}
           style={{
-            height: runs.length * ROW_HEIGHT,
+            height: rows.length * ROW_HEIGHT,
             paddingTop: first * ROW_HEIGHT,
             boxSizing: 'border-box'
           }}
         >
-          {runs.slice(first, last).map(run => {
-            const state = stateName(run);
-            return (
-              <li key={run.id}>
-                <button
-                  className="jp-Flows-row jp-Flows-runRow"
-                  data-run-id={run.id}
-                  data-state={state}
-                  title={`${run.flow_name} / ${run.name}\ncreated ${formatTime(
-                    run.created
-                  )}${run.state_message ? '\n' + run.state_message : ''}`}
-                  onClick={() => props.onOpen(run)}
-                >
-                  <span className="jp-Flows-rowMain">
-                    <span className="jp-Flows-runFlow">{run.flow_name}</span>
-                    <span className="jp-Flows-runName">{run.name}</span>
-                  </span>
-                  <span className="jp-Flows-rowMeta">
-                    <StateBadge state={state} />
-                    <span className="jp-Flows-duration">
-                      {formatDuration(durationSeconds(run, now))}
-                    </span>
-                    <span className="jp-Flows-when">
-                      {formatRelative(run.start_time ?? run.created, now)}
-                    </span>
-                  </span>
-                </button>
-              </li>
-            );
-          })}
+          {rows.slice(first, last).map(({ run, depth }) => (
+            <RunRow
+              key={run.id}
+              run={run}
+              depth={depth}
+              now={now}
+              expanded={props.expanded.has(run.id)}
+              deployment={
+                run.deployment_id
+                  ? (props.deploymentNames.get(run.deployment_id) ??
+                    run.deployment_id.slice(0, 8))
+                  : null
+              }
+              onOpen={props.onOpen}
+              onToggle={props.onToggle}
+            />
+          ))}
         </ul>
       </div>
       <div className="jp-Flows-more">

@@ -1,33 +1,19 @@
-import React from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
-import {
-  formatDuration,
-  isFinal,
-  parseTime,
-  stateColor,
-  stateName
-} from '../format';
+import { isFinal, parseTime, stateColor, stateName } from '../format';
 import { Flows } from '../tokens';
+import { tickLabel, ticks, tickStep } from './ticks';
 
 const LABEL_W = 170;
 const ROW_H = 22;
 const TOP = 24;
 const PAD = 12;
+/** Pixels per axis label, at least. */
+const TICK_SPACING = 80;
+/** The narrowest chart drawn (px); a narrower view scrolls it. */
+const MIN_WIDTH = 360;
 /** Rows drawn at most (a huge mapped run stays responsive). */
 const MAX_ROWS = 500;
-
-/** An axis label: seconds since the first start, precise enough for the span. */
-function tickLabel(seconds: number, span: number): string {
-  if (seconds === 0) {
-    return '0';
-  }
-  if (span < 0.01) {
-    return `${(seconds * 1000).toFixed(2)}ms`;
-  }
-  return span < 1
-    ? `${(seconds * 1000).toFixed(0)}ms`
-    : formatDuration(seconds);
-}
 
 interface ISegment {
   start: number;
@@ -78,8 +64,35 @@ export function segments(
   return out;
 }
 
+/** The inner width of an element, kept up to date as it resizes. */
+function useWidth(fallback: number): [React.RefObject<HTMLDivElement>, number] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) {
+      return;
+    }
+    const measure = () => {
+      const style = getComputedStyle(el);
+      const pad =
+        parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+      const inner = Math.floor(el.clientWidth - (pad || 0));
+      if (inner > 0) {
+        setWidth(inner);
+      }
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
+}
+
 /**
- * A Gantt chart of the task runs: one row each, time on the x axis.
+ * A Gantt chart of the task runs: one row each, time on the x axis with
+ * round ticks; as wide as the view (or `width`).
  */
 export function Timeline(props: {
   taskRuns: Flows.IDescribeTaskRun[];
@@ -87,9 +100,14 @@ export function Timeline(props: {
   now: number;
   width?: number;
 }): JSX.Element {
+  const [box, measured] = useWidth(800);
   const started = props.taskRuns.filter(t => t.start_time || t.end_time);
   if (started.length === 0) {
-    return <p className="jp-Flows-empty">No task has started yet.</p>;
+    return (
+      <div className="jp-Flows-graphScroll" ref={box}>
+        <p className="jp-Flows-empty">No task has started yet.</p>
+      </div>
+    );
   }
   const runs = started.slice(0, MAX_ROWS);
   const byRun = new Map<string, Flows.IDescribeState[]>();
@@ -102,12 +120,15 @@ export function Timeline(props: {
   const t0 = Math.min(...bars.map(b => b[0].start));
   const t1 = Math.max(...bars.map(b => b[b.length - 1].end));
   const span = Math.max((t1 - t0) / 1000, 1e-3);
-  const width = props.width ?? 800;
+  const width = Math.max(props.width ?? measured, MIN_WIDTH);
   const plotW = width - LABEL_W - PAD;
+  const maxTicks = Math.max(1, Math.floor(plotW / TICK_SPACING));
+  const step = tickStep(span, maxTicks);
+  const axis = ticks(span, maxTicks);
   const height = TOP + ROW_H * runs.length + PAD;
   const x = (at: number) => LABEL_W + (plotW * (at - t0)) / 1000 / span;
   return (
-    <div className="jp-Flows-graphScroll">
+    <div className="jp-Flows-graphScroll" ref={box}>
       <svg
         className="jp-Flows-timeline"
         width={width}
@@ -134,10 +155,11 @@ export function Timeline(props: {
             />
           </pattern>
         </defs>
-        {[0, 1, 2, 3, 4, 5].map(i => {
-          const tx = LABEL_W + (plotW * i) / 5;
+        {axis.map((at, i) => {
+          const tx = LABEL_W + (plotW * at) / span;
+          const lastTick = i === axis.length - 1 && tx > width - PAD - 20;
           return (
-            <g key={i} className="jp-Flows-tick">
+            <g key={at} className="jp-Flows-tick" data-seconds={at}>
               <line
                 x1={tx}
                 y1={TOP - 6}
@@ -150,10 +172,10 @@ export function Timeline(props: {
                 x={tx}
                 y={TOP - 10}
                 fontSize="10"
-                textAnchor={i === 5 ? 'end' : 'middle'}
+                textAnchor={i === 0 ? 'start' : lastTick ? 'end' : 'middle'}
                 fill="currentColor"
               >
-                {tickLabel((span * i) / 5, span)}
+                {tickLabel(at, step)}
               </text>
             </g>
           );

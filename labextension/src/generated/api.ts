@@ -2286,6 +2286,19 @@ export interface components {
              * @default null
              */
             retry_of?: string | null;
+            /**
+             * Kind
+             * @description interactive, scheduled, manual (a deployment run asked for) or subflow; derived from the parent, deployment and tags
+             * @default interactive
+             * @enum {string}
+             */
+            kind?: "interactive" | "scheduled" | "manual" | "subflow";
+            /**
+             * Subflow Count
+             * @description child flow runs (filled in run list pages; 0 elsewhere)
+             * @default 0
+             */
+            subflow_count?: number;
             /** Task Runs */
             task_runs?: components["schemas"]["DescribeTaskRun"][];
             /** States */
@@ -2408,6 +2421,19 @@ export interface components {
              * @default null
              */
             retry_of?: string | null;
+            /**
+             * Kind
+             * @description interactive, scheduled, manual (a deployment run asked for) or subflow; derived from the parent, deployment and tags
+             * @default interactive
+             * @enum {string}
+             */
+            kind?: "interactive" | "scheduled" | "manual" | "subflow";
+            /**
+             * Subflow Count
+             * @description child flow runs (filled in run list pages; 0 elsewhere)
+             * @default 0
+             */
+            subflow_count?: number;
             /** States */
             states?: components["schemas"]["DescribeState"][];
             /**
@@ -2546,6 +2572,19 @@ export interface components {
              * @default null
              */
             retry_of?: string | null;
+            /**
+             * Kind
+             * @description interactive, scheduled, manual (a deployment run asked for) or subflow; derived from the parent, deployment and tags
+             * @default interactive
+             * @enum {string}
+             */
+            kind?: "interactive" | "scheduled" | "manual" | "subflow";
+            /**
+             * Subflow Count
+             * @description child flow runs (filled in run list pages; 0 elsewhere)
+             * @default 0
+             */
+            subflow_count?: number;
         };
         /**
          * DescribeGraph
@@ -3549,6 +3588,30 @@ export interface components {
              * @default null
              */
             until?: string | null;
+            /**
+             * Name
+             * @description runs whose name or flow name contains this (any case)
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Parent Flow Run Id
+             * @description only the subflow runs of this flow run
+             * @default null
+             */
+            parent_flow_run_id?: string | null;
+            /**
+             * Top Level
+             * @description only runs that are not subflows
+             * @default false
+             */
+            top_level?: boolean;
+            /**
+             * Kind
+             * @description only runs of these kinds
+             * @default null
+             */
+            kind?: ("interactive" | "scheduled" | "manual" | "subflow")[] | null;
             /**
              * Limit
              * @default 50
@@ -4619,6 +4682,10 @@ export interface operations {
                 deployment_id?: string;
                 since?: string;
                 until?: string;
+                name?: string;
+                parent_flow_run_id?: string;
+                top_level?: boolean;
+                kind?: ("interactive" | "scheduled" | "manual" | "subflow")[];
                 limit?: number;
                 offset?: number;
             };

@@ -113,9 +113,15 @@ function Panel(props: {
           total={model.totalRuns}
           loading={model.loading}
           now={now}
+          subflows={model.subflows}
+          expanded={model.expanded}
+          deploymentNames={
+            new Map(model.deployments.map(d => [d.id, d.name] as const))
+          }
           onOpen={run =>
             void commands.execute(CommandIDs.openRun, { id: run.id })
           }
+          onToggle={run => void model.toggleSubflows(run.id)}
           onLoadMore={() => void model.loadMore()}
         />
       </Section>

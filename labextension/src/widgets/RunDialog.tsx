@@ -4,9 +4,11 @@
 import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
 import React, { useState } from 'react';
 
-import { errorMessage, FlowsAPI } from '../api';
+import { FlowsAPI } from '../api';
+import { formError, IFormError } from '../components/FormField';
 import {
   fieldsFromSchema,
+  firstProblem,
   IField,
   ParameterForm,
   parseFields
@@ -19,9 +21,14 @@ interface IRunFormState {
   tags: string;
 }
 
+/** Errors at parameters, by name (`tags`: the tags field). */
+export function fieldErrors(error: IFormError | null): Record<string, string> {
+  return error?.field ? { [error.field]: error.message } : {};
+}
+
 function RunForm(props: {
   initial: IRunFormState;
-  error: string | null;
+  error: IFormError | null;
   onChange: (state: IRunFormState) => void;
 }): JSX.Element {
   const [state, setState] = useState(props.initial);
@@ -29,13 +36,22 @@ function RunForm(props: {
     setState(next);
     props.onChange(next);
   };
+  // a server error stays at its field until that field is edited
+  const [error, setError] = useState(props.error);
+  const errors = fieldErrors(error);
   return (
     <div className="jp-Flows-dialog">
-      {props.error && <Banner kind="error">{props.error}</Banner>}
+      {error && error.field === null && (
+        <Banner kind="error">{error.message}</Banner>
+      )}
       <h3>Parameters</h3>
       <ParameterForm
         fields={state.fields}
-        onChange={fields => change({ ...state, fields })}
+        errors={errors}
+        onChange={fields => {
+          setError(null);
+          change({ ...state, fields });
+        }}
       />
       <div className="jp-Flows-field">
         <label htmlFor="jp-Flows-run-tags">Tags</label>
@@ -44,8 +60,14 @@ function RunForm(props: {
           className="jp-Flows-input"
           placeholder="a, b"
           value={state.tags}
+          aria-invalid={Boolean(errors.tags)}
           onChange={e => change({ ...state, tags: e.target.value })}
         />
+        {errors.tags && (
+          <span className="jp-Flows-fieldError" role="alert">
+            {errors.tags}
+          </span>
+        )}
       </div>
     </div>
   );
@@ -54,7 +76,7 @@ function RunForm(props: {
 class RunFormBody extends ReactWidget {
   constructor(
     private _state: IRunFormState,
-    private _error: string | null
+    private _error: IFormError | null
   ) {
     super();
   }
@@ -88,7 +110,7 @@ export async function runDeploymentDialog(
     ),
     tags: ''
   };
-  let error: string | null = null;
+  let error: IFormError | null = null;
   for (;;) {
     const result = await showDialog({
       title: `Run “${deployment.name}” now`,
@@ -100,6 +122,11 @@ export async function runDeploymentDialog(
       return null;
     }
     state = result.value;
+    // a parameter that does not parse: back, with the reason at the field
+    error = firstProblem(state.fields);
+    if (error) {
+      continue;
+    }
     try {
       const tags = state.tags
         .split(',')
@@ -110,7 +137,7 @@ export async function runDeploymentDialog(
         tags
       });
     } catch (e) {
-      error = errorMessage(e);
+      error = formError(e, [...state.fields.map(f => f.name), 'tags']);
     }
   }
 }

@@ -3,7 +3,6 @@
  */
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useState } from 'react';
 
@@ -13,20 +12,12 @@ import { LogView } from '../components/LogView';
 import { PauseForm } from '../components/PauseForm';
 import { RunGraph } from '../components/RunGraph';
 import { Banner, Section } from '../components/Section';
-import { StateBadge } from '../components/StateBadge';
+import { RunHeader } from '../components/RunHeader';
 import { TaskDetails } from '../components/TaskDetails';
 import { TaskPager } from '../components/TaskPager';
 import { TaskTable } from '../components/TaskTable';
 import { Timeline } from '../components/Timeline';
-import {
-  BAD,
-  durationSeconds,
-  formatDuration,
-  formatTime,
-  inGroup,
-  isFinal,
-  stateName
-} from '../format';
+import { BAD, inGroup, isFinal, stateName } from '../format';
 import { flowsIcon } from '../icons';
 import { RunModel, TASK_PAGE } from '../runModel';
 import { RunViews } from '../runTypes';
@@ -68,114 +59,6 @@ function errors(
     }
   }
   return out;
-}
-
-function Header(props: {
-  run: RunViews.IDescribeFlowRunDetail;
-  now: number;
-  commands: CommandRegistry;
-  onRefresh: () => void;
-}): JSX.Element {
-  const { run, commands } = props;
-  const exec = (id: string) => () => void commands.execute(id, { id: run.id });
-  const cancellable = !isFinal(run) && run.state_type !== 'CANCELLING';
-  const retryable =
-    !!run.deployment_id &&
-    ['FAILED', 'CRASHED', 'CANCELLED'].includes(run.state_type ?? '');
-  return (
-    <header className="jp-Flows-runHeader">
-      <div className="jp-Flows-runTitle">
-        <h2>
-          {run.flow_name} / {run.name}
-        </h2>
-        <StateBadge state={stateName(run)} />
-      </div>
-      <dl className="jp-Flows-facts">
-        <dt>Started</dt>
-        <dd>{formatTime(run.start_time)}</dd>
-        <dt>Duration</dt>
-        <dd>{formatDuration(durationSeconds(run, props.now))}</dd>
-        {run.work_pool && (
-          <>
-            <dt>Pool</dt>
-            <dd>
-              {run.work_pool}
-              {run.worker ? ` / ${run.worker}` : ''}
-            </dd>
-          </>
-        )}
-        {run.tags.length > 0 && (
-          <>
-            <dt>Tags</dt>
-            <dd>{run.tags.join(', ')}</dd>
-          </>
-        )}
-      </dl>
-      <div className="jp-Flows-toolbar">
-        <button
-          className="jp-Flows-iconButton"
-          title="Refresh"
-          aria-label="Refresh"
-          onClick={props.onRefresh}
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-        {cancellable && (
-          <button
-            className="jp-Flows-button jp-mod-warn"
-            onClick={exec(CommandIDs.cancelRun)}
-          >
-            Cancel
-          </button>
-        )}
-        {retryable && (
-          <button
-            className="jp-Flows-button jp-mod-accept"
-            title="A new run that reuses the completed task runs' persisted results"
-            onClick={exec(CommandIDs.retryRun)}
-          >
-            Retry
-          </button>
-        )}
-        <button
-          className="jp-Flows-button"
-          onClick={exec(CommandIDs.downloadReport)}
-        >
-          Download report
-        </button>
-        {run.deployment_id && (
-          <button
-            className="jp-Flows-button"
-            onClick={exec(CommandIDs.openOutput)}
-          >
-            Output notebook
-          </button>
-        )}
-        {run.retry_of && (
-          <button
-            className="jp-Flows-link"
-            onClick={() =>
-              void commands.execute(CommandIDs.openRun, { id: run.retry_of! })
-            }
-          >
-            Retry of…
-          </button>
-        )}
-        {run.parent_flow_run_id && (
-          <button
-            className="jp-Flows-link"
-            onClick={() =>
-              void commands.execute(CommandIDs.openRun, {
-                id: run.parent_flow_run_id!
-              })
-            }
-          >
-            Parent run
-          </button>
-        )}
-      </div>
-    </header>
-  );
 }
 
 function RunDetail(props: {
@@ -231,8 +114,12 @@ function RunDetail(props: {
   };
   return (
     <div className="jp-Flows-run" data-run-id={run.id}>
-      <Header
+      <RunHeader
         run={run}
+        deployment={
+          model.flows.deployments.find(d => d.id === run.deployment_id)?.name ??
+          null
+        }
         now={now}
         commands={commands}
         onRefresh={() => void model.refresh()}

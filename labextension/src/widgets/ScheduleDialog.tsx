@@ -1,125 +1,56 @@
 /**
- * "Schedule this notebook": name, cron or interval (with a preview of the
- * next runs), parameters from the notebook's parameters cell, work pool.
+ * "Schedule this notebook": name, parameters from the notebook's parameters
+ * cell (near the top, so they are in view), cron or interval with its time
+ * zone (with a preview of the next runs), work pool and tags.
  */
 import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
 import React, { useEffect, useState } from 'react';
 
 import { errorMessage, FlowsAPI } from '../api';
+import { errorAt, Field, formError, IFormError } from '../components/FormField';
 import {
   fieldsFromNotebook,
-  IField,
+  firstProblem,
   ParameterForm,
   parseFields
 } from '../components/ParameterForm';
+import {
+  IScheduleForm,
+  Preview,
+  scheduleField,
+  scheduleOf,
+  UNITS
+} from '../components/SchedulePreview';
 import { Banner } from '../components/Section';
-import { formatRelative } from '../format';
 import { Flows } from '../tokens';
+import { fieldErrors } from './RunDialog';
 
-const UNITS: Record<string, number> = { minutes: 60, hours: 3600, days: 86400 };
+export type { IScheduleForm };
 
-export interface IScheduleForm {
-  name: string;
-  kind: 'none' | 'cron' | 'interval';
-  cron: string;
-  every: string;
-  unit: string;
-  timezone: string;
-  workPool: string;
-  tags: string;
-  /** null while the notebook's parameters are read. */
-  fields: IField[] | null;
-}
-
-/** The schedule of the form, or null for a manual-only deployment. */
-function scheduleOf(form: IScheduleForm): Flows.ISchedule | null {
-  if (form.kind === 'cron') {
-    return { cron: form.cron.trim(), timezone: form.timezone };
-  }
-  if (form.kind === 'interval') {
-    const seconds = Number(form.every) * (UNITS[form.unit] ?? 60);
-    return { interval_seconds: seconds, timezone: form.timezone };
-  }
-  return null;
-}
-
-function Preview(props: { form: IScheduleForm }): JSX.Element | null {
-  const { form } = props;
-  const [items, setItems] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const schedule = scheduleOf(form);
-  const key = JSON.stringify(schedule);
-  useEffect(() => {
-    if (!schedule) {
-      return;
-    }
-    let live = true;
-    const timer = window.setTimeout(async () => {
-      try {
-        const next = await FlowsAPI.previewSchedule({
-          cron: schedule.cron ?? undefined,
-          interval_seconds: schedule.interval_seconds ?? undefined,
-          timezone: schedule.timezone,
-          n: 5
-        });
-        if (live) {
-          setItems(next);
-          setError(null);
-        }
-      } catch (e) {
-        if (live) {
-          setItems([]);
-          setError(errorMessage(e));
-        }
-      }
-    }, 300);
-    return () => {
-      live = false;
-      window.clearTimeout(timer);
-    };
-  }, [key]);
-  if (!schedule) {
-    return (
-      <p className="jp-Flows-detail">No schedule: runs start with “Run now”.</p>
-    );
-  }
-  if (error) {
-    return (
-      <p className="jp-Flows-invalid" role="alert">
-        {error}
-      </p>
-    );
-  }
-  return (
-    <div className="jp-Flows-preview" aria-live="polite">
-      <span className="jp-Flows-detail">Next runs:</span>
-      <ol>
-        {items.map(at => (
-          <li key={at}>
-            {new Date(at).toLocaleString()}{' '}
-            <span className="jp-Flows-detail">({formatRelative(at)})</span>
-          </li>
-        ))}
-      </ol>
-    </div>
-  );
-}
+/** The fields a server message may name (`fieldOf`), besides the parameters. */
+const FORM_FIELDS = ['name', 'schedules', 'work_pool', 'tags'];
 
 function ScheduleForm(props: {
   path: string;
   initial: IScheduleForm;
   pools: string[];
-  error: string | null;
+  error: IFormError | null;
   onChange: (form: IScheduleForm) => void;
 }): JSX.Element {
   const [form, setForm] = useState(props.initial);
   const [paramsError, setParamsError] = useState<string | null>(null);
+  // a server error stays at its field until the form is edited
+  const [error, setError] = useState(props.error);
   const change = (next: Partial<IScheduleForm>) =>
     setForm(current => {
       const merged = { ...current, ...next };
       props.onChange(merged);
       return merged;
     });
+  const edit = (next: Partial<IScheduleForm>) => {
+    setError(null);
+    change(next);
+  };
   useEffect(() => {
     if (form.fields !== null) {
       return;
@@ -134,10 +65,19 @@ function ScheduleForm(props: {
   const input =
     (key: keyof IScheduleForm) =>
     (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-      change({ [key]: e.target.value });
+      edit({ [key]: e.target.value });
+  const [previewError, setPreviewError] = useState<string | null>(null);
+  const previewAt = previewError ? scheduleField(previewError) : null;
+  const at = (field: string) =>
+    errorAt(error, field) ??
+    (previewError && (previewAt ?? 'schedules') === field
+      ? previewError
+      : undefined);
   return (
-    <div className="jp-Flows-dialog jp-Flows-form">
-      {props.error && <Banner kind="error">{props.error}</Banner>}
+    <div className="jp-Flows-dialog jp-Flows-form jp-Flows-scheduleForm">
+      {error && error.field === null && (
+        <Banner kind="error">{error.message}</Banner>
+      )}
       <p className="jp-Flows-detail">Notebook: {props.path}</p>
       <div className="jp-Flows-field">
         <label htmlFor="jp-Flows-schedule-name">Name</label>
@@ -145,97 +85,150 @@ function ScheduleForm(props: {
           id="jp-Flows-schedule-name"
           className="jp-Flows-input"
           value={form.name}
+          aria-invalid={Boolean(at('name'))}
           onChange={input('name')}
         />
-      </div>
-      <fieldset className="jp-Flows-field">
-        <legend>Schedule</legend>
-        {(['none', 'cron', 'interval'] as const).map(kind => (
-          <label key={kind} className="jp-Flows-radio">
-            <input
-              type="radio"
-              name="jp-Flows-schedule-kind"
-              value={kind}
-              checked={form.kind === kind}
-              onChange={() => change({ kind })}
-            />
-            {{ none: 'Manual only', cron: 'Cron', interval: 'Every' }[kind]}
-          </label>
-        ))}
-        {form.kind === 'cron' && (
-          <input
-            aria-label="Cron expression"
-            className="jp-Flows-input"
-            value={form.cron}
-            placeholder="0 6 * * 1-5"
-            onChange={input('cron')}
-          />
-        )}
-        {form.kind === 'interval' && (
-          <span className="jp-Flows-inline">
-            <input
-              aria-label="Interval"
-              className="jp-Flows-input"
-              type="number"
-              min="1"
-              value={form.every}
-              onChange={input('every')}
-            />
-            <select
-              aria-label="Interval unit"
-              className="jp-Flows-input"
-              value={form.unit}
-              onChange={input('unit')}
-            >
-              {Object.keys(UNITS).map(unit => (
-                <option key={unit}>{unit}</option>
-              ))}
-            </select>
+        {at('name') && (
+          <span className="jp-Flows-fieldError" role="alert">
+            {at('name')}
           </span>
         )}
-        {form.kind !== 'none' && (
-          <input
-            aria-label="Time zone"
-            className="jp-Flows-input"
-            value={form.timezone}
-            onChange={input('timezone')}
+      </div>
+      <section className="jp-Flows-scheduleParameters" aria-label="Parameters">
+        <h3>Parameters</h3>
+        {paramsError && <Banner kind="info">{paramsError}</Banner>}
+        {form.fields === null ? (
+          <p className="jp-Flows-empty">Reading the notebook’s parameters…</p>
+        ) : (
+          <ParameterForm
+            fields={form.fields}
+            errors={fieldErrors(error)}
+            onChange={fields => edit({ fields })}
           />
         )}
-        <Preview form={form} />
-      </fieldset>
-      <div className="jp-Flows-field">
-        <label htmlFor="jp-Flows-schedule-pool">Work pool</label>
-        <select
-          id="jp-Flows-schedule-pool"
-          className="jp-Flows-input"
-          value={form.workPool}
-          onChange={input('workPool')}
-        >
-          {[...new Set([form.workPool, ...props.pools])].map(pool => (
-            <option key={pool}>{pool}</option>
+      </section>
+      <fieldset className="jp-Flows-field">
+        <legend>Schedule</legend>
+        <div>
+          {(['none', 'cron', 'interval'] as const).map(kind => (
+            <label key={kind} className="jp-Flows-radio">
+              <input
+                type="radio"
+                name="jp-Flows-schedule-kind"
+                value={kind}
+                checked={form.kind === kind}
+                onChange={() => edit({ kind })}
+              />
+              {{ none: 'Manual only', cron: 'Cron', interval: 'Every' }[kind]}
+            </label>
           ))}
-        </select>
-      </div>
-      <div className="jp-Flows-field">
-        <label htmlFor="jp-Flows-schedule-tags">Tags</label>
-        <input
-          id="jp-Flows-schedule-tags"
-          className="jp-Flows-input"
-          placeholder="a, b"
-          value={form.tags}
-          onChange={input('tags')}
+        </div>
+        <div className="jp-Flows-scheduleRow">
+          {form.kind === 'cron' && (
+            <Field
+              label="Cron expression"
+              hint="minute hour day month weekday"
+              error={at('schedules')}
+            >
+              {ids => (
+                <input
+                  {...ids}
+                  className="jp-Flows-input"
+                  value={form.cron}
+                  placeholder="0 6 * * 1-5"
+                  onChange={input('cron')}
+                />
+              )}
+            </Field>
+          )}
+          {form.kind === 'interval' && (
+            <Field label="Every" error={at('schedules')}>
+              {ids => (
+                <span className="jp-Flows-inline">
+                  <input
+                    {...ids}
+                    className="jp-Flows-input"
+                    type="number"
+                    min="1"
+                    value={form.every}
+                    onChange={input('every')}
+                  />
+                  <select
+                    aria-label="Interval unit"
+                    className="jp-Flows-input"
+                    value={form.unit}
+                    onChange={input('unit')}
+                  >
+                    {Object.keys(UNITS).map(unit => (
+                      <option key={unit}>{unit}</option>
+                    ))}
+                  </select>
+                </span>
+              )}
+            </Field>
+          )}
+          {form.kind !== 'none' && (
+            <Field
+              label="Time zone"
+              hint="an IANA name, e.g. Europe/Paris"
+              error={at('timezone')}
+            >
+              {ids => (
+                <input
+                  {...ids}
+                  className="jp-Flows-input"
+                  value={form.timezone}
+                  onChange={input('timezone')}
+                />
+              )}
+            </Field>
+          )}
+        </div>
+        <Preview
+          form={form}
+          onError={message => {
+            setPreviewError(message);
+            if (message === null && error && error.field !== null) {
+              setError(null); // the schedule is right now
+            }
+          }}
         />
+      </fieldset>
+      <div className="jp-Flows-scheduleRow">
+        <div className="jp-Flows-field">
+          <label htmlFor="jp-Flows-schedule-pool">Work pool</label>
+          <select
+            id="jp-Flows-schedule-pool"
+            className="jp-Flows-input"
+            value={form.workPool}
+            onChange={input('workPool')}
+          >
+            {[...new Set([form.workPool, ...props.pools])].map(pool => (
+              <option key={pool}>{pool}</option>
+            ))}
+          </select>
+          {at('work_pool') && (
+            <span className="jp-Flows-fieldError" role="alert">
+              {at('work_pool')}
+            </span>
+          )}
+        </div>
+        <div className="jp-Flows-field">
+          <label htmlFor="jp-Flows-schedule-tags">Tags</label>
+          <input
+            id="jp-Flows-schedule-tags"
+            className="jp-Flows-input"
+            placeholder="a, b"
+            value={form.tags}
+            onChange={input('tags')}
+          />
+          {at('tags') && (
+            <span className="jp-Flows-fieldError" role="alert">
+              {at('tags')}
+            </span>
+          )}
+        </div>
       </div>
-      <h3>Parameters</h3>
-      {paramsError && <Banner kind="info">{paramsError}</Banner>}
-      {form.fields === null ? (
-        <p className="jp-Flows-empty">Reading the notebook’s parameters…</p>
-      ) : (
-        <ParameterForm
-          fields={form.fields}
-          onChange={fields => change({ fields })}
-        />
-      )}
     </div>
   );
 }
@@ -245,7 +238,7 @@ class ScheduleBody extends ReactWidget {
     private _path: string,
     private _form: IScheduleForm,
     private _pools: string[],
-    private _error: string | null
+    private _error: IFormError | null
   ) {
     super();
   }
@@ -307,7 +300,7 @@ export async function scheduleNotebookDialog(
     tags: '',
     fields: null
   };
-  let error: string | null = null;
+  let error: IFormError | null = null;
   for (;;) {
     const result = await showDialog({
       title: 'Schedule this notebook',
@@ -319,10 +312,18 @@ export async function scheduleNotebookDialog(
       return null;
     }
     form = result.value;
+    // a parameter that does not parse: back, with the reason at the field
+    error = firstProblem(form.fields ?? []);
+    if (error) {
+      continue;
+    }
     try {
       return await FlowsAPI.createDeployment(deploymentOf(path, form));
     } catch (e) {
-      error = errorMessage(e);
+      const params = (form.fields ?? []).map(f => f.name);
+      error = formError(e, [...FORM_FIELDS, ...params]);
+      const field = error.field ?? scheduleField(error.message);
+      error = { ...error, field }; // a schedule's error: at the schedule's field
     }
   }
 }
