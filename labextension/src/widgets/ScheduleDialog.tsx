@@ -68,8 +68,13 @@ function ScheduleForm(props: {
       edit({ [key]: e.target.value });
   const [previewError, setPreviewError] = useState<string | null>(null);
   const previewAt = previewError ? scheduleField(previewError) : null;
+  // the server names `schedules.0.timezone`: that one goes to the time zone field
+  const serverError =
+    error?.field === 'schedules' && scheduleField(error.message) === 'timezone'
+      ? { ...error, field: 'timezone' }
+      : error;
   const at = (field: string) =>
-    errorAt(error, field) ??
+    errorAt(serverError, field) ??
     (previewError && (previewAt ?? 'schedules') === field
       ? previewError
       : undefined);
