@@ -27,6 +27,7 @@ from ..store.orchestration_models import (
     DeploymentRecord,
     EventRecord,
     ServerKeyRecord,
+    SourceBundleRecord,
     VariableRecord,
     WorkerRecord,
     WorkPoolRecord,
@@ -50,6 +51,7 @@ __all__ = [
     "CONCURRENCY_LIMIT",
     "CONCURRENCY_LEASE",
     "BLOCK_DOCUMENT",
+    "SOURCE_BUNDLE",
     "FINAL",
     "ACTIVE",
     "now",
@@ -75,6 +77,7 @@ VARIABLE = VariableRecord.__table__  # type: ignore[attr-defined]
 CONCURRENCY_LIMIT = ConcurrencyLimitRecord.__table__  # type: ignore[attr-defined]
 CONCURRENCY_LEASE = ConcurrencyLeaseRecord.__table__  # type: ignore[attr-defined]
 BLOCK_DOCUMENT = BlockDocumentRecord.__table__  # type: ignore[attr-defined]
+SOURCE_BUNDLE = SourceBundleRecord.__table__  # type: ignore[attr-defined]
 
 #: The state groups of ``core.state_policy``, as the strings stored in the tables.
 FINAL = tuple(sorted(state_policy.FINAL_VALUES))

@@ -281,7 +281,7 @@ class FlowsApp(ActionSettings, ExtensionApp):  # type: ignore[misc]
         )
         orchestration.allowed_entrypoint_packages = tuple(self.allowed_entrypoint_packages)
         orchestration.secrets_key_file = self.secrets_key_file
-        orchestration.sources = SourceStore(Path(self.sources_dir), self.max_source_bytes)
+        orchestration.sources = SourceStore(Path(self.sources_dir), self.max_source_bytes, engine)
         server_url = getattr(self.serverapp, "connection_url", "") if self.serverapp else ""
         self.configure_actions(orchestration, server_url)
         self.settings[SETTINGS_KEY] = FlowsServices(

@@ -264,6 +264,7 @@ TABLE_NAMES = (
     "block_document",
     "flow_run_input",
     "background_task_run",
+    "source_bundle",
 )
 
 

@@ -1,12 +1,22 @@
 """Tables of the orchestration side: deployments, work pools, workers, events, automations,
-variables, concurrency limits and their leases, block documents."""
+variables, concurrency limits and their leases, block documents, source bundles."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -24,6 +34,7 @@ __all__ = [
     "ConcurrencyLimitRecord",
     "ConcurrencyLeaseRecord",
     "BlockDocumentRecord",
+    "SourceBundleRecord",
 ]
 
 _SERIAL = BigInteger().with_variant(Integer(), "sqlite")
@@ -247,3 +258,15 @@ class BlockDocumentRecord(SQLModel, table=True):
     key_fingerprint: str
     created: datetime = Field(sa_type=UTCDateTime)
     updated: datetime = Field(sa_type=UTCDateTime)
+
+
+class SourceBundleRecord(SQLModel, table=True):
+    """A deployment's uploaded source bundle (``orchestration.sources``), in the database so
+    that every server of it can serve what one of them was sent."""
+
+    __tablename__ = "source_bundle"
+
+    digest: str = Field(primary_key=True)
+    size: int = Field(sa_type=BigInteger)
+    content: bytes = Field(sa_type=LargeBinary)
+    created: datetime = Field(sa_type=UTCDateTime)

@@ -46,3 +46,24 @@ class TestSourceStore:
             store.read("../x")
         with pytest.raises(NotFound):
             store.read("0" * 64)
+
+
+class TestSharedByTheServersOfOneDatabase:
+    def test_a_bundle_sent_to_one_server_is_served_by_another(
+        self, tmp_path: Path, bundle: bytes, db_url: str
+    ) -> None:
+        from jupyter_flows.store.db import open_store
+
+        engine = open_store(db_url)
+        try:
+            a = SourceStore(tmp_path / "server-a", engine=engine)
+            b = SourceStore(tmp_path / "server-b", engine=engine)
+            value = digest(bundle)
+            assert a.put(value, bundle).created
+            assert b.exists(value)  # not on b's disk: in the database
+            assert b.read(value) == bundle
+            assert (tmp_path / "server-b" / f"{value}.tar.gz").read_bytes() == bundle  # cached
+            assert not b.put(value, bundle).created  # a's upload, sent to b again
+            assert (b.unpacked(value) / "etl.py").read_text() == "n = 1\n"
+        finally:
+            engine.dispose()
