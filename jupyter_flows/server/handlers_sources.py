@@ -17,6 +17,7 @@ from tornado import web
 
 from ..exceptions import NotFound
 from ..orchestration.sources import StoredSource
+from ..store.run_outputs import read_run_output, save_run_output
 from .handlers import FlowsAPIHandler, FlowsServices
 from .openapi import doc
 from .schemas import DescribeSource, ReadOutputQuery
@@ -72,6 +73,9 @@ def output_notebook(services: FlowsServices, flow_run_id: str) -> Path:
         inside = any(base == path or base in path.parents for base in allowed)
         if inside and path.suffix == ".ipynb" and path.is_file():
             return path
+    uploaded = read_run_output(services.runs.engine, run.id)  # through another server
+    if uploaded is not None:
+        return _keep(services, run.id, *uploaded)
     raise NotFound(f"flow run {flow_run_id} has no output notebook")
 
 
@@ -98,13 +102,19 @@ def _store_output(services: FlowsServices, flow_run_id: str, data: bytes) -> Pat
     name = Path(run.output_path or "").name
     if not name.endswith(".ipynb"):
         name = "output.ipynb"
-    folder = services.outputs_dir / run.id
+    save_run_output(services.runs.engine, run.id, name, data)  # for every server
+    logger.info("stored the output notebook of flow run %s (%d bytes)", run.id, len(data))
+    return _keep(services, run.id, name, data)
+
+
+def _keep(services: FlowsServices, run_id: str, name: str, data: bytes) -> Path:
+    """This server's copy of a run's uploaded output, under ``outputs_dir/<run id>/``."""
+    folder = services.outputs_dir / run_id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     tmp = folder / f".{name}.upload"
     tmp.write_bytes(data)
     tmp.replace(path)
-    logger.info("stored the output notebook of flow run %s (%d bytes)", run.id, len(data))
     return path
 
 

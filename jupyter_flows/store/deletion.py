@@ -1,5 +1,5 @@
 """Deleting flow runs with everything of theirs: subflow runs, task runs, edges, states, logs,
-artifacts.
+artifacts, uploaded output notebooks.
 
 Result records stay: a result may be another run's cache hit (they expire on their own).
 """
@@ -15,6 +15,7 @@ from .models import (
     ArtifactRecord,
     FlowRunRecord,
     RunLogRecord,
+    RunOutputRecord,
     RunStateRecord,
     TaskRunInputRecord,
     TaskRunRecord,
@@ -28,6 +29,7 @@ _INPUT = TaskRunInputRecord.__table__  # type: ignore[attr-defined]
 _STATE = RunStateRecord.__table__  # type: ignore[attr-defined]
 _LOG = RunLogRecord.__table__  # type: ignore[attr-defined]
 _ARTIFACT = ArtifactRecord.__table__  # type: ignore[attr-defined]
+_OUTPUT = RunOutputRecord.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
 
 
@@ -70,6 +72,7 @@ def delete_flow_runs(conn: Connection, run_ids: Iterable[str]) -> int:
         conn.execute(delete(_STATE).where(_STATE.c.run_id.in_(chunk)))
         conn.execute(delete(_LOG).where(_LOG.c.flow_run_id.in_(chunk)))
         conn.execute(delete(_ARTIFACT).where(_ARTIFACT.c.flow_run_id.in_(chunk)))
+        conn.execute(delete(_OUTPUT).where(_OUTPUT.c.flow_run_id.in_(chunk)))
         conn.execute(delete(_TASK_RUN).where(_TASK_RUN.c.flow_run_id.in_(chunk)))
         deleted += int(conn.execute(delete(_FLOW_RUN).where(_FLOW_RUN.c.id.in_(chunk))).rowcount)
     return deleted

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -26,6 +26,7 @@ __all__ = [
     "RunLogRecord",
     "ResultRecord",
     "BackgroundTaskRunRecord",
+    "RunOutputRecord",
     "TABLE_NAMES",
 ]
 
@@ -240,6 +241,18 @@ class BackgroundTaskRunRecord(SQLModel, table=True):
     lease_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class RunOutputRecord(SQLModel, table=True):
+    """The executed notebook a remote notebook run uploaded: in the database, so that every
+    server of it serves the run's output (each keeps a copy under its outputs dir)."""
+
+    __tablename__ = "run_output"
+
+    flow_run_id: str = Field(primary_key=True)
+    name: str
+    content: bytes = Field(sa_type=LargeBinary)
+    created: datetime = Field(sa_type=UTCDateTime)
+
+
 TABLE_NAMES = (
     "flow",
     "flow_run",
@@ -265,6 +278,7 @@ TABLE_NAMES = (
     "flow_run_input",
     "background_task_run",
     "source_bundle",
+    "run_output",
 )
 
 

@@ -206,6 +206,9 @@ class TestMultiHost:
             "cells-dask": ["load", "total"],
             "etl-proc": ["double", "double"],
         }
+        for server in ("a", "b"):  # uploaded through one server, served by both
+            output = site.get(server, f"flow_runs/{runs['cells-dask']}/output")
+            assert output["nbformat"] == 4 and len(output["cells"]) >= 2, server
         logs = site.logs("a", runs["cells-dask"])
         assert sum("total is 6" in line for line in logs) == 1, logs
         assert sum("etl of 5" in line for line in site.logs("b", runs["etl-proc"])) == 1
