@@ -45,7 +45,17 @@ SUITES = {
     "scheduler": (
         "scheduler.py",
         "create_deployment cost and a full sync at 1,000/10,000 deployments; every schedule "
-        "due in one second: due -> run created -> claimed (p50/p99)",
+        "due in one second: due -> run created -> claimed (p50/p99); schedules spread over "
+        "a minute: start delay p50/p99",
+    ),
+    "worker_throughput": (
+        "worker_throughput.py",
+        "one-task flow runs a minute that 4 process workers (2 runs each at a time) finish, "
+        "and the CPU each run process costs (what bounds it)",
+    ),
+    "dashboard": (
+        "dashboard.py",
+        "GET api/dashboard over 100,000 runs (1 h to 30 d windows)",
     ),
     "read_paths": (
         "read_paths.py",
