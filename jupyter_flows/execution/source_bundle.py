@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..exceptions import FlowsError
 
-__all__ = ["BundleError", "pack", "digest", "unpack", "verify", "SKIPPED"]
+__all__ = ["BundleError", "pack", "digest", "unpack", "unpacked_files", "verify", "SKIPPED"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,12 @@ def _files(root: Path, paths: Iterable[str]) -> list[str]:
                     continue
                 out.add(full.relative_to(root).as_posix())
     return sorted(out)
+
+
+def unpacked_files(folder: Path) -> list[str]:
+    """The files of an unpacked bundle, as ``pack`` would list them (no caches, no ``.pyc``
+    a run left there)."""
+    return _files(folder, ["."])
 
 
 def pack(root: Path, paths: Iterable[str]) -> bytes:

@@ -5,6 +5,8 @@
 worker's client, or a run process's), checks its sha256 and unpacks it safely
 (``execution.source_bundle.unpack``: into a temporary folder renamed into place), so runs
 of the same digest, in this process or others, share one folder and never see half of it.
+``holds(root, unpacked, digest)`` says whether a folder has a bundle's files byte for byte
+(a worker whose root has the deployed files runs there, beside the files next to them).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..execution.source_bundle import BundleError, digest, unpack
+from ..execution.source_bundle import BundleError, digest, pack, unpack, unpacked_files
 
-__all__ = ["SourceCache", "default_cache_dir"]
+__all__ = ["SourceCache", "default_cache_dir", "holds"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +57,16 @@ class SourceCache:
             unpack(data, dest)
             logger.info("source bundle %s unpacked into %s", value, dest)
         return dest
+
+
+def holds(root: Path, unpacked: Path, value: str) -> bool:
+    """True if ``root`` has the files of bundle ``value`` (unpacked in ``unpacked``) at the
+    same paths and byte for byte the same (what a worker on the machine the deployment was
+    made from sees): runs may then start in ``root``, with the files beside them."""
+    try:
+        members = unpacked_files(unpacked)
+        if not members or not all((root / member).is_file() for member in members):
+            return False
+        return digest(pack(root, members)) == value
+    except (OSError, BundleError):
+        return False

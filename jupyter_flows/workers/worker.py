@@ -37,7 +37,7 @@ from ..execution.source_bundle import BundleError
 from ..orchestration.schemas import ClaimedRun
 from .clients import WorkerClient
 from .run_guard import EXIT_FENCED, EXIT_SUSPENDED
-from .source_cache import SourceCache, default_cache_dir
+from .source_cache import SourceCache, default_cache_dir, holds
 
 __all__ = ["Worker", "run_environment", "EXIT_CRASHED"]
 
@@ -236,10 +236,14 @@ class Worker:
                 self._start(claimed)
 
     def root_of(self, claimed: ClaimedRun) -> Path:
-        """Where ``claimed``'s entrypoint is: its deployment's source bundle (fetched once
-        per digest), or this worker's root."""
+        """Where ``claimed``'s entrypoint is: this worker's root when it has no source
+        bundle, or has the bundle's files as they were deployed (so that the files next to
+        them are there too); else the bundle (fetched once per digest)."""
         digest = claimed.deployment.source_digest
-        return self.sources.path(digest) if digest else self.root_dir
+        if not digest:
+            return self.root_dir
+        bundle = self.sources.path(digest)
+        return self.root_dir if holds(self.root_dir, bundle, digest) else bundle
 
     def run_arguments(self, claimed: ClaimedRun, root: Path | None = None) -> list[str]:
         """The arguments of ``execute_run`` for ``claimed`` (after its command)."""

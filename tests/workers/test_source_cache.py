@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_flows.execution.source_bundle import BundleError, digest, pack
-from jupyter_flows.workers.source_cache import SourceCache
+from jupyter_flows.workers.source_cache import SourceCache, holds
 
 
 def _bundle(tmp_path: Path) -> tuple[bytes, str]:
@@ -54,3 +54,22 @@ class TestSourceCache:
         assert not (tmp_path / "cache" / value).exists()
         with pytest.raises(BundleError, match="not a sha256"):
             cache.path("../etc")
+
+
+class TestHolds:
+    """A worker whose root has the deployed files runs there (with the files beside them)."""
+
+    def test_the_folder_the_bundle_was_packed_from_holds_it(self, tmp_path: Path) -> None:
+        data, value = _bundle(tmp_path)
+        (tmp_path / "src" / "data.csv").write_text("a,b\n")  # beside it: not in the bundle
+        unpacked = SourceCache(tmp_path / "cache", lambda d: data).path(value)
+        (unpacked / "__pycache__").mkdir()  # what a run leaves there does not count
+        (unpacked / "__pycache__" / "flows.cpython-311.pyc").write_bytes(b"\0")
+        assert holds(tmp_path / "src", unpacked, value)
+
+    def test_changed_or_missing_files_do_not(self, tmp_path: Path) -> None:
+        data, value = _bundle(tmp_path)
+        unpacked = SourceCache(tmp_path / "cache", lambda d: data).path(value)
+        (tmp_path / "src" / "flows.py").write_text("x = 2\n")  # edited since the deploy
+        assert not holds(tmp_path / "src", unpacked, value)
+        assert not holds(tmp_path / "elsewhere", unpacked, value)
