@@ -64,11 +64,18 @@ def _epoch(when: float | None) -> float:
     return time.time() if when is None else when
 
 
+#: the most whole slots decay counts at once (a rate of 1e9/s over minutes would overflow
+#: PostgreSQL's integer: "integer out of range", a 500 the API fuzzer found)
+_MOST = 2**31 - 1
+
+
 def _whole(value: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """``floor(value)`` as an integer, for ``value >= 0`` (SQLite may lack ``floor``)."""
+    """``floor(value)`` as an integer (at most ``_MOST``), for ``value >= 0`` (SQLite may
+    lack ``floor``)."""
     if dialect == "postgresql":
-        return cast(func.floor(value), Integer)
-    return cast(value, Integer)  # truncation: the floor of a non-negative number
+        return cast(func.least(func.floor(value), _MOST), Integer)
+    # truncation: the floor of a non-negative number; two-argument min() is SQLite's scalar
+    return cast(func.min(value, _MOST), Integer)
 
 
 def _decay(now: float, dialect: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:

@@ -142,6 +142,27 @@ class TestRateLimit:
         time.sleep(0.2)
         assert limits.read("api").active_slots == 0
 
+    def test_the_fastest_decay_over_minutes_reads_and_admits(self, limits: Any) -> None:
+        """1e9 slots a second over 100 s is more slots than PostgreSQL's integer holds: it
+        was an "integer out of range" 500 on the limit's routes (found by the API fuzzer)."""
+        from sqlalchemy import update
+
+        from jupyter_flows.orchestration._tables import CONCURRENCY_LIMIT
+        from jupyter_flows.store.api import run_store
+
+        limits("burst", 3, slot_decay_per_second=1e9)
+        rate_limit("burst")
+        engine = run_store().engine
+        with engine.begin() as conn:  # the slot was taken 100 s ago
+            conn.execute(
+                update(CONCURRENCY_LIMIT)
+                .where(CONCURRENCY_LIMIT.c.name == "burst")
+                .values(decayed_at=time.time() - 100)
+            )
+        assert limits.read("burst").active_slots == 0
+        rate_limit("burst", timeout_seconds=5)  # admitted, and decayed at once
+        assert limits.read("burst").active_slots == 0
+
     def test_timeout(self, limits: Any) -> None:
         limits("slow", 1, slot_decay_per_second=0.01)
         rate_limit("slow")
